@@ -1,0 +1,39 @@
+#include "core/bins.h"
+
+#include <charconv>
+
+namespace driftd {
+
+FeatureBins FeatureBins::Numeric(std::vector<double> edges) {
+  FeatureBins b;
+  b.kind_ = FeatureKind::kNumeric;
+  b.size_ = static_cast<uint32_t>(edges.size() - 1 + 3);
+  b.edges_ = std::move(edges);
+  return b;
+}
+
+FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
+  FeatureBins b;
+  b.kind_ = FeatureKind::kCategorical;
+  b.size_ = static_cast<uint32_t>(categories.size() + 2);
+  b.categories_ = std::move(categories);
+  for (uint32_t i = 0; i < b.categories_.size(); ++i) b.index_.emplace(b.categories_[i], i);
+  return b;
+}
+
+std::string FeatureBins::BinLabel(uint32_t b) const {
+  if (b == missing_bin()) return "missing";
+  if (kind_ == FeatureKind::kCategorical) {
+    return b == other_bin() ? "other" : categories_[b];
+  }
+  if (b == underflow_bin()) return "underflow";
+  if (b == overflow_bin()) return "overflow";
+  auto shortest = [](double v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
+  const bool last = b + 1 == edges_.size() - 1;
+  return "[" + shortest(edges_[b]) + ", " + shortest(edges_[b + 1]) + (last ? "]" : ")");
+}
+
+}  // namespace driftd

@@ -1,0 +1,80 @@
+// Feature binning: maps a served value to its bin in a feature's full bin vector.
+// The layout is fixed so every divergence sees missing and out-of-range values as drift:
+//   numeric:     [interior 0..k-1][underflow][overflow][missing]
+//   categorical: [category 0..m-1][other][missing]
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace driftd {
+
+enum class FeatureKind { kNumeric, kCategorical };
+
+// Transparent hashing so categorical lookups take a string_view without allocating.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// The bins of one feature. Immutable after construction; safe to share across threads.
+class FeatureBins {
+ public:
+  // Numeric bins over `edges` (strictly increasing, finite, at least two; not checked here:
+  // the reference loader validates).
+  static FeatureBins Numeric(std::vector<double> edges);
+  // Categorical bins over `categories` (distinct), in the given order.
+  static FeatureBins Categorical(std::vector<std::string> categories);
+
+  FeatureKind kind() const { return kind_; }
+  // Number of bins in the full bin vector (interior or categories, plus the special bins).
+  uint32_t size() const { return size_; }
+  const std::vector<double>& edges() const { return edges_; }
+  const std::vector<std::string>& categories() const { return categories_; }
+
+  uint32_t underflow_bin() const { return size_ - 3; }  // numeric only
+  uint32_t overflow_bin() const { return size_ - 2; }   // numeric only
+  uint32_t other_bin() const { return size_ - 2; }      // categorical only
+  uint32_t missing_bin() const { return size_ - 1; }
+
+  // Bin of a numeric value: e_i <= x < e_(i+1) is interior bin i, x == e_k is the last interior
+  // bin, x < e_0 (and -inf) underflow, x > e_k (and +inf) overflow, NaN missing.
+  uint32_t NumericBin(double x) const {
+    if (x != x) return missing_bin();
+    // Branchless count of the edges <= x.
+    const double* base = edges_.data();
+    size_t n = edges_.size();
+    while (n > 1) {
+      const size_t half = n / 2;
+      base = (base[half] <= x) ? base + half : base;
+      n -= half;
+    }
+    const size_t le = static_cast<size_t>(base - edges_.data()) + (*base <= x);
+    const size_t k = edges_.size() - 1;  // interior bins
+    if (le == 0) return underflow_bin();
+    if (le <= k) return static_cast<uint32_t>(le - 1);
+    // x >= e_k (including +inf).
+    return x == edges_.back() ? static_cast<uint32_t>(k - 1) : overflow_bin();
+  }
+
+  // Bin of a categorical value: its category, or `other` for a category the reference never saw.
+  uint32_t CategoryBin(std::string_view value) const {
+    auto it = index_.find(value);
+    return it == index_.end() ? other_bin() : it->second;
+  }
+
+  // Human-readable label of bin `b` ("[0, 10)", "underflow", "US", "other", "missing").
+  std::string BinLabel(uint32_t b) const;
+
+ private:
+  FeatureKind kind_ = FeatureKind::kNumeric;
+  uint32_t size_ = 0;
+  std::vector<double> edges_;
+  std::vector<std::string> categories_;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
+};
+
+}  // namespace driftd

@@ -1,0 +1,86 @@
+#include "core/window.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace driftd {
+
+SlidingWindow::SlidingWindow(const WindowOptions& options, std::vector<uint32_t> bins_per_feature,
+                             double now)
+    : options_(options), slice_seconds_(options.slice_seconds()), bins_(std::move(bins_per_feature)) {
+  offsets_.reserve(bins_.size());
+  for (uint32_t b : bins_) {
+    offsets_.push_back(stride_);
+    stride_ += b;
+  }
+  counts_.assign(stride_ * options_.slices, 0);
+  head_ = SliceIndex(now);
+  end_ = now;
+}
+
+int64_t SlidingWindow::SliceIndex(double t) const {
+  return static_cast<int64_t>(std::floor(t / slice_seconds_));
+}
+
+uint32_t SlidingWindow::Slot(int64_t index) const {
+  const int64_t s = options_.slices;
+  return static_cast<uint32_t>(((index % s) + s) % s);
+}
+
+void SlidingWindow::AdvanceTo(double now) {
+  if (!(now > end_)) return;
+  end_ = now;
+  const int64_t head = SliceIndex(now);
+  const int64_t last = std::min<int64_t>(head, head_ + options_.slices);
+  for (int64_t i = head_ + 1; i <= last; ++i) {
+    std::fill_n(counts_.begin() + static_cast<ptrdiff_t>(Slot(i) * stride_), stride_, 0u);
+  }
+  head_ = std::max(head_, head);
+}
+
+Admission SlidingWindow::Admit(double t, uint32_t* slot) const {
+  if (!std::isfinite(t)) return Admission::kLate;
+  const int64_t index = SliceIndex(t);
+  if (index > head_) {
+    if (t > end_ + slice_seconds_) return Admission::kFuture;
+    *slot = Slot(head_);
+    return Admission::kAccepted;
+  }
+  if (index <= head_ - options_.slices) return Admission::kLate;
+  *slot = Slot(index);
+  return Admission::kAccepted;
+}
+
+void SlidingWindow::Totals(std::vector<uint64_t>* out) const {
+  out->assign(stride_, 0);
+  uint64_t* dst = out->data();
+  for (uint32_t s = 0; s < options_.slices; ++s) {
+    const uint32_t* src = counts_.data() + static_cast<size_t>(s) * stride_;
+    for (size_t i = 0; i < stride_; ++i) dst[i] += src[i];
+  }
+}
+
+bool SlidingWindow::Merge(const SlidingWindow& other) {
+  if (other.bins_ != bins_ || other.options_.slices != options_.slices ||
+      other.slice_seconds_ != slice_seconds_) {
+    return false;
+  }
+  AdvanceTo(other.end_);
+  // Both windows keep absolute slice i in slot i mod slices; add the other's live slices that are
+  // still live here.
+  const int64_t lo = std::max(head_, other.head_) - options_.slices + 1;
+  for (int64_t i = std::max(lo, other.head_ - options_.slices + 1); i <= other.head_; ++i) {
+    const size_t at = static_cast<size_t>(Slot(i)) * stride_;
+    for (size_t b = 0; b < stride_; ++b) counts_[at + b] += other.counts_[at + b];
+  }
+  return true;
+}
+
+void SlidingWindow::Clear() { std::fill(counts_.begin(), counts_.end(), 0u); }
+
+size_t SlidingWindow::MemoryBytes() const {
+  return sizeof(*this) + counts_.capacity() * sizeof(uint32_t) +
+         offsets_.capacity() * sizeof(size_t) + bins_.capacity() * sizeof(uint32_t);
+}
+
+}  // namespace driftd

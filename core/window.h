@@ -1,0 +1,85 @@
+// A time-based sliding window of per-bin counters for every feature of one model.
+// `length_seconds` is split into `slices` equal slices; whole slices expire as time advances, so
+// the totals always cover the last `length_seconds` to within one slice. Time is passed in by the
+// caller: nothing here reads a clock.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace driftd {
+
+struct WindowOptions {
+  double length_seconds = 3600;
+  uint32_t slices = 60;
+  double slice_seconds() const { return length_seconds / slices; }
+};
+
+// Where an observation stamped t goes.
+enum class Admission {
+  kAccepted,  // inside the window (or at most one slice ahead of it: see below)
+  kLate,      // older than the window: dropped
+  kFuture,    // more than one slice ahead of the window's end: dropped
+};
+
+// Counters are 32-bit per (feature, bin, slice): 4 bytes each, no per-bin running totals (the
+// totals are summed when asked for). Not thread-safe: one owner at a time (the daemon guards each
+// model's window with its own mutex).
+class SlidingWindow {
+ public:
+  // `bins_per_feature[f]` is the size of feature f's full bin vector. The window ends at `now`.
+  SlidingWindow(const WindowOptions& options, std::vector<uint32_t> bins_per_feature, double now);
+
+  // Moves the window's end to `now` (unix seconds), expiring slices that fall out of it. A `now`
+  // earlier than the current end is ignored: the window never moves backwards.
+  void AdvanceTo(double now);
+
+  // Decides where an observation stamped `t` goes. Rule for future timestamps (clock skew between
+  // sender and driftd): up to one slice ahead of the window's end is counted in the newest slice;
+  // further ahead is rejected as kFuture. Older than the window is kLate. On kAccepted, *slot is
+  // the slice to pass to Add().
+  Admission Admit(double t, uint32_t* slot) const;
+
+  // Counts one observation of `feature` in `bin` in slice `slot` (from Admit()).
+  void Add(uint32_t slot, uint32_t feature, uint32_t bin) {
+    ++counts_[static_cast<size_t>(slot) * stride_ + offsets_[feature] + bin];
+  }
+
+  // Writes the window's totals over all live slices, every feature's bins back to back in
+  // feature order (see offset()), into *out, resizing it.
+  void Totals(std::vector<uint64_t>* out) const;
+
+  // Adds `other`'s counts into this window. Both must have the same options and bins (returns
+  // false and changes nothing otherwise). The result equals the window that received both
+  // windows' observations: its end is the later of the two ends.
+  bool Merge(const SlidingWindow& other);
+
+  // Clears every counter, keeping the window's end.
+  void Clear();
+
+  uint32_t features() const { return static_cast<uint32_t>(bins_.size()); }
+  uint32_t bins(uint32_t feature) const { return bins_[feature]; }
+  size_t offset(uint32_t feature) const { return offsets_[feature]; }
+  size_t total_bins() const { return stride_; }
+  const WindowOptions& options() const { return options_; }
+  // Unix time of the window's end (the latest AdvanceTo()).
+  double end() const { return end_; }
+  // Bytes held by the counters and the bookkeeping.
+  size_t MemoryBytes() const;
+
+ private:
+  int64_t SliceIndex(double t) const;
+  uint32_t Slot(int64_t index) const;
+
+  WindowOptions options_;
+  double slice_seconds_;
+  std::vector<uint32_t> bins_;
+  std::vector<size_t> offsets_;
+  size_t stride_ = 0;             // counters per slice
+  std::vector<uint32_t> counts_;  // [slice][feature bins...]
+  int64_t head_ = 0;              // absolute index of the newest slice
+  double end_ = 0;
+};
+
+}  // namespace driftd

@@ -1,0 +1,12 @@
+// driftd's subcommands. Each takes the arguments after its name and returns the exit status;
+// errors are printed on stderr as one line each.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace driftd {
+
+int ReferenceBuildCommand(const std::vector<std::string>& args);
+
+}  // namespace driftd

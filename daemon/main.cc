@@ -1,0 +1,41 @@
+// driftd: data-drift monitoring daemon. This file only dispatches to the subcommands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "daemon/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: driftd COMMAND [flags]\n"
+    "\n"
+    "commands:\n"
+    "  reference build   build a reference distribution from training data\n"
+    "  version           print the version\n"
+    "\n"
+    "Run 'driftd COMMAND --help' for a command's flags.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  if (command == "version" || command == "--version") {
+    std::cout << "driftd " << DRIFTD_VERSION << " (revision " << DRIFTD_REVISION << ")\n";
+    return 0;
+  }
+  if (command == "reference") {
+    if (args.size() >= 2 && args[1] == "build") {
+      return driftd::ReferenceBuildCommand({args.begin() + 2, args.end()});
+    }
+    std::cerr << "driftd reference: expected 'build' (see driftd reference build --help)\n";
+    return 2;
+  }
+  std::cerr << "driftd: unknown command \"" << command << "\"\n\n" << kUsage;
+  return 2;
+}

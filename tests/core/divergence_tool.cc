@@ -1,0 +1,34 @@
+// Reads {"alpha": a, "base": "e"|"2", "cases": [{"window": [...], "reference": [...]}, ...]} on
+// stdin and prints driftd's divergences for each case as a JSON array, one object per case.
+// Used by check_divergences.py to compare against numpy/scipy.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "core/divergence.h"
+
+int main() {
+  nlohmann::json in = nlohmann::json::parse(std::cin);
+  driftd::DivergenceOptions options;
+  options.alpha = in.at("alpha").get<double>();
+  options.base = in.at("base") == "2" ? driftd::LogBase::kTwo : driftd::LogBase::kE;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : in.at("cases")) {
+    const auto window = c.at("window").get<std::vector<uint64_t>>();
+    const auto reference = c.at("reference").get<std::vector<uint64_t>>();
+    driftd::PreparedReference ref(reference, options);
+    const driftd::Divergences d = ref.Compare(window);
+    out.push_back({{"has_data", d.has_data},
+                   {"samples", d.samples},
+                   {"kl", d.kl_window_to_reference},
+                   {"kl_reverse", d.kl_reference_to_window},
+                   {"entropy", d.entropy},
+                   {"cross_entropy", d.cross_entropy},
+                   {"reference_entropy", d.reference_entropy},
+                   {"reference_cross_entropy", d.reference_cross_entropy},
+                   {"psi", d.psi},
+                   {"js", d.js},
+                   {"hellinger", d.hellinger}});
+  }
+  std::cout << out.dump() << "\n";
+  return 0;
+}

@@ -1,0 +1,189 @@
+#include "core/reference.h"
+
+#include <gtest/gtest.h>
+
+namespace driftd {
+namespace {
+
+constexpr char kGood[] = R"({
+  "model": "fraud",
+  "version": "2026-11-01",
+  "created_at": "2026-11-01T10:00:00Z",
+  "features": {
+    "amount":  {"type": "numeric", "edges": [0, 10, 50, 200, 1000],
+                "counts": [120, 340, 410, 130], "underflow": 0, "overflow": 12, "missing": 3},
+    "country": {"type": "categorical", "categories": {"US": 610, "DE": 200, "FR": 190},
+                "other": 0, "missing": 0}
+  }
+})";
+
+TEST(ReferenceTest, ParsesTheDocumentedExample) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(kGood, "fraud.json", &errors);
+  ASSERT_TRUE(ref) << (errors.empty() ? "" : errors[0]);
+  EXPECT_EQ(ref->model, "fraud");
+  EXPECT_EQ(ref->version, "2026-11-01");
+  ASSERT_EQ(ref->features.size(), 2u);
+  const ReferenceFeature& amount = ref->features[ref->FindFeature("amount")];
+  EXPECT_EQ(amount.bins.kind(), FeatureKind::kNumeric);
+  EXPECT_EQ(amount.counts, (std::vector<uint64_t>{120, 340, 410, 130, 0, 12, 3}));
+  const ReferenceFeature& country = ref->features[ref->FindFeature("country")];
+  EXPECT_EQ(country.bins.kind(), FeatureKind::kCategorical);
+  EXPECT_EQ(country.counts[country.bins.CategoryBin("US")], 610u);
+  EXPECT_EQ(country.counts[country.bins.CategoryBin("DE")], 200u);
+  EXPECT_EQ(country.counts.size(), 5u);
+  EXPECT_EQ(ref->FindFeature("nope"), -1);
+}
+
+TEST(ReferenceTest, RoundTripsThroughSerialize) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(kGood, "fraud.json", &errors);
+  ASSERT_TRUE(ref);
+  const std::string text = SerializeReference(*ref);
+  auto again = ParseReference(text, "again.json", &errors);
+  ASSERT_TRUE(again) << errors[0];
+  EXPECT_EQ(again->model, ref->model);
+  EXPECT_EQ(again->version, ref->version);
+  EXPECT_EQ(again->created_at, ref->created_at);
+  ASSERT_EQ(again->features.size(), ref->features.size());
+  for (size_t i = 0; i < ref->features.size(); ++i) {
+    EXPECT_EQ(again->features[i].name, ref->features[i].name);
+    EXPECT_EQ(again->features[i].counts, ref->features[i].counts);
+    EXPECT_EQ(again->features[i].bins.edges(), ref->features[i].bins.edges());
+    EXPECT_EQ(again->features[i].bins.categories(), ref->features[i].bins.categories());
+  }
+  EXPECT_EQ(SerializeReference(*again), text);
+}
+
+TEST(ReferenceTest, EdgesRoundTripBitForBit) {
+  Reference ref{"m", "v", "", {}};
+  ref.features.push_back({"x", FeatureBins::Numeric({0.1, 1.0 / 3, 2.718281828459045}), {1, 2, 0, 0, 0}});
+  std::vector<std::string> errors;
+  auto again = ParseReference(SerializeReference(ref), "x.json", &errors);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->features[0].bins.edges(), ref.features[0].bins.edges());
+}
+
+struct BadCase {
+  const char* name;
+  const char* json;
+  const char* message;  // the whole expected error line
+};
+
+// Every validation error the file format has, with the message a user sees.
+const BadCase kBad[] = {
+    {"edges_not_increasing",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,10,10,20],"counts":[1,2,3]}}})",
+     "fraud.json: features.amount.edges: must be strictly increasing"},
+    {"edges_decreasing",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[5,1],"counts":[1]}}})",
+     "fraud.json: features.amount.edges: must be strictly increasing"},
+    {"edge_not_finite",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1e999],"counts":[1]}}})",
+     "fraud.json: invalid JSON: number overflow parsing '1e999'"},
+    {"edge_not_number",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,"1"],"counts":[1]}}})",
+     "fraud.json: features.amount.edges[1]: must be a finite number"},
+    {"too_few_edges",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0],"counts":[]}}})",
+     "fraud.json: features.amount.edges: must hold at least 2 edges"},
+    {"counts_length",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1,2],"counts":[1,2,3]}}})",
+     "fraud.json: features.amount.counts: must hold len(edges) - 1 = 2 counts, got 3"},
+    {"negative_count",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1,2],"counts":[1,-2]}}})",
+     "fraud.json: features.amount.counts[1]: must be non-negative, got -2"},
+    {"fractional_count",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1,2],"counts":[1,2.5]}}})",
+     "fraud.json: features.amount.counts[1]: must be an integer count, got 2.5"},
+    {"string_count",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":["1"]}}})",
+     "fraud.json: features.amount.counts[0]: must be a non-negative integer, got string"},
+    {"negative_special_count",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1],"missing":-1}}})",
+     "fraud.json: features.amount.missing: must be non-negative, got -1"},
+    {"category_negative",
+     R"({"model":"fraud","version":"1","features":{"country":{"type":"categorical","categories":{"US":-1}}}})",
+     "fraud.json: features.country.categories.US: must be non-negative, got -1"},
+    {"zero_total_numeric",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[0]}}})",
+     "fraud.json: features.amount: total count is zero: a reference needs at least one observation"},
+    {"zero_total_categorical",
+     R"({"model":"fraud","version":"1","features":{"c":{"type":"categorical","categories":{"a":0},"other":0}}})",
+     "fraud.json: features.c: total count is zero: a reference needs at least one observation"},
+    {"unknown_type",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"ordinal","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: features.amount.type: unknown type \"ordinal\" (numeric or categorical)"},
+    {"missing_type",
+     R"({"model":"fraud","version":"1","features":{"amount":{"edges":[0,1],"counts":[1]}}})",
+     "fraud.json: features.amount.type: missing required key"},
+    {"missing_edges",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","counts":[1]}}})",
+     "fraud.json: features.amount.edges: missing required key"},
+    {"missing_counts",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1]}}})",
+     "fraud.json: features.amount.counts: missing required key"},
+    {"missing_categories",
+     R"({"model":"fraud","version":"1","features":{"c":{"type":"categorical"}}})",
+     "fraud.json: features.c.categories: missing required key"},
+    {"missing_model",
+     R"({"version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: model: missing required key"},
+    {"missing_version",
+     R"({"model":"fraud","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: version: missing required key"},
+    {"missing_features", R"({"model":"fraud","version":"1"})",
+     "fraud.json: features: missing required key"},
+    {"unknown_top_key",
+     R"({"model":"fraud","version":"1","owner":"me","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: owner: unknown key"},
+    {"unknown_feature_key",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1],"bins":3}}})",
+     "fraud.json: features.amount.bins: unknown key"},
+    {"numeric_key_on_categorical",
+     R"({"model":"fraud","version":"1","features":{"c":{"type":"categorical","categories":{"a":1},"edges":[0,1]}}})",
+     "fraud.json: features.c.edges: unknown key"},
+    {"not_an_object", R"([1,2,3])", "fraud.json: must be a JSON object"},
+    {"model_not_string",
+     R"({"model":7,"version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: model: must be a string"},
+};
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
+class ReferenceBadTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ReferenceBadTest, FailsWithAMessageNamingFileAndPath) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseReference(GetParam().json, "fraud.json", &errors));
+  ASSERT_EQ(errors.size(), 1u) << (errors.size() > 1 ? errors[1] : "");
+  EXPECT_EQ(errors[0], GetParam().message);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllErrors, ReferenceBadTest, ::testing::ValuesIn(kBad),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ReferenceTest, ReportsEveryProblemNotJustTheFirst) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseReference(
+      R"({"model":"m","version":"1","extra":1,"features":{"a":{"type":"numeric","edges":[1,0],"counts":[-1]},"b":{"type":"x"}}})",
+      "m.json", &errors));
+  EXPECT_EQ(errors.size(), 4u);
+}
+
+TEST(ReferenceTest, InvalidJsonNamesTheFile) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseReference("{\"model\": ", "broken.json", &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("broken.json: invalid JSON: ", 0), 0u) << errors[0];
+}
+
+TEST(ReferenceTest, MissingFileNamesThePath) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferenceFile("/nonexistent/fraud.json", &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "/nonexistent/fraud.json: cannot open file");
+}
+
+}  // namespace
+}  // namespace driftd
