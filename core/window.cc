@@ -7,11 +7,12 @@ namespace driftd {
 
 SlidingWindow::SlidingWindow(const WindowOptions& options, std::vector<uint32_t> bins_per_feature,
                              double now)
-    : options_(options), slice_seconds_(options.slice_seconds()), bins_(std::move(bins_per_feature)) {
-  offsets_.reserve(bins_.size());
-  for (uint32_t b : bins_) {
-    offsets_.push_back(stride_);
+    : options_(options), slice_seconds_(options.slice_seconds()) {
+  offsets_.reserve(bins_per_feature.size() + 1);
+  offsets_.push_back(0);
+  for (uint32_t b : bins_per_feature) {
     stride_ += b;
+    offsets_.push_back(static_cast<uint32_t>(stride_));
   }
   counts_.assign(stride_ * options_.slices, 0);
   head_ = SliceIndex(now);
@@ -61,7 +62,7 @@ void SlidingWindow::Totals(std::vector<uint64_t>* out) const {
 }
 
 bool SlidingWindow::Merge(const SlidingWindow& other) {
-  if (other.bins_ != bins_ || other.options_.slices != options_.slices ||
+  if (other.offsets_ != offsets_ || other.options_.slices != options_.slices ||
       other.slice_seconds_ != slice_seconds_) {
     return false;
   }
@@ -80,7 +81,7 @@ void SlidingWindow::Clear() { std::fill(counts_.begin(), counts_.end(), 0u); }
 
 size_t SlidingWindow::MemoryBytes() const {
   return sizeof(*this) + counts_.capacity() * sizeof(uint32_t) +
-         offsets_.capacity() * sizeof(size_t) + bins_.capacity() * sizeof(uint32_t);
+         offsets_.capacity() * sizeof(uint32_t);
 }
 
 }  // namespace driftd

@@ -58,8 +58,8 @@ class SlidingWindow {
   // Clears every counter, keeping the window's end.
   void Clear();
 
-  uint32_t features() const { return static_cast<uint32_t>(bins_.size()); }
-  uint32_t bins(uint32_t feature) const { return bins_[feature]; }
+  uint32_t features() const { return static_cast<uint32_t>(offsets_.size() - 1); }
+  uint32_t bins(uint32_t feature) const { return offsets_[feature + 1] - offsets_[feature]; }
   size_t offset(uint32_t feature) const { return offsets_[feature]; }
   size_t total_bins() const { return stride_; }
   const WindowOptions& options() const { return options_; }
@@ -74,9 +74,8 @@ class SlidingWindow {
 
   WindowOptions options_;
   double slice_seconds_;
-  std::vector<uint32_t> bins_;
-  std::vector<size_t> offsets_;
-  size_t stride_ = 0;             // counters per slice
+  std::vector<uint32_t> offsets_;  // feature f's bins start at offsets_[f]; one past the end last
+  size_t stride_ = 0;              // counters per slice
   std::vector<uint32_t> counts_;  // [slice][feature bins...]
   int64_t head_ = 0;              // absolute index of the newest slice
   double end_ = 0;
