@@ -8,5 +8,9 @@
 namespace driftd {
 
 int ReferenceBuildCommand(const std::vector<std::string>& args);
+int CheckConfigCommand(const std::vector<std::string>& args);
+int RunCommand(const std::vector<std::string>& args, const std::string& version,
+               const std::string& revision);
+int LoadgenCommand(const std::vector<std::string>& args);
 
 }  // namespace driftd

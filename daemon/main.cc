@@ -11,7 +11,10 @@ constexpr char kUsage[] =
     "usage: driftd COMMAND [flags]\n"
     "\n"
     "commands:\n"
+    "  run               run the drift monitor (driftd run --config FILE)\n"
+    "  check-config      validate a configuration and its reference files\n"
     "  reference build   build a reference distribution from training data\n"
+    "  loadgen           send synthetic or recorded traffic to a driftd and report throughput\n"
     "  version           print the version\n"
     "\n"
     "Run 'driftd COMMAND --help' for a command's flags.\n";
@@ -29,6 +32,11 @@ int main(int argc, char** argv) {
     std::cout << "driftd " << DRIFTD_VERSION << " (revision " << DRIFTD_REVISION << ")\n";
     return 0;
   }
+  if (command == "run") {
+    return driftd::RunCommand({args.begin() + 1, args.end()}, DRIFTD_VERSION, DRIFTD_REVISION);
+  }
+  if (command == "check-config") return driftd::CheckConfigCommand({args.begin() + 1, args.end()});
+  if (command == "loadgen") return driftd::LoadgenCommand({args.begin() + 1, args.end()});
   if (command == "reference") {
     if (args.size() >= 2 && args[1] == "build") {
       return driftd::ReferenceBuildCommand({args.begin() + 2, args.end()});

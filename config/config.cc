@@ -1,0 +1,510 @@
+#include "config/config.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "core/json_error.h"
+
+namespace driftd {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr uint32_t kMinLineBytes = 64;
+constexpr uint32_t kMaxLineBytes = 64 << 20;
+constexpr uint32_t kMaxSlices = 3600;
+constexpr double kMinSliceSeconds = 0.001;
+// sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
+constexpr size_t kMaxUnixPathBytes = 107;
+
+// Collects validation problems, each prefixed with the source and the key path.
+class Problems {
+ public:
+  Problems(std::string_view source, std::vector<std::string>* out) : source_(source), out_(out) {}
+  void Add(const std::string& path, const std::string& what) {
+    out_->push_back(std::string(source_) + ": " + (path.empty() ? "" : path + ": ") + what);
+    ++count_;
+  }
+  size_t count() const { return count_; }
+
+ private:
+  std::string_view source_;
+  std::vector<std::string>* out_;
+  size_t count_ = 0;
+};
+
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string Index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+std::string Quote(std::string_view s) { return Json(std::string(s)).dump(); }
+
+// Reports keys of `obj` outside `allowed`.
+void CheckKeys(const Json& obj, const std::set<std::string>& allowed, const std::string& path,
+               Problems* p) {
+  for (const auto& [key, _] : obj.items()) {
+    if (!allowed.count(key)) p->Add(Join(path, key), "unknown key");
+  }
+}
+
+// Records the key path of every key that appears twice in one object while parsing (nlohmann
+// keeps the last value silently). Used as the parser callback.
+class DuplicateKeys {
+ public:
+  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        StartChild();
+        stack_.push_back({event == Json::parse_event_t::array_start, "", 0, {}});
+        break;
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end:
+        if (!stack_.empty()) stack_.pop_back();
+        break;
+      case Json::parse_event_t::value:
+        StartChild();
+        break;
+      case Json::parse_event_t::key:
+        if (!stack_.empty() && parsed.is_string()) {
+          Frame& top = stack_.back();
+          top.key = parsed.get<std::string>();
+          if (!top.keys.insert(top.key).second) paths_.push_back(Path());
+        }
+        break;
+    }
+    return true;
+  }
+  const std::vector<std::string>& paths() const { return paths_; }
+
+ private:
+  struct Frame {
+    bool array;
+    std::string key;    // objects: the current member's key
+    size_t next_index;  // arrays: index of the next element
+    std::set<std::string> keys;
+  };
+
+  void StartChild() {
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().next_index;
+  }
+
+  // The key path of the current member of the innermost object.
+  std::string Path() const {
+    std::string path;
+    for (const Frame& f : stack_)
+      path = f.array ? Index(path, f.next_index - 1) : Join(path, f.key);
+    return path;
+  }
+
+  std::vector<Frame> stack_;
+  std::vector<std::string> paths_;
+};
+
+// Returns the member `key` of `obj`, or nullptr.
+const Json* Find(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+// Returns the object at `key` of `parent` (nullptr when absent or not an object; the latter is
+// reported) after checking its keys against `allowed`.
+const Json* Section(const Json& parent, const char* key, const std::set<std::string>& allowed,
+                    Problems* p) {
+  const Json* v = Find(parent, key);
+  if (v == nullptr) return nullptr;
+  if (!v->is_object()) {
+    p->Add(key, "must be an object");
+    return nullptr;
+  }
+  CheckKeys(*v, allowed, key, p);
+  return v;
+}
+
+// Reads an integer in [lo, hi] into *out, leaving it alone on error. An integral JSON float (12.0)
+// is accepted, as in reference files.
+template <typename T>
+void ReadInteger(const Json& obj, const char* key, const std::string& path, uint64_t lo,
+                 uint64_t hi, T* out, Problems* p) {
+  const Json* v = Find(obj, key);
+  if (v == nullptr) return;
+  const std::string at = Join(path, key);
+  bool below = false, above = false;
+  uint64_t value = 0;
+  if (v->is_number_unsigned()) {
+    value = v->get<uint64_t>();
+  } else if (v->is_number_integer()) {
+    below = true;  // nlohmann keeps non-negative integers unsigned
+  } else if (v->is_number_float()) {
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d != std::floor(d)) {
+      p->Add(at, "must be an integer");
+      return;
+    }
+    if (d < 0) {
+      below = true;
+    } else if (d >= 18446744073709551616.0) {
+      above = true;
+    } else {
+      value = static_cast<uint64_t>(d);
+    }
+  } else {
+    p->Add(at, "must be an integer");
+    return;
+  }
+  below = below || (!above && value < lo);
+  above = above || (!below && value > hi);
+  if (below || above) {
+    if (hi < std::numeric_limits<T>::max()) {
+      p->Add(at, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    } else if (below) {
+      p->Add(at, "must be >= " + std::to_string(lo));
+    } else {
+      p->Add(at, "must be <= " + std::to_string(hi));
+    }
+    return;
+  }
+  *out = static_cast<T>(value);
+}
+
+// Reads a finite number > 0 into *out, leaving it alone on error.
+void ReadPositive(const Json& obj, const char* key, const std::string& path, double* out,
+                  Problems* p) {
+  const Json* v = Find(obj, key);
+  if (v == nullptr) return;
+  const std::string at = Join(path, key);
+  if (!v->is_number()) {
+    p->Add(at, "must be a number");
+    return;
+  }
+  const double d = v->get<double>();
+  if (!std::isfinite(d)) {
+    p->Add(at, "must be a finite number");
+  } else if (!(d > 0)) {
+    p->Add(at, "must be > 0");
+  } else {
+    *out = d;
+  }
+}
+
+// Reads one of `names` (a string) into *out as the matching value, leaving it alone on error.
+template <typename T>
+void ReadEnum(const Json& obj, const char* key, const std::string& path,
+              const std::vector<std::pair<const char*, T>>& names, T* out, Problems* p) {
+  const Json* v = Find(obj, key);
+  if (v == nullptr) return;
+  const std::string at = Join(path, key);
+  if (!v->is_string()) {
+    p->Add(at, "must be a string");
+    return;
+  }
+  std::string allowed;
+  for (const auto& [name, value] : names) {
+    if (*v == name) {
+      *out = value;
+      return;
+    }
+    allowed += (allowed.empty() ? "" : " or ") + std::string(name);
+  }
+  p->Add(at, "unknown value " + v->dump() + " (" + allowed + ")");
+}
+
+// Parses the address at `at`; reports a problem and returns nullopt when it is invalid.
+std::optional<HostPort> ReadAddress(const Json& v, const std::string& at, Problems* p) {
+  HostPort hp;
+  std::string error;
+  if (!ParseHostPort(v.get<std::string>(), &hp, &error)) {
+    p->Add(at, "invalid address " + v.dump() + ": " + error);
+    return std::nullopt;
+  }
+  return hp;
+}
+
+// Reads a listener address that may be null or absent (both disable the listener).
+void ReadListener(const Json& obj, const char* key, const std::string& path,
+                  std::optional<HostPort>* out, Problems* p) {
+  const Json* v = Find(obj, key);
+  if (v == nullptr || v->is_null()) return;
+  const std::string at = Join(path, key);
+  if (!v->is_string()) {
+    p->Add(at, "must be a string or null");
+    return;
+  }
+  *out = ReadAddress(*v, at, p);
+}
+
+// `path` joined with `base_dir` when it is relative and base_dir is non-empty.
+std::string Resolve(const std::string& path, const std::string& base_dir) {
+  if (base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).string();
+}
+
+void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, Problems* p) {
+  const Json* s =
+      Section(doc, "ingest",
+              {"tcp", "udp", "unix", "max_line_bytes", "max_connections", "idle_timeout_seconds"},
+              p);
+  if (s == nullptr) return;
+  ReadListener(*s, "tcp", "ingest", &c->tcp, p);
+  ReadListener(*s, "udp", "ingest", &c->udp, p);
+  if (const Json* u = Find(*s, "unix"); u != nullptr && !u->is_null()) {
+    if (!u->is_string()) {
+      p->Add("ingest.unix", "must be a string or null");
+    } else if (u->get<std::string>().empty()) {
+      p->Add("ingest.unix", "must not be empty");
+    } else {
+      std::string path = Resolve(u->get<std::string>(), base_dir);
+      if (path.size() > kMaxUnixPathBytes) {
+        p->Add("ingest.unix", "path too long for a unix socket: " + std::to_string(path.size()) +
+                                  " bytes, at most " + std::to_string(kMaxUnixPathBytes));
+      } else {
+        c->unix_path = std::move(path);
+      }
+    }
+  }
+  ReadInteger(*s, "max_line_bytes", "ingest", kMinLineBytes, kMaxLineBytes, &c->max_line_bytes, p);
+  ReadInteger(*s, "max_connections", "ingest", 1, std::numeric_limits<uint32_t>::max(),
+              &c->max_connections, p);
+  ReadPositive(*s, "idle_timeout_seconds", "ingest", &c->idle_timeout_seconds, p);
+}
+
+void ParseHttp(const Json& doc, HttpConfig* c, Problems* p) {
+  const Json* s = Section(doc, "http", {"listen"}, p);
+  if (s == nullptr) return;
+  const Json* v = Find(*s, "listen");
+  if (v == nullptr) return;
+  if (!v->is_string()) {
+    p->Add("http.listen", "must be a string");
+  } else if (auto hp = ReadAddress(*v, "http.listen", p)) {
+    c->listen = *hp;
+  }
+}
+
+void ParseWindow(const Json& doc, WindowConfig* c, Problems* p) {
+  const Json* s = Section(doc, "window", {"length_seconds", "slices"}, p);
+  if (s == nullptr) return;
+  const size_t before = p->count();
+  ReadPositive(*s, "length_seconds", "window", &c->length_seconds, p);
+  ReadInteger(*s, "slices", "window", 1, kMaxSlices, &c->slices, p);
+  if (p->count() == before && c->length_seconds / c->slices < kMinSliceSeconds) {
+    std::ostringstream what;
+    what << "length_seconds / slices must be at least " << kMinSliceSeconds << " s, got "
+         << c->length_seconds / c->slices;
+    p->Add("window", what.str());
+  }
+}
+
+void ParseEvaluation(const Json& doc, EvaluationConfig* c, Problems* p) {
+  const Json* s =
+      Section(doc, "evaluation",
+              {"interval_seconds", "min_samples", "smoothing", "log_base", "kl_direction"}, p);
+  if (s == nullptr) return;
+  ReadPositive(*s, "interval_seconds", "evaluation", &c->interval_seconds, p);
+  ReadInteger(*s, "min_samples", "evaluation", 1, std::numeric_limits<uint64_t>::max(),
+              &c->min_samples, p);
+  ReadPositive(*s, "smoothing", "evaluation", &c->smoothing, p);
+  ReadEnum<LogBase>(*s, "log_base", "evaluation", {{"e", LogBase::kE}, {"2", LogBase::kTwo}},
+                    &c->log_base, p);
+  ReadEnum<KlDirection>(*s, "kl_direction", "evaluation",
+                        {{"window_to_reference", KlDirection::kWindowToReference},
+                         {"reference_to_window", KlDirection::kReferenceToWindow}},
+                        &c->kl_direction, p);
+}
+
+// Reads the non-empty string at `key` of model `obj` into *out.
+void ReadModelString(const Json& obj, const char* key, const std::string& path, std::string* out,
+                     Problems* p) {
+  const Json* v = Find(obj, key);
+  const std::string at = Join(path, key);
+  if (v == nullptr) {
+    p->Add(at, "missing required key");
+  } else if (!v->is_string()) {
+    p->Add(at, "must be a string");
+  } else if (v->get<std::string>().empty()) {
+    p->Add(at, "must not be empty");
+  } else {
+    *out = v->get<std::string>();
+  }
+}
+
+void ParseModels(const Json& doc, const std::string& base_dir, std::vector<ModelConfig>* models,
+                 Problems* p) {
+  const Json* v = Find(doc, "models");
+  if (v == nullptr) {
+    p->Add("models", "missing required key");
+    return;
+  }
+  if (!v->is_array()) {
+    p->Add("models", "must be an array");
+    return;
+  }
+  if (v->empty()) {
+    p->Add("models", "must hold at least one model");
+    return;
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < v->size(); ++i) {
+    const Json& m = (*v)[i];
+    const std::string path = Index("models", i);
+    if (!m.is_object()) {
+      p->Add(path, "must be an object");
+      continue;
+    }
+    CheckKeys(m, {"name", "reference"}, path, p);
+    ModelConfig model;
+    ReadModelString(m, "name", path, &model.name, p);
+    if (!model.name.empty() && !names.insert(model.name).second) {
+      p->Add(Join(path, "name"), "duplicate model " + Quote(model.name));
+    }
+    ReadModelString(m, "reference", path, &model.reference_as_written, p);
+    model.reference = Resolve(model.reference_as_written, base_dir);
+    models->push_back(std::move(model));
+  }
+}
+
+// Checks across sections, once each section is valid on its own.
+void Validate(const Config& c, Problems* p) {
+  if (c.ingest.tcp && c.ingest.tcp->port != 0 && *c.ingest.tcp == c.http.listen) {
+    p->Add("http.listen", "same address as ingest.tcp (" + c.http.listen.ToString() + ")");
+  }
+}
+
+}  // namespace
+
+std::string HostPort::ToString() const {
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool ParseHostPort(std::string_view text, HostPort* out, std::string* error) {
+  auto fail = [error](const std::string& what) {
+    if (error != nullptr) *error = what;
+    return false;
+  };
+  std::string_view host, port;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos) return fail("missing ']' after the IPv6 address");
+    host = text.substr(1, close - 1);
+    const std::string_view rest = text.substr(close + 1);
+    if (rest.empty() || rest.front() != ':') return fail("expected [host]:port");
+    port = rest.substr(1);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return fail("expected host:port");
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string_view::npos) {
+      return fail("an IPv6 host must be in brackets: [host]:port");
+    }
+  }
+  if (host.empty()) return fail("host must not be empty");
+  for (char ch : host) {
+    if (ch == '[' || ch == ']' || static_cast<unsigned char>(ch) <= ' ') {
+      return fail("invalid character in host");
+    }
+  }
+  if (port.empty()) return fail("missing port");
+  uint32_t value = 0;
+  for (char ch : port) {
+    if (ch < '0' || ch > '9') return fail("port must be a number");
+    value = value * 10 + static_cast<uint32_t>(ch - '0');
+    if (value > 65535) return fail("port must be between 0 and 65535");
+  }
+  out->host = std::string(host);
+  out->port = static_cast<uint16_t>(value);
+  return true;
+}
+
+std::optional<Config> ParseConfig(std::string_view text, std::string_view source,
+                                  const std::string& base_dir, std::vector<std::string>* errors) {
+  Problems p(source, errors);
+  Json doc;
+  DuplicateKeys duplicates;
+  try {
+    doc = Json::parse(text, std::ref(duplicates));
+  } catch (const Json::exception& e) {
+    p.Add("", "invalid JSON: " + JsonErrorMessage(e));
+    return std::nullopt;
+  }
+  for (const std::string& path : duplicates.paths()) p.Add(path, "duplicate key");
+  if (!doc.is_object()) {
+    p.Add("", "must be a JSON object");
+    return std::nullopt;
+  }
+  Config c;
+  c.source = std::string(source);
+  CheckKeys(doc, {"ingest", "http", "window", "evaluation", "models"}, "", &p);
+  ParseIngest(doc, base_dir, &c.ingest, &p);
+  ParseHttp(doc, &c.http, &p);
+  ParseWindow(doc, &c.window, &p);
+  ParseEvaluation(doc, &c.evaluation, &p);
+  ParseModels(doc, base_dir, &c.models, &p);
+  if (p.count() != 0) return std::nullopt;
+  Validate(c, &p);
+  if (p.count() != 0) return std::nullopt;
+  return c;
+}
+
+std::optional<Config> LoadConfigFile(const std::string& path, std::vector<std::string>* errors) {
+  std::error_code ec;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || std::filesystem::is_directory(path, ec)) {
+    errors->push_back(path + ": cannot open file");
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, std::filesystem::path(path).parent_path().string(), errors);
+}
+
+bool LoadReferences(const Config& config, std::vector<Reference>* out,
+                    std::vector<std::string>* errors) {
+  Problems p(config.source, errors);
+  std::vector<Reference> refs;
+  bool ok = true;
+  for (size_t i = 0; i < config.models.size(); ++i) {
+    const ModelConfig& m = config.models[i];
+    const std::string at = Index("models", i) + ".reference";
+    const std::string& written =
+        m.reference_as_written.empty() ? m.reference : m.reference_as_written;
+    std::error_code ec;
+    const auto type = std::filesystem::status(m.reference, ec).type();
+    if (type == std::filesystem::file_type::not_found) {
+      p.Add(at, "no such file: " + written);
+      ok = false;
+      continue;
+    }
+    if (type == std::filesystem::file_type::directory) {
+      p.Add(at, "is a directory: " + written);
+      ok = false;
+      continue;
+    }
+    std::optional<Reference> ref = LoadReferenceFile(m.reference, errors);
+    if (!ref) {
+      ok = false;
+      continue;
+    }
+    if (ref->model != m.name) {
+      p.Add(at, "file is for model " + Quote(ref->model) + ", expected " + Quote(m.name));
+      ok = false;
+      continue;
+    }
+    refs.push_back(std::move(*ref));
+  }
+  if (!ok) return false;
+  *out = std::move(refs);
+  return true;
+}
+
+}  // namespace driftd

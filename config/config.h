@@ -1,0 +1,96 @@
+// driftd's configuration: the model of the JSON file, its defaults, and strict loading that
+// reports every problem with the file name and the key path ("driftd.json: window.slices: ...").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/divergence.h"
+#include "core/reference.h"
+
+namespace driftd {
+
+// Which way the exported KL divergence goes: D_KL(window || reference) or the reverse.
+enum class KlDirection { kWindowToReference, kReferenceToWindow };
+
+// A listening address. An IPv6 host is held without brackets ("::1").
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;  // 0 = an ephemeral port chosen by the kernel
+
+  // "host:port", or "[host]:port" when the host contains a colon (IPv6).
+  std::string ToString() const;
+  bool operator==(const HostPort&) const = default;
+};
+
+struct IngestConfig {
+  std::optional<HostPort> tcp, udp;      // absent or JSON null disables the listener
+  std::optional<std::string> unix_path;  // key "unix"; relative paths resolved against base_dir
+  uint32_t max_line_bytes = 65536;       // 64 .. 64 MiB
+  uint32_t max_connections = 1024;       // >= 1
+  double idle_timeout_seconds = 300;     // > 0: a stream connection silent this long is closed
+};
+
+struct HttpConfig {
+  HostPort listen{"127.0.0.1", 9470};
+};
+
+struct WindowConfig {
+  double length_seconds = 3600;  // > 0, finite
+  uint32_t slices = 60;          // 1 .. 3600; length_seconds / slices >= 0.001
+};
+
+struct EvaluationConfig {
+  double interval_seconds = 10;  // > 0, finite
+  uint64_t min_samples = 200;    // >= 1
+  double smoothing = 0.5;        // > 0, finite
+  LogBase log_base = LogBase::kE;
+  KlDirection kl_direction = KlDirection::kWindowToReference;
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string reference;  // path as resolved (relative -> joined with base_dir)
+  // The "reference" value as written in the file, for messages; empty means same as `reference`.
+  std::string reference_as_written;
+};
+
+struct Config {
+  IngestConfig ingest;
+  HttpConfig http;
+  WindowConfig window;
+  EvaluationConfig evaluation;
+  std::vector<ModelConfig> models;  // at least one; names non-empty and unique
+  std::string source;               // the file name as given, for messages
+};
+
+// Parses and validates a configuration document. `source` names it in messages; `base_dir`
+// resolves relative paths (ingest.unix, models[].reference); "" leaves them as given.
+// On success returns the configuration; otherwise returns nullopt and appends every problem found
+// to *errors, each "SOURCE: key.path: what", e.g. "driftd.json: evaluation.smoothing: must be > 0".
+// Unknown and duplicate keys are errors. Touches no files; thread-safe.
+std::optional<Config> ParseConfig(std::string_view text, std::string_view source,
+                                  const std::string& base_dir, std::vector<std::string>* errors);
+
+// Reads and parses the file at `path`, resolving relative paths against the file's folder.
+// Errors name `path` as given; an unreadable file gives "PATH: cannot open file".
+std::optional<Config> LoadConfigFile(const std::string& path, std::vector<std::string>* errors);
+
+// Parses "host:port" or "[ipv6]:port" (port 0..65535; the host must be non-empty). On success
+// sets *out and returns true; otherwise leaves *out alone, sets *error (when non-null) to the
+// reason, such as "expected host:port", and returns false. Thread-safe.
+bool ParseHostPort(std::string_view text, HostPort* out, std::string* error);
+
+// Loads every model's reference file, in model order, and checks that each file is for its model.
+// Returns true when all loaded, with *out replaced by one reference per model. Otherwise returns
+// false, leaves *out alone and appends every problem to *errors: "SOURCE: models[1].reference:
+// no such file: fraud.json" (the path as written), the reference file's own validation errors
+// (naming the resolved path), and "SOURCE: models[0].reference: file is for model \"x\",
+// expected \"fraud\"". Reads files; thread-safe.
+bool LoadReferences(const Config& config, std::vector<Reference>* out,
+                    std::vector<std::string>* errors);
+
+}  // namespace driftd

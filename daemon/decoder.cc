@@ -1,0 +1,914 @@
+#include "daemon/decoder.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace driftd {
+namespace {
+
+constexpr char kMalformedJson[] = "malformed_json";
+constexpr char kMalformedLineProtocol[] = "malformed_line_protocol";
+constexpr char kMissingModel[] = "missing_model";
+constexpr char kBadTimestamp[] = "bad_timestamp";
+constexpr char kBinary[] = "binary";
+
+// Items quoted in error messages are cut to this many bytes.
+constexpr size_t kMaxQuotedBytes = 64;
+
+// The JSON parser's first allocation; it doubles when a longer line arrives.
+constexpr size_t kInitialJsonCapacity = 4096;
+
+DecodeStatus Fail(DecodeError* error, const char* reason, std::string message) {
+  if (error != nullptr) {
+    error->reason = reason;
+    error->message = std::move(message);
+  }
+  return DecodeStatus::kError;
+}
+
+// `s` in double quotes, cut to kMaxQuotedBytes without splitting a UTF-8 sequence.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  if (s.size() <= kMaxQuotedBytes) {
+    out.append(s);
+  } else {
+    size_t cut = kMaxQuotedBytes;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    out.append(s.substr(0, cut));
+    out.append("...");
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string AtByte(size_t offset) { return " at byte " + std::to_string(offset); }
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+size_t SkipBlanks(const char* s, size_t pos, size_t n) {
+  while (pos < n && IsBlank(s[pos])) ++pos;
+  return pos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte classification: one pass over the line finds control bytes, bytes >= 0x80 and (for line
+// protocol) the positions of the bytes the grammar cares about.
+
+bool IsControl(unsigned char c) { return (c < 0x20 && c != '\t' && c != '\r') || c == 0x7F; }
+
+struct ByteScan {
+  bool control = false;  // a control byte other than '\t' and '\r' (DEL included)
+  bool high = false;     // a byte >= 0x80
+};
+
+#if defined(__SSE2__)
+
+struct Classifier {
+  __m128i control_bound = _mm_set1_epi8(0x1F);
+  __m128i tab = _mm_set1_epi8('\t');
+  __m128i cr = _mm_set1_epi8('\r');
+  __m128i del = _mm_set1_epi8(0x7F);
+  __m128i comma = _mm_set1_epi8(',');
+  __m128i equals = _mm_set1_epi8('=');
+  __m128i space = _mm_set1_epi8(' ');
+  __m128i backslash = _mm_set1_epi8('\\');
+  __m128i quote = _mm_set1_epi8('"');
+  __m128i control = _mm_setzero_si128();
+  int high = 0;
+
+  // Classifies 16 bytes; returns the mask of special bytes when kSpecials.
+  template <bool kSpecials>
+  uint64_t Block(const char* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i is_tab = _mm_cmpeq_epi8(v, tab);
+    __m128i c = _mm_cmpeq_epi8(_mm_max_epu8(v, control_bound), control_bound);  // v <= 0x1F
+    c = _mm_andnot_si128(_mm_or_si128(is_tab, _mm_cmpeq_epi8(v, cr)), c);
+    control = _mm_or_si128(control, _mm_or_si128(c, _mm_cmpeq_epi8(v, del)));
+    high |= _mm_movemask_epi8(v);
+    if constexpr (!kSpecials) {
+      return 0;
+    } else {
+      const __m128i s = _mm_or_si128(
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, equals)),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, space), is_tab)),
+          _mm_or_si128(_mm_cmpeq_epi8(v, backslash), _mm_cmpeq_epi8(v, quote)));
+      return static_cast<uint32_t>(_mm_movemask_epi8(s));
+    }
+  }
+
+  template <bool kSpecials>
+  uint64_t Chunk(const char* p) {
+    return Block<kSpecials>(p) | Block<kSpecials>(p + 16) << 16 | Block<kSpecials>(p + 32) << 32 |
+           Block<kSpecials>(p + 48) << 48;
+  }
+};
+
+// When kSpecials, bits[i / 64] bit i % 64 is set for every special byte and for i == n (so that a
+// search for the next special byte always stops at the end of the line); `bits` must hold
+// n / 64 + 1 words.
+template <bool kSpecials>
+ByteScan ScanBytes(const char* s, size_t n, uint64_t* bits) {
+  Classifier k;
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const uint64_t mask = k.Chunk<kSpecials>(s + i);
+    if constexpr (kSpecials) bits[i / 64] = mask;
+  }
+  alignas(16) char tail[64];
+  std::memset(tail, 'a', sizeof tail);  // neither special nor control
+  std::memcpy(tail, s + i, n - i);
+  const uint64_t mask = k.Chunk<kSpecials>(tail);
+  if constexpr (kSpecials) bits[i / 64] = mask | uint64_t{1} << (n - i);
+  ByteScan scan;
+  scan.control = _mm_movemask_epi8(k.control) != 0;
+  scan.high = (k.high & 0xFFFF) != 0;
+  return scan;
+}
+
+#else  // portable fallback
+
+bool IsSpecial(char c) {
+  return c == ',' || c == '=' || c == ' ' || c == '\t' || c == '\\' || c == '"';
+}
+
+template <bool kSpecials>
+ByteScan ScanBytes(const char* s, size_t n, uint64_t* bits) {
+  ByteScan scan;
+  if constexpr (kSpecials) std::fill_n(bits, n / 64 + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    scan.control |= IsControl(c);
+    scan.high |= c >= 0x80;
+    if constexpr (kSpecials) bits[i / 64] |= uint64_t{IsSpecial(s[i])} << (i % 64);
+  }
+  if constexpr (kSpecials) bits[n / 64] |= uint64_t{1} << (n % 64);
+  return scan;
+}
+
+#endif
+
+size_t FirstControlByte(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (IsControl(static_cast<unsigned char>(s[i]))) return i;
+  }
+  return s.size();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duplicate keys.
+
+uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+uint64_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+uint64_t Mix(uint64_t a, uint64_t b) {
+  const unsigned __int128 r =
+      static_cast<unsigned __int128>(a ^ 0xa0761d6478bd642fULL) * (b ^ 0xe7037ed1a0b428dbULL);
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// A fast non-cryptographic hash of a key (never reads outside it).
+uint64_t HashKey(std::string_view key) {
+  const char* p = key.data();
+  const size_t n = key.size();
+  uint64_t seed = 0x8ebc6af09c88c6e3ULL ^ n;
+  uint64_t a = 0;
+  uint64_t b = 0;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = Load64(p);
+      b = Load64(p + n - 8);
+    } else if (n >= 4) {
+      a = Load32(p);
+      b = Load32(p + n - 4);
+    } else if (n > 0) {
+      a = uint64_t{static_cast<unsigned char>(p[0])} << 16 |
+          uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8 |
+          static_cast<unsigned char>(p[n - 1]);
+    }
+  } else {
+    size_t left = n;
+    while (left > 16) {
+      seed = Mix(Load64(p) ^ 0x589965cc75374cc3ULL, Load64(p + 8) ^ seed);
+      p += 16;
+      left -= 16;
+    }
+    a = Load64(p + left - 16);
+    b = Load64(p + left - 8);
+  }
+  return Mix(a ^ 0x1d8e4e27c47d124fULL, b ^ seed);
+}
+
+// Finds repeated keys among the fields of one record. Up to kSmallKeys keys: a 64-bit Bloom
+// filter, and a linear scan of the kept hashes when it reports a possible repeat. Beyond that: an
+// open-addressing table, so a line with many fields stays linear.
+class KeyIndex {
+ public:
+  // Forgets every key (a new record, or a repeated "features" object).
+  void Reset() {
+    bloom_ = 0;
+    hashes_.clear();
+    table_mask_ = 0;
+  }
+
+  // `fields->back()` was just appended. If an earlier field has the same key, that field takes
+  // the new value and the new one is removed (last one wins, first position kept).
+  void AddLast(std::vector<Field>* fields) {
+    std::vector<Field>& f = *fields;
+    const std::string_view key = f.back().key;
+    const uint64_t hash = HashKey(key);
+    const size_t count = hashes_.size();  // == f.size() - 1
+    if (table_mask_ == 0) {
+      const uint64_t bit = uint64_t{1} << (hash >> 58);
+      if (bloom_ & bit) {
+        for (size_t i = 0; i < count; ++i) {
+          if (hashes_[i] == hash && f[i].key == key) return Replace(fields, i);
+        }
+      }
+      bloom_ |= bit;
+      hashes_.push_back(hash);
+      if (hashes_.size() > kSmallKeys) Rebuild();
+      return;
+    }
+    size_t slot = hash & table_mask_;
+    for (uint32_t entry; (entry = table_[slot]) != 0; slot = (slot + 1) & table_mask_) {
+      if (hashes_[entry - 1] == hash && f[entry - 1].key == key) return Replace(fields, entry - 1);
+    }
+    table_[slot] = static_cast<uint32_t>(count + 1);
+    hashes_.push_back(hash);
+    if (hashes_.size() * 2 > table_mask_ + 1) Rebuild();
+  }
+
+ private:
+  static constexpr size_t kSmallKeys = 16;
+
+  static void Replace(std::vector<Field>* fields, size_t earlier) {
+    (*fields)[earlier].value = fields->back().value;
+    fields->pop_back();
+  }
+
+  void Rebuild() {
+    size_t size = 64;
+    while (size < hashes_.size() * 4) size *= 2;
+    table_.assign(size, 0);
+    table_mask_ = size - 1;
+    for (size_t i = 0; i < hashes_.size(); ++i) {
+      size_t slot = hashes_[i] & table_mask_;
+      while (table_[slot] != 0) slot = (slot + 1) & table_mask_;
+      table_[slot] = static_cast<uint32_t>(i + 1);
+    }
+  }
+
+  uint64_t bloom_ = 0;
+  std::vector<uint64_t> hashes_;  // hash of the key of each field kept so far
+  std::vector<uint32_t> table_;   // field index + 1, 0 when empty; used when table_mask_ != 0
+  size_t table_mask_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Line protocol.
+
+// Position of the first special byte at or after `pos` (the line's end is marked special).
+size_t NextSpecial(const uint64_t* bits, size_t pos) {
+  size_t word = pos / 64;
+  uint64_t m = bits[word] & (~uint64_t{0} << (pos % 64));
+  while (m == 0) m = bits[++word];
+  return word * 64 + static_cast<size_t>(__builtin_ctzll(m));
+}
+
+// The measurement escapes ',' and ' '; tag keys, tag values and field keys escape ',', '=', ' '.
+enum class NameKind { kMeasurement, kKey };
+
+template <NameKind kKind>
+bool Escapable(char c) {
+  if constexpr (kKind == NameKind::kMeasurement) {
+    return c == ',' || c == ' ';
+  } else {
+    return c == ',' || c == '=' || c == ' ';
+  }
+}
+
+// Returns the end of the name starting at `pos`: the first unescaped ',' or blank (and '=' for
+// keys) or the end of the line. Sets *escaped when a backslash escape was seen.
+template <NameKind kKind>
+size_t ScanName(const char* s, size_t n, const uint64_t* bits, size_t pos, bool* escaped) {
+  while (true) {
+    pos = NextSpecial(bits, pos);
+    if (pos == n) return n;
+    const char c = s[pos];
+    if (c == '\\') {
+      if (pos + 1 < n && Escapable<kKind>(s[pos + 1])) {
+        *escaped = true;
+        pos += 2;
+      } else {
+        ++pos;  // a literal backslash
+      }
+    } else if (c == '"' || (kKind == NameKind::kMeasurement && c == '=')) {
+      ++pos;  // an ordinary byte here
+    } else {
+      return pos;
+    }
+  }
+}
+
+// Copies s[begin, end) to *out without the escaping backslashes; returns the copy.
+template <NameKind kKind>
+std::string_view Name(const char* s, size_t begin, size_t end, bool escaped, char** out) {
+  if (!escaped) return {s + begin, end - begin};
+  char* const start = *out;
+  char* o = start;
+  for (size_t i = begin; i < end; ++i) {
+    if (s[i] == '\\' && i + 1 < end && Escapable<kKind>(s[i + 1])) ++i;
+    *o++ = s[i];
+  }
+  *out = o;
+  return {start, static_cast<size_t>(o - start)};
+}
+
+// [-]digits as an int64. False on bad syntax or overflow.
+bool ParseInt64(const char* p, const char* end, int64_t* value) {
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  if (p == end) return false;
+  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  uint64_t v = 0;
+  for (; p < end; ++p) {
+    if (!IsDigit(*p)) return false;
+    const uint64_t d = static_cast<uint64_t>(*p - '0');
+    if (v > (limit - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *value = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+  return true;
+}
+
+// digits as a uint64. False on bad syntax or overflow.
+bool ParseUint64(const char* p, const char* end, uint64_t* value) {
+  if (p == end) return false;
+  uint64_t v = 0;
+  for (; p < end; ++p) {
+    if (!IsDigit(*p)) return false;
+    const uint64_t d = static_cast<uint64_t>(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *value = v;
+  return true;
+}
+
+// Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Values whose
+// decimal mantissa fits 53 bits and whose power of ten is at most 22 are computed exactly here
+// (one correctly rounded IEEE operation); the rest go to std::from_chars.
+bool ParseFloat(const char* p, const char* end, double* value) {
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  const char* const start = p;
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  uint64_t mantissa = 0;
+  int digits = 0;  // significant digits in `mantissa`
+  int exponent = 0;
+  bool exact = true;
+  bool any = false;
+  for (; p < end && IsDigit(*p); ++p) {
+    any = true;
+    if (digits < 19) {
+      mantissa = mantissa * 10 + static_cast<uint64_t>(*p - '0');
+      digits += mantissa != 0;
+    } else {
+      exact = false;
+    }
+  }
+  if (p < end && *p == '.') {
+    for (++p; p < end && IsDigit(*p); ++p) {
+      any = true;
+      if (digits < 19) {
+        mantissa = mantissa * 10 + static_cast<uint64_t>(*p - '0');
+        digits += mantissa != 0;
+        --exponent;
+      } else {
+        exact = false;
+      }
+    }
+  }
+  if (!any) return false;
+  if (p < end && (*p == 'e' || *p == 'E')) {
+    ++p;
+    const bool negative_exponent = p < end && *p == '-';
+    if (p < end && (*p == '+' || *p == '-')) ++p;
+    if (p == end) return false;
+    int e = 0;
+    for (; p < end && IsDigit(*p); ++p) e = std::min(e * 10 + (*p - '0'), 100000);
+    exponent += negative_exponent ? -e : e;
+  }
+  if (p != end) return false;
+  if (exact && mantissa <= (uint64_t{1} << 53) && exponent >= -22 && exponent <= 22) {
+    double v = static_cast<double>(mantissa);
+    v = exponent < 0 ? v / kPow10[-exponent] : v * kPow10[exponent];
+    *value = negative ? -v : v;
+    return true;
+  }
+  const std::from_chars_result r = std::from_chars(start, end, *value);
+  return r.ec == std::errc() && r.ptr == end;
+}
+
+bool IsTrue(std::string_view t) {
+  return t == "t" || t == "T" || t == "true" || t == "True" || t == "TRUE";
+}
+bool IsFalse(std::string_view t) {
+  return t == "f" || t == "F" || t == "false" || t == "False" || t == "FALSE";
+}
+
+// Nanoseconds to seconds: whole seconds plus the fraction, so that e.g. ...250000000 ns gives
+// exactly .25.
+double NanosToSeconds(int64_t ns) {
+  constexpr int64_t kNanos = 1000000000;
+  return static_cast<double>(ns / kNanos) + static_cast<double>(ns % kNanos) * 1e-9;
+}
+
+// End of a field value token or timestamp (for messages): the next ',' or blank.
+size_t TokenEnd(const char* s, size_t pos, size_t n, bool stop_at_comma) {
+  while (pos < n && !IsBlank(s[pos]) && !(stop_at_comma && s[pos] == ',')) ++pos;
+  return pos;
+}
+
+std::string LpError(std::string_view what, size_t offset) {
+  return "line protocol: " + std::string(what) + AtByte(offset);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct LineDecoder::State {
+  simdjson::ondemand::parser parser;
+  std::string json_buffer;        // the current JSON line followed by SIMDJSON_PADDING bytes
+  std::string scratch;            // unescaped line-protocol names and strings, >= the line's size
+  std::vector<uint64_t> special;  // line-protocol special-byte bitmap (see ScanBytes)
+  KeyIndex field_index;
+  KeyIndex tag_index;
+
+  DecodeStatus LineProtocol(std::string_view line, size_t pos, Record* record, DecodeError* error);
+  DecodeStatus Json(std::string_view line, Record* record, DecodeError* error);
+};
+
+void Record::Clear() {
+  format = Format::kJson;
+  model = {};
+  timestamp = NAN;
+  fields.clear();
+  tags.clear();
+}
+
+LineDecoder::LineDecoder() : state_(std::make_unique<State>()) {
+  // A failed allocation is retried (and reported) by the first JSON line.
+  const simdjson::error_code ignored = state_->parser.allocate(kInitialJsonCapacity);
+  (void)ignored;
+}
+LineDecoder::~LineDecoder() = default;
+LineDecoder::LineDecoder(LineDecoder&&) noexcept = default;
+LineDecoder& LineDecoder::operator=(LineDecoder&&) noexcept = default;
+
+DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeError* error) {
+  record->Clear();
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const char* const s = line.data();
+  const size_t n = line.size();
+
+  const size_t first = SkipBlanks(s, 0, n);
+  const bool line_protocol = first < n && s[first] != '{' && s[first] != '#';
+  ByteScan scan;
+  if (line_protocol) {
+    if (state_->special.size() < n / 64 + 1) state_->special.resize(n / 64 + 1);
+    scan = ScanBytes<true>(s, n, state_->special.data());
+  } else {
+    scan = ScanBytes<false>(s, n, nullptr);
+  }
+  if (scan.control) {
+    const size_t at = FirstControlByte(line);
+    static constexpr char kHex[] = "0123456789abcdef";
+    const unsigned char c = static_cast<unsigned char>(line[at]);
+    return Fail(error, kBinary,
+                std::string("control byte 0x") + kHex[c >> 4] + kHex[c & 15] + AtByte(at));
+  }
+  if (scan.high && !simdjson::validate_utf8(s, n)) {
+    return Fail(error, kBinary, "line is not valid UTF-8");
+  }
+
+  if (line_protocol) return state_->LineProtocol(line, first, record, error);
+  if (first < n && s[first] == '{') return state_->Json(line, record, error);
+  return DecodeStatus::kSkip;  // blank or comment
+}
+
+DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos, Record* record,
+                                              DecodeError* error) {
+  const char* const s = line.data();
+  const size_t n = line.size();
+  const uint64_t* const bits = special.data();
+  if (scratch.size() < n) scratch.resize(std::max(n, scratch.size() * 2));
+  char* out = scratch.data();  // unescaped text is never longer than the line
+  record->format = Format::kLineProtocol;
+
+  // Measurement.
+  bool escaped = false;
+  size_t end = ScanName<NameKind::kMeasurement>(s, n, bits, pos, &escaped);
+  if (end == pos) return Fail(error, kMalformedLineProtocol, LpError("expected measurement", pos));
+  record->model = Name<NameKind::kMeasurement>(s, pos, end, escaped, &out);
+  pos = end;
+
+  // Tag set.
+  if (pos < n && s[pos] == ',') tag_index.Reset();
+  while (pos < n && s[pos] == ',') {
+    ++pos;
+    escaped = false;
+    end = ScanName<NameKind::kKey>(s, n, bits, pos, &escaped);
+    if (end == pos) return Fail(error, kMalformedLineProtocol, LpError("expected tag key", pos));
+    const std::string_view key = Name<NameKind::kKey>(s, pos, end, escaped, &out);
+    if (end == n || s[end] != '=') {
+      return Fail(error, kMalformedLineProtocol,
+                  LpError("expected '=' after tag key " + Quote(key), end));
+    }
+    pos = end + 1;
+    escaped = false;
+    end = ScanName<NameKind::kKey>(s, n, bits, pos, &escaped);
+    if (end == pos) {
+      return Fail(error, kMalformedLineProtocol,
+                  LpError("empty value for tag key " + Quote(key), pos));
+    }
+    if (end < n && s[end] == '=') {
+      return Fail(error, kMalformedLineProtocol,
+                  LpError("unescaped '=' in value of tag " + Quote(key), end));
+    }
+    Field& tag = record->tags.emplace_back();
+    tag.key = key;
+    tag.value.kind = Value::Kind::kString;
+    tag.value.text = Name<NameKind::kKey>(s, pos, end, escaped, &out);
+    tag_index.AddLast(&record->tags);
+    pos = end;
+  }
+
+  // Field set, after at least one blank (the name scans stop only at ',', '=', blanks or the end).
+  pos = SkipBlanks(s, pos, n);
+  if (pos == n) {
+    return Fail(error, kMalformedLineProtocol,
+                LpError("missing field set after measurement " + Quote(record->model), pos));
+  }
+  field_index.Reset();
+  while (true) {
+    escaped = false;
+    end = ScanName<NameKind::kKey>(s, n, bits, pos, &escaped);
+    if (end == pos) return Fail(error, kMalformedLineProtocol, LpError("expected field key", pos));
+    const std::string_view key = Name<NameKind::kKey>(s, pos, end, escaped, &out);
+    if (end == n || s[end] != '=') {
+      return Fail(error, kMalformedLineProtocol,
+                  LpError("expected '=' after field key " + Quote(key), end));
+    }
+    pos = end + 1;
+    Field& field =
+        record->fields.emplace_back();  // filled in place; dropped with the record on errors
+    field.key = key;
+    Value& value = field.value;
+    if (pos < n && s[pos] == '"') {
+      // String: '\' escapes '"' and '\'; before any other byte it is literal.
+      const size_t begin = pos + 1;
+      size_t i = begin;
+      bool string_escaped = false;
+      while (true) {
+        i = NextSpecial(bits, i);
+        if (i == n || s[i] == '"') break;
+        if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\')) {
+          string_escaped = true;
+          ++i;
+        }
+        ++i;
+      }
+      if (i == n) {
+        return Fail(error, kMalformedLineProtocol,
+                    LpError("unterminated string value of field " + Quote(key), pos));
+      }
+      value.kind = Value::Kind::kString;
+      if (!string_escaped) {
+        value.text = std::string_view(s + begin, i - begin);
+      } else {
+        char* const start = out;
+        for (size_t j = begin; j < i; ++j) {
+          if (s[j] == '\\' && (s[j + 1] == '"' || s[j + 1] == '\\')) ++j;  // j + 1 <= i
+          *out++ = s[j];
+        }
+        value.text = std::string_view(start, static_cast<size_t>(out - start));
+      }
+      pos = i + 1;
+      if (pos < n && s[pos] != ',' && !IsBlank(s[pos])) {
+        return Fail(error, kMalformedLineProtocol,
+                    LpError("unexpected byte after string value of field " + Quote(key), pos));
+      }
+    } else {
+      // Number or boolean: up to the next ',' or blank; any other special byte makes it invalid.
+      end = NextSpecial(bits, pos);
+      bool ok = end > pos && (end == n || s[end] == ',' || IsBlank(s[end]));
+      if (ok) {
+        const char* const begin = s + pos;
+        const char* const stop = s + end;
+        const char first = *begin;
+        const char last = stop[-1];
+        if (first == 't' || first == 'T' || first == 'f' || first == 'F') {
+          const std::string_view token(begin, end - pos);
+          const bool is_true = IsTrue(token);
+          ok = is_true || IsFalse(token);
+          value.kind = Value::Kind::kBool;
+          value.number = is_true ? 1 : 0;
+          value.text = is_true ? "true" : "false";
+        } else if (last == 'i') {
+          int64_t v = 0;
+          ok = ParseInt64(begin, stop - 1, &v);
+          value.kind = Value::Kind::kNumber;
+          value.number = static_cast<double>(v);
+        } else if (last == 'u') {
+          uint64_t v = 0;
+          ok = ParseUint64(begin, stop - 1, &v);
+          value.kind = Value::Kind::kNumber;
+          value.number = static_cast<double>(v);
+        } else {
+          ok = ParseFloat(begin, stop, &value.number);
+          value.kind = Value::Kind::kNumber;
+        }
+      }
+      if (!ok) {
+        end = TokenEnd(s, pos, n, /*stop_at_comma=*/true);
+        return Fail(error, kMalformedLineProtocol,
+                    end == pos ? LpError("missing value of field " + Quote(key), pos)
+                               : LpError("invalid value " + Quote({s + pos, end - pos}) +
+                                             " of field " + Quote(key),
+                                         pos));
+      }
+      pos = end;
+    }
+    field_index.AddLast(&record->fields);
+    if (pos < n && s[pos] == ',') {
+      ++pos;
+      continue;
+    }
+    break;  // at a blank or the end
+  }
+
+  // Optional timestamp in nanoseconds.
+  pos = SkipBlanks(s, pos, n);
+  if (pos == n) return DecodeStatus::kRecord;
+  end = TokenEnd(s, pos, n, /*stop_at_comma=*/false);
+  int64_t ns = 0;
+  if (!ParseInt64(s + pos, s + end, &ns)) {
+    return Fail(error, kBadTimestamp,
+                LpError("timestamp " + Quote({s + pos, end - pos}) +
+                            " is not an integer number of nanoseconds",
+                        pos));
+  }
+  record->timestamp = NanosToSeconds(ns);
+  pos = SkipBlanks(s, end, n);
+  if (pos != n) {
+    return Fail(error, kMalformedLineProtocol, LpError("unexpected text after timestamp", pos));
+  }
+  return DecodeStatus::kRecord;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON.
+
+namespace {
+
+namespace ondemand = simdjson::ondemand;
+
+// A message for a simdjson error, with the byte offset where the parser stopped when known.
+std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const char* base,
+                       size_t size) {
+  std::string message = std::string("json: ") + simdjson::error_message(code);
+  const char* at = nullptr;
+  if (doc.current_location().get(at) == simdjson::SUCCESS && at >= base && at <= base + size) {
+    message += AtByte(static_cast<size_t>(at - base));
+  }
+  return message;
+}
+
+// The text of a JSON string whose contents start at `raw` (just past the opening quote), without
+// copying, when it has no escapes. The parser has validated the string, and the JSON buffer has
+// SIMDJSON_PADDING readable bytes past `end`. (An inline scan: libc memchr calls cost more than
+// the whole scan of a short key.)
+bool PlainString(const char* raw, const char* end, std::string_view* text) {
+  const char* p = raw;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  while (p < end) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const int mask =
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+    if (mask != 0) {
+      p += __builtin_ctz(static_cast<unsigned>(mask));
+      break;
+    }
+    p += 16;
+  }
+#else
+  while (p < end && *p != '"' && *p != '\\') ++p;
+#endif
+  if (p >= end || *p != '"') return false;
+  *text = std::string_view(raw, static_cast<size_t>(p - raw));
+  return true;
+}
+
+// A field's key, unescaped; points into the JSON buffer when it has no escapes.
+simdjson::error_code Key(ondemand::field& field, const char* end, std::string_view* key) {
+  if (PlainString(field.key().raw(), end, key)) return simdjson::SUCCESS;
+  return field.unescaped_key().get(*key);
+}
+
+// Offset of a field's key (its opening quote) from the start of the line.
+size_t KeyOffset(const ondemand::field& field, const char* base) {
+  return static_cast<size_t>(field.key().raw() - base) - 1;
+}
+
+// Reads one feature/field (any scalar) or tag (strings only) value. On a type error sets *what.
+simdjson::error_code ReadJsonValue(ondemand::value& json, const char* end, bool strings_only,
+                                   Value* value, const char** what) {
+  ondemand::json_type type;
+  if (auto code = json.type().get(type)) return code;
+  switch (type) {
+    case ondemand::json_type::number:
+      if (strings_only) break;
+      value->kind = Value::Kind::kNumber;
+      return json.get_double().get(value->number);
+    case ondemand::json_type::string: {
+      value->kind = Value::Kind::kString;
+      // Peek at the token (just past its opening quote) before consuming the value.
+      if (PlainString(json.raw_json_token().data() + 1, end, &value->text)) {
+        ondemand::raw_json_string consumed;
+        return json.get_raw_json_string().get(consumed);
+      }
+      return json.get_string().get(value->text);
+    }
+    case ondemand::json_type::boolean: {
+      if (strings_only) break;
+      bool b = false;
+      if (auto code = json.get_bool().get(b)) return code;
+      value->kind = Value::Kind::kBool;
+      value->number = b ? 1 : 0;
+      value->text = b ? "true" : "false";
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::null: {
+      if (strings_only) break;
+      bool is_null = false;
+      if (auto code = json.is_null().get(is_null)) return code;
+      if (!is_null) return simdjson::N_ATOM_ERROR;
+      value->kind = Value::Kind::kNull;
+      return simdjson::SUCCESS;
+    }
+    case ondemand::json_type::object:
+    case ondemand::json_type::array:
+      *what = strings_only ? "must be a string"
+                           : "is an object or array; values must be numbers, strings, booleans "
+                             "or null";
+      return simdjson::INCORRECT_TYPE;
+  }
+  *what = "must be a string";
+  return simdjson::INCORRECT_TYPE;
+}
+
+}  // namespace
+
+DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, DecodeError* error) {
+  record->format = Format::kJson;
+  const size_t n = line.size();
+  const size_t padded = n + simdjson::SIMDJSON_PADDING;
+  if (json_buffer.size() < padded) json_buffer.resize(std::max(padded, json_buffer.size() * 2));
+  char* const base = json_buffer.data();
+  const char* const end = base + n;
+  std::memcpy(base, line.data(), n);
+  std::memset(base + n, 0, simdjson::SIMDJSON_PADDING);
+  if (n > parser.capacity() &&
+      parser.allocate(std::max(n, parser.capacity() * 2)) != simdjson::SUCCESS) {
+    return Fail(error, kMalformedJson, "json: line too long (" + std::to_string(n) + " bytes)");
+  }
+
+  ondemand::document doc;
+  if (auto code = parser.iterate(base, n, json_buffer.size()).get(doc)) {
+    return Fail(error, kMalformedJson, std::string("json: ") + simdjson::error_message(code));
+  }
+  ondemand::object root;
+  if (auto code = doc.get_object().get(root)) {
+    return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+  }
+
+  bool have_fields = false;
+  for (auto member : root) {
+    ondemand::field field;
+    std::string_view key;
+    if (auto code = std::move(member).get(field)) {
+      return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+    }
+    const size_t key_offset = KeyOffset(field, base);
+    if (auto code = Key(field, end, &key)) {
+      return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+    }
+    const bool is_features = key == "features" || key == "fields";
+    const bool is_tags = !is_features && key == "tags";
+    if (is_features || is_tags) {
+      ondemand::object object;
+      if (auto code = field.value().get_object().get(object)) {
+        if (code != simdjson::INCORRECT_TYPE) {
+          return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+        }
+        return Fail(error, kMalformedJson,
+                    "json: " + Quote(key) + " must be an object" + AtByte(key_offset));
+      }
+      std::vector<Field>* const out = is_features ? &record->fields : &record->tags;
+      KeyIndex* const index = is_features ? &field_index : &tag_index;
+      out->clear();
+      index->Reset();
+      for (auto inner : object) {
+        ondemand::field item;
+        if (auto code = std::move(inner).get(item)) {
+          return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+        }
+        Field& parsed = out->emplace_back();  // filled in place: no copies of a whole Field
+        const size_t item_offset = KeyOffset(item, base);
+        if (auto code = Key(item, end, &parsed.key)) {
+          return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+        }
+        const char* what = nullptr;
+        if (auto code = ReadJsonValue(item.value(), end, is_tags, &parsed.value, &what)) {
+          const std::string name = std::string(is_tags ? "tag " : "feature ") + Quote(parsed.key);
+          return Fail(error, kMalformedJson,
+                      "json: " + name +
+                          (what ? std::string(" ") + what
+                                : std::string(": ") + simdjson::error_message(code)) +
+                          AtByte(item_offset));
+        }
+        index->AddLast(out);
+      }
+      if (is_features) have_fields = true;
+    } else if (key == "model" || key == "name") {
+      if (auto code = field.value().get_string().get(record->model)) {
+        if (code != simdjson::INCORRECT_TYPE) {
+          return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+        }
+        return Fail(error, kMalformedJson,
+                    "json: " + Quote(key) + " must be a string" + AtByte(key_offset));
+      }
+    } else if (key == "ts" || key == "timestamp") {
+      ondemand::json_type type;
+      if (auto code = field.value().type().get(type)) {
+        return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+      }
+      if (type != ondemand::json_type::number) {
+        return Fail(
+            error, kBadTimestamp,
+            "json: " + Quote(key) + " must be a number (unix seconds)" + AtByte(key_offset));
+      }
+      double ts = 0;
+      if (auto code = field.value().get_double().get(ts)) {
+        return Fail(
+            error, kBadTimestamp,
+            "json: " + Quote(key) + ": " + simdjson::error_message(code) + AtByte(key_offset));
+      }
+      record->timestamp = ts;
+    }
+    // Any other key is skipped.
+  }
+  const char* trailing = nullptr;
+  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
+    return Fail(
+        error, kMalformedJson,
+        "json: unexpected text after the object" +
+            AtByte(static_cast<size_t>(std::clamp<const char*>(trailing, base, end) - base)));
+  }
+  if (record->model.empty()) {
+    return Fail(error, kMissingModel, "json: missing \"model\" (or \"name\") string");
+  }
+  if (!have_fields) {
+    return Fail(error, kMalformedJson, "json: missing \"features\" (or \"fields\") object");
+  }
+  return DecodeStatus::kRecord;
+}
+
+}  // namespace driftd

@@ -1,0 +1,74 @@
+// The HTTP listener (Boost.Beast): /metrics, /healthz, /readyz, /api/v1/status, / and
+// POST /api/v1/ingest. Requests are answered from the latest published evaluation, so a scrape
+// never waits on ingest or on an evaluation in progress.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "daemon/line_processor.h"
+
+namespace driftd {
+
+// What the evaluation thread publishes and the HTTP thread reads. Thread-safe.
+class Published {
+ public:
+  void Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text);
+  std::shared_ptr<const Evaluation> evaluation() const;
+  std::shared_ptr<const std::string> metrics_text() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Evaluation> eval_;            // guarded by mu_
+  std::shared_ptr<const std::string> metrics_text_;  // guarded by mu_
+};
+
+struct HttpContext {
+  Published* published = nullptr;
+  prometheus::Registry* registry = nullptr;
+  Monitor* monitor = nullptr;
+  IngestMetrics* metrics = nullptr;
+  std::function<double()> clock;
+  std::atomic<bool>* ready = nullptr;
+  size_t max_line_bytes = 65536;
+  size_t max_body_bytes = 64 << 20;
+  std::string version;
+};
+
+// A response, before it meets the socket (so handlers are testable without one).
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// Answers one request. Thread-safe (the ingest path keeps its own LineProcessor per call).
+HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
+                        std::string_view body, LogRateLimiter* limiter);
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context* io, std::string host, uint16_t port, HttpContext ctx);
+  ~HttpServer();
+  // Binds and starts accepting; false with *error on failure.
+  bool Start(std::string* error);
+  // "http 127.0.0.1:9470", with the port actually bound.
+  const std::string& bound() const { return bound_; }
+  // Stops accepting and closes idle connections. Run on the io_context's thread.
+  void Stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+  std::string bound_;
+};
+
+}  // namespace driftd

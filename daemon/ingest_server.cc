@@ -1,0 +1,371 @@
+#include "daemon/ingest_server.h"
+
+#include <poll.h>
+
+#include <cstdio>
+
+#include "daemon/line_splitter.h"
+
+namespace driftd {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void Drain(std::chrono::steady_clock::time_point deadline) = 0;
+};
+
+struct IngestServer::Shared {
+  asio::io_context* io;
+  IngestServerOptions options;
+  Monitor* monitor;
+  IngestMetrics* metrics;
+  std::function<double()> clock;
+  LogRateLimiter log_limiter{5};
+  std::optional<asio::ip::tcp::acceptor> tcp;
+  std::optional<asio::local::stream_protocol::acceptor> unix_acceptor;
+  std::optional<asio::ip::udp::socket> udp;
+  std::set<SessionBase*> sessions;  // open stream sessions (ingest thread only)
+  bool draining = false;
+  bool udp_drained = true;
+  std::function<void()> on_drained;  // called once, when draining and nothing is left open
+
+  // Called whenever a session or the UDP socket finishes; reports the end of a drain.
+  void Settled() {
+    if (draining && sessions.empty() && udp_drained && on_drained) {
+      auto done = std::move(on_drained);
+      on_drained = nullptr;
+      done();
+    }
+  }
+};
+
+namespace {
+
+constexpr size_t kReadBuffer = 256 * 1024;
+// While draining at shutdown, a connection quiet this long has nothing more in flight.
+constexpr std::chrono::milliseconds kQuiet(100);
+// Draining all connections takes at most this long (the whole shutdown must fit in 5 s).
+constexpr std::chrono::milliseconds kDrainBudget(2500);
+
+// One stream connection (TCP or Unix).
+template <class Protocol>
+class StreamSession : public SessionBase,
+                      public std::enable_shared_from_this<StreamSession<Protocol>> {
+ public:
+  StreamSession(std::shared_ptr<IngestServer::Shared> shared, typename Protocol::socket socket,
+                Transport transport)
+      : shared_(std::move(shared)),
+        socket_(std::move(socket)),
+        timer_(*shared_->io),
+        metrics_(&shared_->metrics->transport(transport)),
+        splitter_(shared_->options.max_line_bytes),
+        processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter),
+        buffer_(kReadBuffer) {}
+
+  void Start() {
+    shared_->sessions.insert(this);
+    metrics_->connections->Increment();
+    ArmTimer();
+    Read();
+  }
+
+  // Starts draining: the pending read completes (with any bytes it already took, or aborted),
+  // and its handler reads the rest the peer has sent, then closes. See DrainNow().
+  void Drain(std::chrono::steady_clock::time_point deadline) override {
+    draining_ = true;
+    deadline_ = deadline;
+    error_code ec;
+    timer_.cancel();
+    socket_.cancel(ec);
+  }
+
+ private:
+  void ArmTimer() {
+    timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(shared_->options.idle_timeout_seconds)));
+    timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+      if (ec || self->closed_ || self->draining_) return;
+      self->processor_.Error("idle_timeout", "no data for idle_timeout_seconds; closing");
+      self->Finish();
+    });
+  }
+
+  void Read() {
+    socket_.async_read_some(asio::buffer(buffer_),
+                            [self = this->shared_from_this()](error_code ec, size_t n) {
+                              if (self->closed_) return;
+                              if (n > 0) self->Process(n);
+                              if (self->draining_) {
+                                if (!ec) self->DrainNow();
+                                self->Finish();
+                                return;
+                              }
+                              if (ec) {
+                                self->Finish();
+                                return;
+                              }
+                              self->ArmTimer();
+                              self->Read();
+                            });
+  }
+
+  // Reads what the peer has already sent, until it is quiet for kQuiet, ends the stream, or the
+  // drain deadline passes.
+  void DrainNow() {
+    error_code ec;
+    socket_.non_blocking(true, ec);
+    for (;;) {
+      const size_t n = socket_.read_some(asio::buffer(buffer_), ec);
+      if (!ec) {
+        Process(n);
+        continue;
+      }
+      if (ec != asio::error::would_block) return;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline_ - std::chrono::steady_clock::now());
+      pollfd pfd{socket_.native_handle(), POLLIN, 0};
+      if (left.count() <= 0 ||
+          ::poll(&pfd, 1, static_cast<int>(std::min(left, kQuiet).count())) <= 0) {
+        return;
+      }
+    }
+  }
+
+  void Process(size_t n) {
+    const double now = shared_->clock();
+    splitter_.Feed(
+        std::string_view(buffer_.data(), n),
+        [&](std::string_view line) { processor_.Line(line, now); },
+        [&] {
+          processor_.Error("line_too_long", "line longer than max_line_bytes; skipped to its end");
+        });
+    processor_.Flush();
+  }
+
+  void Finish() {
+    if (closed_) return;
+    closed_ = true;
+    // A last line without its newline is still a record if it decodes; otherwise it was cut off.
+    if (!splitter_.rest().empty()) {
+      const std::string rest(splitter_.rest());
+      LineDecoder decoder;
+      Record record;
+      DecodeError error;
+      if (decoder.Decode(rest, &record, &error) == DecodeStatus::kRecord) {
+        processor_.Line(rest, shared_->clock());
+      } else {
+        processor_.Error("truncated_line", "connection closed in the middle of a line", rest);
+      }
+      splitter_.Reset();
+    }
+    processor_.Flush();
+    error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+    metrics_->connections->Decrement();
+    shared_->sessions.erase(this);
+    shared_->Settled();
+  }
+
+  std::shared_ptr<IngestServer::Shared> shared_;
+  typename Protocol::socket socket_;
+  asio::steady_timer timer_;
+  TransportMetrics* metrics_;
+  LineSplitter splitter_;
+  LineProcessor processor_;
+  std::vector<char> buffer_;
+  bool closed_ = false;
+  bool draining_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
+template <class Protocol>
+void Accept(std::shared_ptr<IngestServer::Shared> shared,
+            typename Protocol::acceptor* acceptor, Transport transport) {
+  acceptor->async_accept([shared, acceptor, transport](error_code ec,
+                                                       typename Protocol::socket socket) {
+    if (shared->draining || !acceptor->is_open()) return;
+    if (!ec) {
+      if (shared->sessions.size() >= shared->options.max_connections) {
+        shared->metrics->transport(transport).Error("too_many_connections");
+        uint64_t suppressed = 0;
+        if (shared->log_limiter.Allow(&suppressed)) {
+          Log(spdlog::level::warn, "connection refused: max_connections reached",
+              {{"transport", TransportName(transport)},
+               {"max_connections", static_cast<uint64_t>(shared->options.max_connections)}});
+        }
+        error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), transport)->Start();
+      }
+    }
+    Accept<Protocol>(shared, acceptor, transport);
+  });
+}
+
+// One UDP socket: every datagram holds whole lines.
+class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
+ public:
+  explicit UdpReceiver(std::shared_ptr<IngestServer::Shared> shared)
+      : shared_(std::move(shared)),
+        metrics_(&shared_->metrics->transport(Transport::kUdp)),
+        processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter),
+        buffer_(65536) {}
+
+  void Receive() {
+    shared_->udp->async_receive_from(
+        asio::buffer(buffer_), sender_, [self = shared_from_this()](error_code ec, size_t n) {
+          if (n > 0) self->Datagram(n);
+          if (self->shared_->draining) {
+            self->DrainNow();
+            return;
+          }
+          if (!ec || ec != asio::error::operation_aborted) self->Receive();
+        });
+  }
+
+ private:
+  // Processes the datagrams already queued on the socket, then closes it.
+  void DrainNow() {
+    error_code ec;
+    shared_->udp->non_blocking(true, ec);
+    for (;;) {
+      const size_t n = shared_->udp->receive_from(asio::buffer(buffer_), sender_, 0, ec);
+      if (ec) break;
+      Datagram(n);
+    }
+    shared_->udp->close(ec);
+    shared_->udp_drained = true;
+    shared_->Settled();
+  }
+
+  void Datagram(size_t n) {
+    const double now = shared_->clock();
+    std::string_view data(buffer_.data(), n);
+    while (!data.empty()) {
+      const size_t nl = data.find('\n');
+      const std::string_view line = data.substr(0, nl);
+      if (line.size() > shared_->options.max_line_bytes) {
+        processor_.Error("line_too_long", "line longer than max_line_bytes; skipped",
+                         line.substr(0, 200));
+      } else {
+        processor_.Line(line, now);
+      }
+      if (nl == std::string_view::npos) break;
+      data.remove_prefix(nl + 1);
+    }
+    processor_.Flush();
+  }
+
+  std::shared_ptr<IngestServer::Shared> shared_;
+  TransportMetrics* metrics_;
+  LineProcessor processor_;
+  std::vector<char> buffer_;
+  asio::ip::udp::endpoint sender_;
+};
+
+std::string Describe(const char* transport, const std::string& host, uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return std::string(transport) + " " + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+IngestServer::IngestServer(asio::io_context* io, const IngestServerOptions& options,
+                           Monitor* monitor, IngestMetrics* metrics, std::function<double()> clock)
+    : shared_(std::make_shared<Shared>()) {
+  shared_->io = io;
+  shared_->options = options;
+  shared_->monitor = monitor;
+  shared_->metrics = metrics;
+  shared_->clock = std::move(clock);
+}
+
+IngestServer::~IngestServer() = default;
+
+bool IngestServer::Start(std::string* error) {
+  const IngestServerOptions& o = shared_->options;
+  error_code ec;
+  if (o.tcp) {
+    const std::string what = Describe("tcp", o.tcp->first, o.tcp->second);
+    auto addr = asio::ip::make_address(o.tcp->first, ec);
+    if (ec) {
+      *error = what + ": " + ec.message();
+      return false;
+    }
+    asio::ip::tcp::endpoint ep(addr, o.tcp->second);
+    auto& a = shared_->tcp.emplace(*shared_->io);
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      *error = what + ": " + ec.message();
+      return false;
+    }
+    const auto local = a.local_endpoint();
+    bound_.push_back(Describe("tcp", local.address().to_string(), local.port()));
+    Accept<asio::ip::tcp>(shared_, &a, Transport::kTcp);
+  }
+  if (o.udp) {
+    const std::string what = Describe("udp", o.udp->first, o.udp->second);
+    auto addr = asio::ip::make_address(o.udp->first, ec);
+    if (ec) {
+      *error = what + ": " + ec.message();
+      return false;
+    }
+    asio::ip::udp::endpoint ep(addr, o.udp->second);
+    auto& s = shared_->udp.emplace(*shared_->io);
+    s.open(ep.protocol(), ec);
+    if (!ec) s.set_option(asio::socket_base::receive_buffer_size(8 << 20), ec);
+    ec.clear();  // a smaller kernel limit is not fatal
+    s.bind(ep, ec);
+    if (ec) {
+      *error = what + ": " + ec.message();
+      return false;
+    }
+    const auto local = s.local_endpoint();
+    bound_.push_back(Describe("udp", local.address().to_string(), local.port()));
+    std::make_shared<UdpReceiver>(shared_)->Receive();
+  }
+  if (o.unix_path) {
+    const std::string what = "unix " + *o.unix_path;
+    std::remove(o.unix_path->c_str());  // a stale socket from an earlier run
+    asio::local::stream_protocol::endpoint ep(*o.unix_path);
+    auto& a = shared_->unix_acceptor.emplace(*shared_->io);
+    a.open(ep.protocol(), ec);
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      *error = what + ": " + ec.message();
+      return false;
+    }
+    bound_.push_back(what);
+    Accept<asio::local::stream_protocol>(shared_, &a, Transport::kUnix);
+  }
+  return true;
+}
+
+void IngestServer::Drain(std::function<void()> done) {
+  shared_->draining = true;
+  shared_->on_drained = std::move(done);
+  error_code ec;
+  if (shared_->tcp) shared_->tcp->close(ec);
+  if (shared_->unix_acceptor) {
+    shared_->unix_acceptor->close(ec);
+    std::remove(shared_->options.unix_path->c_str());
+  }
+  if (shared_->udp) {
+    shared_->udp_drained = false;
+    shared_->udp->cancel(ec);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
+  for (SessionBase* session : shared_->sessions) session->Drain(deadline);
+  shared_->Settled();
+}
+
+}  // namespace driftd

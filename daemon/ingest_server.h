@@ -1,0 +1,54 @@
+// The ingest listeners: TCP, UDP and a Unix stream socket, all on one io_context (the ingest
+// thread). Sessions only move bytes; LineSplitter and LineProcessor do the rest.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "daemon/line_processor.h"
+
+namespace driftd {
+
+struct IngestServerOptions {
+  std::optional<std::pair<std::string, uint16_t>> tcp, udp;
+  std::optional<std::string> unix_path;
+  size_t max_line_bytes = 65536;
+  size_t max_connections = 1024;
+  double idle_timeout_seconds = 300;
+};
+
+class IngestServer {
+ public:
+  // `clock` returns unix seconds (the arrival time of records without a timestamp).
+  IngestServer(boost::asio::io_context* io, const IngestServerOptions& options, Monitor* monitor,
+               IngestMetrics* metrics, std::function<double()> clock);
+  ~IngestServer();
+
+  // Binds every configured listener and starts accepting. On failure returns false with *error
+  // naming the listener ("tcp 127.0.0.1:7070: Address already in use"). Call before io->run().
+  bool Start(std::string* error);
+
+  // The addresses actually bound (port 0 resolved), e.g. "tcp 127.0.0.1:41234".
+  const std::vector<std::string>& bound() const { return bound_; }
+
+  // Stops accepting, then reads and processes what every peer has already sent (a stream until it
+  // is quiet for 100 ms or ends, within 2.5 s in all), closes every socket and calls `done` on
+  // the io_context's thread. Must run on that thread (post it there).
+  void Drain(std::function<void()> done);
+
+  // Implementation detail shared with the sessions.
+  struct Shared;
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::string> bound_;
+};
+
+}  // namespace driftd

@@ -1,0 +1,56 @@
+// Splits a byte stream into newline-terminated lines, bounding how much of one line is buffered.
+// Pure: no sockets. Lines that fit in one read are handed out without copying.
+#pragma once
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace driftd {
+
+class LineSplitter {
+ public:
+  explicit LineSplitter(size_t max_line_bytes) : max_(max_line_bytes) {}
+
+  // Feeds `data`: calls on_line(std::string_view) for every complete line (without '\n') and
+  // on_too_long() once for every line longer than max_line_bytes, whose rest is then skipped up to
+  // its newline. A line may span any number of Feed() calls.
+  template <class OnLine, class OnTooLong>
+  void Feed(std::string_view data, OnLine&& on_line, OnTooLong&& on_too_long) {
+    while (!data.empty()) {
+      const char* nl = static_cast<const char*>(std::memchr(data.data(), '\n', data.size()));
+      const size_t len = nl ? static_cast<size_t>(nl - data.data()) : data.size();
+      if (skipping_) {
+        if (nl) skipping_ = false;
+      } else if (partial_.size() + len > max_) {
+        partial_.clear();
+        skipping_ = nl == nullptr;
+        on_too_long();
+      } else if (nl && partial_.empty()) {
+        on_line(data.substr(0, len));
+      } else {
+        partial_.append(data.data(), len);
+        if (nl) {
+          on_line(std::string_view(partial_));
+          partial_.clear();
+        }
+      }
+      data.remove_prefix(nl ? len + 1 : len);
+    }
+  }
+
+  // The unterminated line buffered so far (empty when the stream ended on a newline, or while an
+  // overlong line is being skipped).
+  std::string_view rest() const { return partial_; }
+  void Reset() {
+    partial_.clear();
+    skipping_ = false;
+  }
+
+ private:
+  size_t max_;
+  std::string partial_;
+  bool skipping_ = false;
+};
+
+}  // namespace driftd

@@ -1,0 +1,346 @@
+// `driftd loadgen`: sends synthetic traffic drawn from a reference (optionally drifting after a
+// while), or a recorded file, to a driftd over TCP, UDP or a Unix socket, at full speed or a set
+// rate; then reads driftd's counters and reports records/s accepted and any loss.
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "config/config.h"
+#include "core/reference.h"
+#include "daemon/commands.h"
+#include "daemon/flags.h"
+
+namespace driftd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Draws feature values from a reference's histograms; `drift` in [0, 1] moves numeric values up
+// by that many interior-range widths' tenths and tilts categorical choices to the last category.
+class Sampler {
+ public:
+  Sampler(const Reference& ref, uint64_t seed) : ref_(ref), rng_(seed) {
+    for (const ReferenceFeature& f : ref.features) {
+      std::vector<double> w(f.counts.begin(), f.counts.end());
+      w.back() = 0;  // synthetic traffic has no missing values
+      if (f.bins.kind() == FeatureKind::kNumeric) {
+        w[f.bins.underflow_bin()] = w[f.bins.overflow_bin()] = 0;
+      }
+      dists_.emplace_back(w.begin(), w.end());
+    }
+  }
+
+  // Appends one record in `format` ("ndjson" or "influx") to *out.
+  void Append(const std::string& format, double drift, std::string* out) {
+    const bool json = format == "ndjson";
+    if (json) {
+      *out += "{\"model\":\"" + ref_.model + "\",\"features\":{";
+    } else {
+      *out += ref_.model + " ";
+    }
+    char buf[64];
+    for (size_t i = 0; i < ref_.features.size(); ++i) {
+      const ReferenceFeature& f = ref_.features[i];
+      if (i) *out += ',';
+      *out += json ? "\"" + f.name + "\":" : f.name + "=";
+      uint32_t bin = static_cast<uint32_t>(dists_[i](rng_));
+      if (f.bins.kind() == FeatureKind::kNumeric) {
+        const auto& e = f.bins.edges();
+        std::uniform_real_distribution<double> u(e[bin], e[bin + 1]);
+        double v = u(rng_);
+        v += drift * 0.1 * (e.back() - e.front());
+        std::snprintf(buf, sizeof buf, "%.6g", v);
+        *out += buf;
+      } else {
+        const auto& cats = f.bins.categories();
+        if (drift > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < drift * 0.5) {
+          bin = static_cast<uint32_t>(cats.size() - 1);
+        }
+        *out += "\"" + cats[bin] + "\"";
+      }
+    }
+    *out += json ? "}}\n" : "\n";
+  }
+
+ private:
+  const Reference& ref_;
+  std::mt19937_64 rng_;
+  std::vector<std::discrete_distribution<size_t>> dists_;
+};
+
+// A connected socket to "tcp://host:port", "udp://host:port" or "unix:///path"; -1 on error.
+int Connect(const std::string& target, bool* datagram, std::string* error) {
+  *datagram = target.rfind("udp://", 0) == 0;
+  if (target.rfind("unix://", 0) == 0) {
+    const std::string path = target.substr(7);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      *error = target + ": " + std::strerror(errno);
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  const bool tcp = target.rfind("tcp://", 0) == 0;
+  if (!tcp && !*datagram) {
+    *error = "target must be tcp://host:port, udp://host:port or unix:///path";
+    return -1;
+  }
+  HostPort hp;
+  if (!ParseHostPort(target.substr(6), &hp, error)) return -1;
+  addrinfo hints{}, *res = nullptr;
+  hints.ai_socktype = *datagram ? SOCK_DGRAM : SOCK_STREAM;
+  if (getaddrinfo(hp.host.c_str(), std::to_string(hp.port).c_str(), &hints, &res) != 0 || !res) {
+    *error = target + ": cannot resolve";
+    return -1;
+  }
+  const int fd = socket(res->ai_family, res->ai_socktype, 0);
+  const int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (rc != 0) {
+    *error = target + ": " + std::strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// GET http://host:port/metrics and sum the samples of `metric` whose labels contain `match`.
+bool ScrapeSum(const std::string& url, const std::string& metric, const std::string& match,
+               double* sum) {
+  if (url.rfind("http://", 0) != 0) return false;
+  std::string rest = url.substr(7);
+  const auto slash = rest.find('/');
+  const std::string hostport = rest.substr(0, slash);
+  const std::string path = slash == std::string::npos ? "/metrics" : rest.substr(slash);
+  HostPort hp;
+  std::string error;
+  if (!ParseHostPort(hostport, &hp, &error)) return false;
+  bool dgram;
+  const int fd = Connect("tcp://" + hostport, &dgram, &error);
+  if (fd < 0) return false;
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + hostport + "\r\n\r\n";
+  SendAll(fd, req.data(), req.size());
+  std::string body;
+  char buf[65536];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) body.append(buf, static_cast<size_t>(n));
+  close(fd);
+  *sum = 0;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(metric, 0) != 0) continue;
+    const char next = line.size() > metric.size() ? line[metric.size()] : ' ';
+    if (next != '{' && next != ' ') continue;
+    if (!match.empty() && line.find(match) == std::string::npos) continue;
+    *sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return true;
+}
+
+}  // namespace
+
+int LoadgenCommand(const std::vector<std::string>& args) {
+  Flags flags("driftd loadgen --target URL (--reference FILE | --input FILE) [flags]",
+              "Sends traffic to a driftd and reports throughput. Synthetic records are drawn\n"
+              "from a reference file's histograms; --drift-after makes them drift.");
+  flags.Value("target", "", "tcp://host:port, udp://host:port or unix:///path", true);
+  flags.Value("reference", "", "reference file to draw synthetic records from");
+  flags.Value("input", "", "file of records (NDJSON or line protocol) to send instead");
+  flags.Value("format", "ndjson", "synthetic record format: ndjson or influx");
+  flags.Value("records", "1000000", "records to send (0: until --duration ends)");
+  flags.Value("duration", "0", "seconds to keep sending (0: until --records are sent)");
+  flags.Value("rate", "0", "records per second (0: as fast as possible)");
+  flags.Value("drift-after", "-1", "seconds after which synthetic records drift (-1: never)");
+  flags.Value("drift", "1", "drift strength from 0 to 1");
+  flags.Value("metrics-url", "", "driftd's /metrics URL, to report accepted records and loss");
+  flags.Value("write", "", "write the synthetic records to this file instead of sending them");
+  flags.Value("seed", "1", "random seed");
+  std::string error;
+  if (!flags.Parse(args, &error)) {
+    std::cerr << "driftd loadgen: " << error << " (see --help)\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  const std::string format = flags.Get("format");
+  if (format != "ndjson" && format != "influx") {
+    std::cerr << "driftd loadgen: --format must be ndjson or influx\n";
+    return 2;
+  }
+  const uint64_t records = std::stoull(flags.Get("records"));
+  const double duration = std::stod(flags.Get("duration"));
+  const double rate = std::stod(flags.Get("rate"));
+  const double drift_after = std::stod(flags.Get("drift-after"));
+  const double drift = std::stod(flags.Get("drift"));
+
+  // The records to send, in blocks: a recorded file once, or synthetic blocks generated ahead.
+  std::vector<std::string> lines;
+  std::optional<Reference> ref;
+  if (!flags.Get("input").empty()) {
+    std::ifstream in(flags.Get("input"));
+    if (!in) {
+      std::cerr << "driftd loadgen: " << flags.Get("input") << ": cannot open file\n";
+      return 1;
+    }
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line + "\n");
+  } else if (!flags.Get("reference").empty()) {
+    std::vector<std::string> errors;
+    ref = LoadReferenceFile(flags.Get("reference"), &errors);
+    if (!ref) {
+      for (const auto& e : errors) std::cerr << "driftd loadgen: " << e << "\n";
+      return 1;
+    }
+  } else {
+    std::cerr << "driftd loadgen: give --reference or --input\n";
+    return 2;
+  }
+  std::optional<Sampler> sampler;
+  if (ref) sampler.emplace(*ref, std::stoull(flags.Get("seed")));
+  // Pre-generated blocks of 4096 records, so generation does not limit the sending rate.
+  constexpr size_t kBlock = 4096;
+  auto make_block = [&](double d) {
+    std::string block;
+    for (size_t i = 0; i < kBlock; ++i) sampler->Append(format, d, &block);
+    return block;
+  };
+
+  if (!flags.Get("write").empty()) {
+    std::ofstream out(flags.Get("write"), std::ios::binary | std::ios::trunc);
+    std::string s;
+    for (uint64_t i = 0; i < records; ++i) {
+      s.clear();
+      sampler ? sampler->Append(format, 0, &s) : void(s = lines[i % lines.size()]);
+      out << s;
+    }
+    std::cerr << "wrote " << records << " records to " << flags.Get("write") << "\n";
+    return out ? 0 : 1;
+  }
+
+  bool datagram = false;
+  const int fd = Connect(flags.Get("target"), &datagram, &error);
+  if (fd < 0) {
+    std::cerr << "driftd loadgen: " << error << "\n";
+    return 1;
+  }
+  double before = 0;
+  const std::string url = flags.Get("metrics-url");
+  if (!url.empty()) ScrapeSum(url, "driftd_ingest_records_total", "", &before);
+
+  std::vector<std::string> blocks;  // ready-made blocks: [0..7] no drift, [8..15] drifted
+  if (sampler) {
+    for (int i = 0; i < 8; ++i) blocks.push_back(make_block(0));
+    if (drift_after >= 0) {
+      for (int i = 0; i < 8; ++i) blocks.push_back(make_block(drift));
+    }
+  }
+  const auto start = Clock::now();
+  uint64_t sent = 0;
+  bool drifting = false;
+  size_t next = 0;
+  for (;;) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (records && sent >= records) break;
+    if (duration > 0 && elapsed >= duration) break;
+    if (!drifting && drift_after >= 0 && elapsed >= drift_after) {
+      drifting = true;
+      std::cerr << "loadgen: drifting now (after " << drift_after << " s)\n";
+    }
+    // How many to send now: a whole block at full speed, or what the rate allows.
+    uint64_t batch = kBlock;
+    if (rate > 0) {
+      const double due = elapsed * rate - static_cast<double>(sent);
+      if (due < 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        continue;
+      }
+      batch = std::min<uint64_t>(kBlock, static_cast<uint64_t>(due));
+    }
+    if (records) batch = std::min<uint64_t>(batch, records - sent);
+    std::string_view data;
+    std::string tmp;
+    if (sampler) {
+      const std::string& block = blocks[(drifting ? 8 : 0) + (next++ % 8)];
+      // Cut the block after `batch` lines.
+      size_t end = 0;
+      for (uint64_t i = 0; i < batch; ++i) end = block.find('\n', end) + 1;
+      data = std::string_view(block).substr(0, end);
+    } else {
+      for (uint64_t i = 0; i < batch; ++i) tmp += lines[(sent + i) % lines.size()];
+      data = tmp;
+    }
+    if (datagram) {
+      // Datagrams of whole lines, at most ~60 KB each.
+      size_t pos = 0;
+      while (pos < data.size()) {
+        size_t end = std::min(data.size(), pos + 60000);
+        if (end < data.size()) end = data.rfind('\n', end - 1) + 1;
+        if (send(fd, data.data() + pos, end - pos, 0) < 0 && errno != ENOBUFS) break;
+        pos = end;
+      }
+    } else if (!SendAll(fd, data.data(), data.size())) {
+      std::cerr << "driftd loadgen: send: " << std::strerror(errno) << "\n";
+      close(fd);
+      return 1;
+    }
+    sent += batch;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  close(fd);
+  std::printf("sent %llu records in %.3f s: %.0f records/s\n",
+              static_cast<unsigned long long>(sent), seconds, sent / seconds);
+  if (!url.empty()) {
+    // Wait until driftd's count stops moving (it processes what is still in the socket buffers);
+    // the end-to-end time runs until the last change seen.
+    double after = before, last = -1;
+    auto done = Clock::now();
+    while (after != last && Clock::now() - done < std::chrono::seconds(30)) {
+      last = after;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      ScrapeSum(url, "driftd_ingest_records_total", "", &after);
+      if (after != last) done = Clock::now();
+    }
+    const double accepted = after - before;
+    const double end_to_end = std::max(seconds, std::chrono::duration<double>(done - start).count());
+    std::printf("driftd counted %.0f records: %.0f records/s end to end (within 0.2 s), lost %.0f (%.4f%%)\n",
+                accepted, accepted / end_to_end, static_cast<double>(sent) - accepted,
+                100.0 * (static_cast<double>(sent) - accepted) / std::max<double>(1, sent));
+    return static_cast<double>(sent) == accepted || datagram ? 0 : 3;
+  }
+  return 0;
+}
+
+}  // namespace driftd

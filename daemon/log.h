@@ -1,0 +1,52 @@
+// Structured logging to stderr through spdlog: text ("ts level msg key=value ...") or JSON (one
+// object per line with ts, level, msg and the fields). The daemon writes no log files of its own.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace driftd {
+
+enum class LogFormat { kText, kJson };
+
+// One structured field; numbers are written unquoted in JSON.
+struct LogField {
+  LogField(std::string_view k, std::string_view v) : key(k), value(v), quoted(true) {}
+  LogField(std::string_view k, const char* v) : key(k), value(v), quoted(true) {}
+  LogField(std::string_view k, const std::string& v) : key(k), value(v), quoted(true) {}
+  LogField(std::string_view k, double v);
+  LogField(std::string_view k, uint64_t v) : key(k), value(std::to_string(v)), quoted(false) {}
+  LogField(std::string_view k, int v) : key(k), value(std::to_string(v)), quoted(false) {}
+  std::string key, value;
+  bool quoted;
+};
+
+// Configures the process-wide logger. `level` is trace, debug, info, warn, error or off.
+// Returns false (and changes nothing) on an unknown level.
+bool SetupLogging(std::string_view level, LogFormat format);
+
+// Logs `msg` with `fields` at `level`. Thread-safe.
+void Log(spdlog::level::level_enum level, std::string_view msg,
+         std::initializer_list<LogField> fields = {});
+
+// Lets through at most `per_second` events a second; the rest are counted and reported with the
+// next event let through (as "suppressed"). Thread-safe, lock-free.
+class LogRateLimiter {
+ public:
+  explicit LogRateLimiter(int per_second) : per_second_(per_second) {}
+  // True when the caller may log now; *suppressed is how many were dropped since the last one.
+  bool Allow(uint64_t* suppressed);
+
+ private:
+  int per_second_;
+  std::atomic<int64_t> second_{0};
+  std::atomic<int> in_second_{0};
+  std::atomic<uint64_t> suppressed_{0};
+};
+
+}  // namespace driftd

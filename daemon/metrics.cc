@@ -1,0 +1,219 @@
+#include "daemon/metrics.h"
+
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace driftd {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+const char* TransportName(Transport t) {
+  switch (t) {
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kUdp:
+      return "udp";
+    case Transport::kUnix:
+      return "unix";
+    case Transport::kHttp:
+      return "http";
+    case Transport::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+const std::vector<std::string>& IngestMetrics::Reasons() {
+  static const std::vector<std::string> reasons = [] {
+    std::vector<std::string> r = {
+        // decoder
+        "malformed_json", "malformed_line_protocol", "missing_model", "bad_timestamp", "binary",
+        // transport
+        "line_too_long", "truncated_line", "too_many_connections", "idle_timeout",
+        "body_too_large"};
+    for (size_t e = 0; e < static_cast<size_t>(IngestError::kCount); ++e) {
+      r.push_back(IngestErrorReason(static_cast<IngestError>(e)));
+    }
+    return r;
+  }();
+  return reasons;
+}
+
+void TransportMetrics::Error(std::string_view reason, double n) {
+  auto it = errors.find(reason);
+  if (it != errors.end()) it->second->Increment(n);
+}
+
+void TransportMetrics::Add(const ApplyStats& stats, prometheus::Counter* values) {
+  if (stats.values) values->Increment(static_cast<double>(stats.values));
+  for (size_t e = 0; e < stats.errors.size(); ++e) {
+    if (stats.errors[e]) {
+      Error(IngestErrorReason(static_cast<IngestError>(e)), static_cast<double>(stats.errors[e]));
+    }
+  }
+}
+
+IngestMetrics::IngestMetrics(prometheus::Registry* registry) {
+  auto& records = prometheus::BuildCounter()
+                      .Name("driftd_ingest_records_total")
+                      .Help("Records decoded, by transport and wire format.")
+                      .Register(*registry);
+  auto& errors = prometheus::BuildCounter()
+                     .Name("driftd_ingest_errors_total")
+                     .Help("Lines, records, values or connections rejected, by transport and reason.")
+                     .Register(*registry);
+  auto& connections = prometheus::BuildGauge()
+                          .Name("driftd_ingest_connections")
+                          .Help("Open ingest connections, by transport.")
+                          .Register(*registry);
+  for (size_t t = 0; t < transports_.size(); ++t) {
+    const std::string name = TransportName(static_cast<Transport>(t));
+    TransportMetrics& m = transports_[t];
+    m.records[0] = &records.Add({{"transport", name}, {"format", "json"}});
+    m.records[1] = &records.Add({{"transport", name}, {"format", "line_protocol"}});
+    if (t != static_cast<size_t>(Transport::kUdp)) {
+      m.connections = &connections.Add({{"transport", name}});
+    }
+    for (const std::string& reason : Reasons()) {
+      m.errors.emplace(reason, &errors.Add({{"transport", name}, {"reason", reason}}));
+    }
+  }
+  values_ = &prometheus::BuildCounter()
+                 .Name("driftd_ingest_values_total")
+                 .Help("Feature values counted into a window.")
+                 .Register(*registry)
+                 .Add({});
+  evaluation_duration_ =
+      &prometheus::BuildHistogram()
+           .Name("driftd_evaluation_duration_seconds")
+           .Help("Time one evaluation of every model's windows took.")
+           .Register(*registry)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                            0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
+  last_evaluation_ = &prometheus::BuildGauge()
+                          .Name("driftd_last_evaluation_timestamp_seconds")
+                          .Help("Unix time of the latest evaluation.")
+                          .Register(*registry)
+                          .Add({});
+}
+
+namespace {
+
+MetricFamily Gauges(std::string name, std::string help) {
+  return MetricFamily{std::move(name), std::move(help), MetricType::Gauge, {}};
+}
+
+void AddGauge(MetricFamily* f, std::vector<ClientMetric::Label> labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  m.gauge.value = v;
+  f->metric.push_back(std::move(m));
+}
+
+}  // namespace
+
+std::string RenderEvaluation(const Evaluation& eval) {
+  std::vector<MetricFamily> fams;
+  fams.push_back(Gauges("driftd_feature_kl_divergence",
+                        "KL divergence between the window and the reference, in the configured "
+                        "direction and log base."));
+  fams.push_back(Gauges("driftd_feature_entropy", "Entropy of the window distribution H(P)."));
+  fams.push_back(Gauges("driftd_feature_cross_entropy",
+                        "Cross-entropy H(P,Q) = entropy + KL divergence."));
+  fams.push_back(Gauges("driftd_feature_psi", "Population stability index, in nats."));
+  fams.push_back(Gauges("driftd_feature_js_divergence", "Jensen-Shannon divergence."));
+  fams.push_back(Gauges("driftd_feature_hellinger_distance", "Hellinger distance, in [0, 1]."));
+  fams.push_back(Gauges("driftd_feature_window_samples", "Observations in the feature's window."));
+  fams.push_back(Gauges("driftd_feature_missing_ratio",
+                        "Share of the window that is missing (null, NaN or absent)."));
+  fams.push_back(Gauges("driftd_feature_out_of_range_ratio",
+                        "Share of the window outside the reference: underflow and overflow, or "
+                        "categories the reference never saw."));
+  MetricFamily info = Gauges("driftd_reference_info", "The reference each model is compared with.");
+  for (const ModelEvaluation& m : eval.models) {
+    AddGauge(&info, {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
+    for (const FeatureEvaluation& f : m.features) {
+      std::vector<ClientMetric::Label> labels = {{"feature", f.name}, {"model", m.model}};
+      if (f.evaluable) {
+        AddGauge(&fams[0], labels, f.kl);
+        AddGauge(&fams[1], labels, f.entropy);
+        AddGauge(&fams[2], labels, f.cross_entropy);
+        AddGauge(&fams[3], labels, f.divergences.psi);
+        AddGauge(&fams[4], labels, f.divergences.js);
+        AddGauge(&fams[5], labels, f.divergences.hellinger);
+      }
+      AddGauge(&fams[6], labels, static_cast<double>(f.samples));
+      AddGauge(&fams[7], labels, f.missing_ratio);
+      AddGauge(&fams[8], std::move(labels), f.out_of_range_ratio);
+    }
+  }
+  fams.push_back(std::move(info));
+  std::vector<MetricFamily> present;
+  for (auto& f : fams) {
+    if (!f.metric.empty()) present.push_back(std::move(f));
+  }
+  return prometheus::TextSerializer().Serialize(present);
+}
+
+std::string RenderProcessMetrics() {
+  std::vector<MetricFamily> fams;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start at field 3 (state).
+  const auto close = text.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in(text.substr(close + 2));
+    std::vector<std::string> f((std::istream_iterator<std::string>(in)),
+                               std::istream_iterator<std::string>());
+    // f[0] is field 3; utime=14, stime=15, starttime=22, vsize=23, rss=24.
+    if (f.size() > 21) {
+      const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+      MetricFamily c{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                     MetricType::Counter, {}};
+      ClientMetric m;
+      m.counter.value = cpu;
+      c.metric.push_back(m);
+      fams.push_back(std::move(c));
+      std::ifstream up("/proc/stat");
+      std::string line;
+      double boot = 0;
+      while (std::getline(up, line)) {
+        if (line.rfind("btime ", 0) == 0) boot = std::stod(line.substr(6));
+      }
+      MetricFamily start = Gauges("process_start_time_seconds",
+                                  "Start time of the process since unix epoch in seconds.");
+      AddGauge(&start, {}, boot + std::stod(f[19]) / ticks);
+      fams.push_back(std::move(start));
+      MetricFamily vm = Gauges("process_virtual_memory_bytes", "Virtual memory size in bytes.");
+      AddGauge(&vm, {}, std::stod(f[20]));
+      fams.push_back(std::move(vm));
+      MetricFamily rss = Gauges("process_resident_memory_bytes", "Resident memory size in bytes.");
+      AddGauge(&rss, {}, std::stod(f[21]) * page);
+      fams.push_back(std::move(rss));
+    }
+  }
+  double fds = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) ++fds;
+    closedir(d);
+    fds -= 3;  // ".", ".." and the directory's own descriptor
+  }
+  MetricFamily open = Gauges("process_open_fds", "Number of open file descriptors.");
+  AddGauge(&open, {}, fds);
+  fams.push_back(std::move(open));
+  MetricFamily max = Gauges("process_max_fds", "Maximum number of open file descriptors.");
+  AddGauge(&max, {}, static_cast<double>(sysconf(_SC_OPEN_MAX)));
+  fams.push_back(std::move(max));
+  return prometheus::TextSerializer().Serialize(fams);
+}
+
+}  // namespace driftd

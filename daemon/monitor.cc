@@ -1,0 +1,246 @@
+#include "daemon/monitor.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace driftd {
+
+const char* IngestErrorReason(IngestError e) {
+  switch (e) {
+    case IngestError::kUnknownModel:
+      return "unknown_model";
+    case IngestError::kUnknownFeature:
+      return "unknown_feature";
+    case IngestError::kTypeMismatch:
+      return "type_mismatch";
+    case IngestError::kLate:
+      return "late";
+    case IngestError::kFuture:
+      return "future";
+    case IngestError::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+struct Monitor::Model {
+  Model(Reference ref, std::string sha, const MonitorOptions& options, double now)
+      : reference(std::move(ref)), sha256(std::move(sha)), window(options.window, Bins(reference), now) {
+    for (uint32_t f = 0; f < reference.features.size(); ++f) {
+      index.emplace(reference.features[f].name, f);
+      prepared.emplace_back(reference.features[f].counts, options.divergence);
+      const FeatureBins& bins = reference.features[f].bins;
+      labels.emplace_back();
+      for (uint32_t b = 0; b < bins.size(); ++b) labels.back().push_back(bins.BinLabel(b));
+    }
+    seen.assign(reference.features.size(), 0);
+  }
+
+  // Every feature's bins, then one counter of the records accepted (for absent = missing).
+  static std::vector<uint32_t> Bins(const Reference& ref) {
+    std::vector<uint32_t> bins;
+    for (const ReferenceFeature& f : ref.features) bins.push_back(f.bins.size());
+    bins.push_back(1);
+    return bins;
+  }
+  uint32_t records_feature() const { return static_cast<uint32_t>(reference.features.size()); }
+
+  const Reference reference;
+  const std::string sha256;
+  std::vector<PreparedReference> prepared;
+  std::vector<std::vector<std::string>> labels;
+  std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index;
+
+  std::mutex mu;
+  SlidingWindow window;      // guarded by mu
+  std::vector<uint32_t> seen;  // guarded by mu: generation a feature was last counted in
+  uint32_t generation = 0;   // guarded by mu
+  uint64_t late = 0, future = 0;  // guarded by mu
+};
+
+Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references,
+                 std::vector<std::string> sha256, double now)
+    : options_(options) {
+  for (size_t i = 0; i < references.size(); ++i) {
+    models_.push_back(std::make_unique<Model>(std::move(references[i]),
+                                              i < sha256.size() ? sha256[i] : "", options_, now));
+  }
+}
+
+Monitor::~Monitor() = default;
+
+Monitor::Model* Monitor::Find(std::string_view name) {
+  for (auto& m : models_) {
+    if (m->reference.model == name) return m.get();
+  }
+  return nullptr;
+}
+
+namespace {
+
+// The category text of a number sent for a categorical feature: integers without a fraction
+// ("10115"), others in their shortest round-trip form.
+std::string_view NumberText(double v, char (&buf)[32]) {
+  char* end;
+  if (std::fabs(v) < 1e15 && v == std::floor(v)) {
+    end = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v)).ptr;
+  } else {
+    end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  }
+  return std::string_view(buf, static_cast<size_t>(end - buf));
+}
+
+// The bin of `v` for `bins`, or false on a type mismatch.
+bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
+  if (v.kind == Value::Kind::kNull) {
+    *bin = bins.missing_bin();
+    return true;
+  }
+  if (bins.kind() == FeatureKind::kNumeric) {
+    if (v.kind == Value::Kind::kString) return false;
+    *bin = bins.NumericBin(v.number);  // booleans count as 0 / 1
+    return true;
+  }
+  if (v.kind == Value::Kind::kNumber) {
+    char buf[32];
+    *bin = bins.CategoryBin(NumberText(v.number, buf));
+  } else {
+    *bin = bins.CategoryBin(v.text);
+  }
+  return true;
+}
+
+}  // namespace
+
+void Monitor::Apply(const Record& record, double now, ApplyStats* stats) {
+  Model* m = Find(record.model);
+  if (m == nullptr) {
+    stats->Add(IngestError::kUnknownModel);
+    return;
+  }
+  const double t = std::isnan(record.timestamp) ? now : record.timestamp;
+  std::lock_guard<std::mutex> lock(m->mu);
+  m->window.AdvanceTo(now);
+  uint32_t slot;
+  switch (m->window.Admit(t, &slot)) {
+    case Admission::kLate:
+      ++m->late;
+      stats->Add(IngestError::kLate);
+      return;
+    case Admission::kFuture:
+      ++m->future;
+      stats->Add(IngestError::kFuture);
+      return;
+    case Admission::kAccepted:
+      break;
+  }
+  if (++m->generation == 0) {  // wrapped: forget every stamp
+    std::fill(m->seen.begin(), m->seen.end(), 0u);
+    m->generation = 1;
+  }
+  const uint32_t gen = m->generation;
+  ++stats->records;
+  m->window.Add(slot, m->records_feature(), 0);
+  for (const Field& field : record.fields) {
+    auto it = m->index.find(field.key);
+    if (it == m->index.end()) {
+      stats->Add(IngestError::kUnknownFeature);
+      continue;
+    }
+    const uint32_t f = it->second;
+    if (m->seen[f] == gen) continue;  // a repeated key counts once
+    uint32_t bin;
+    if (!BinOf(m->reference.features[f].bins, field.value, &bin)) {
+      stats->Add(IngestError::kTypeMismatch);
+      continue;  // counted as missing, like an absent feature
+    }
+    m->seen[f] = gen;
+    m->window.Add(slot, f, bin);
+    ++stats->values;
+  }
+  for (const Field& tag : record.tags) {
+    auto it = m->index.find(tag.key);
+    if (it == m->index.end()) continue;  // ordinary tags (host, region) are not features
+    const uint32_t f = it->second;
+    const FeatureBins& bins = m->reference.features[f].bins;
+    if (bins.kind() != FeatureKind::kCategorical || m->seen[f] == gen) continue;
+    m->seen[f] = gen;
+    m->window.Add(slot, f, bins.CategoryBin(tag.value.text));
+    ++stats->values;
+  }
+}
+
+std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
+  auto eval = std::make_shared<Evaluation>();
+  eval->timestamp = now;
+  std::vector<uint64_t> totals;
+  for (auto& m : models_) {
+    ModelEvaluation me;
+    {
+      std::lock_guard<std::mutex> lock(m->mu);
+      m->window.AdvanceTo(now);
+      m->window.Totals(&totals);
+      me.late = m->late;
+      me.future = m->future;
+    }
+    me.model = m->reference.model;
+    me.version = m->reference.version;
+    me.sha256 = m->sha256;
+    const uint64_t records = totals[m->window.offset(m->records_feature())];
+    me.records = records;
+    for (uint32_t f = 0; f < m->reference.features.size(); ++f) {
+      const ReferenceFeature& rf = m->reference.features[f];
+      const FeatureBins& bins = rf.bins;
+      FeatureEvaluation fe;
+      fe.name = rf.name;
+      fe.kind = bins.kind();
+      fe.window_counts.assign(totals.begin() + m->window.offset(f),
+                              totals.begin() + m->window.offset(f) + bins.size());
+      uint64_t counted = 0;
+      for (uint64_t c : fe.window_counts) counted += c;
+      // Records that did not carry this feature: missing.
+      if (records > counted) fe.window_counts[bins.missing_bin()] += records - counted;
+      const Divergences d = m->prepared[f].Compare(fe.window_counts);
+      fe.samples = d.samples;
+      fe.divergences = d;
+      fe.evaluable = d.has_data && d.samples >= options_.min_samples;
+      if (options_.kl_reference_to_window) {
+        fe.kl = d.kl_reference_to_window;
+        fe.entropy = d.reference_entropy;
+        fe.cross_entropy = d.reference_cross_entropy;
+      } else {
+        fe.kl = d.kl_window_to_reference;
+        fe.entropy = d.entropy;
+        fe.cross_entropy = d.cross_entropy;
+      }
+      if (fe.samples > 0) {
+        const double n = static_cast<double>(fe.samples);
+        fe.missing_ratio = static_cast<double>(fe.window_counts[bins.missing_bin()]) / n;
+        const uint64_t out = bins.kind() == FeatureKind::kNumeric
+                                 ? fe.window_counts[bins.underflow_bin()] +
+                                       fe.window_counts[bins.overflow_bin()]
+                                 : fe.window_counts[bins.other_bin()];
+        fe.out_of_range_ratio = static_cast<double>(out) / n;
+      }
+      fe.bin_labels = &m->labels[f];
+      fe.reference_counts = &rf.counts;
+      fe.reference_probabilities = &m->prepared[f].probabilities();
+      fe.window_probabilities =
+          SmoothedProbabilities(fe.window_counts, options_.divergence.alpha);
+      me.features.push_back(std::move(fe));
+    }
+    eval->models.push_back(std::move(me));
+  }
+  return eval;
+}
+
+size_t Monitor::WindowBytes() const {
+  size_t bytes = 0;
+  for (const auto& m : models_) {
+    std::lock_guard<std::mutex> lock(m->mu);
+    bytes += m->window.MemoryBytes();
+  }
+  return bytes;
+}
+
+}  // namespace driftd

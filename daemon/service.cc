@@ -1,0 +1,252 @@
+// `driftd run` and `driftd check-config`: load and validate everything, wire the monitor, the
+// ingest and HTTP listeners and the evaluation timer onto their threads, and shut down cleanly.
+//
+// Threads (one io_context each): main (signals), ingest (TCP/UDP/Unix sessions), http (Beast),
+// eval (the evaluation timer). The Monitor's models each have their own mutex; the evaluation is
+// published through `Published`.
+#include <prometheus/gauge.h>
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "config/config.h"
+#include "daemon/commands.h"
+#include "daemon/flags.h"
+#include "daemon/http_server.h"
+#include "daemon/ingest_server.h"
+#include "daemon/log.h"
+#include "daemon/sha256.h"
+
+namespace driftd {
+namespace {
+
+namespace asio = boost::asio;
+
+double WallClock() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void AddLogFlags(Flags* flags) {
+  flags->Value("log.level", "info", "log level: trace, debug, info, warn, error or off");
+  flags->Value("log.format", "text", "log format on stderr: text or json");
+}
+
+bool SetupLogFlags(const Flags& flags, const char* command) {
+  const std::string& format = flags.Get("log.format");
+  if (format != "text" && format != "json") {
+    std::cerr << "driftd " << command << ": --log.format must be text or json\n";
+    return false;
+  }
+  if (!SetupLogging(flags.Get("log.level"),
+                    format == "json" ? LogFormat::kJson : LogFormat::kText)) {
+    std::cerr << "driftd " << command << ": unknown --log.level \"" << flags.Get("log.level")
+              << "\"\n";
+    return false;
+  }
+  return true;
+}
+
+// Loads the configuration and every reference, printing every problem found.
+bool LoadAll(const std::string& path, Config* config, std::vector<Reference>* refs) {
+  std::vector<std::string> errors;
+  auto parsed = LoadConfigFile(path, &errors);
+  if (parsed) {
+    *config = std::move(*parsed);
+    LoadReferences(*config, refs, &errors);
+  }
+  for (const std::string& e : errors) std::cerr << e << "\n";
+  return errors.empty();
+}
+
+}  // namespace
+
+int CheckConfigCommand(const std::vector<std::string>& args) {
+  Flags flags("driftd check-config --config FILE",
+              "Validates a configuration file and every reference file it names. Exits 0 when\n"
+              "all are valid; otherwise prints every problem, each naming the file and key path.");
+  flags.Value("config", "", "configuration file", true);
+  std::string error;
+  if (!flags.Parse(args, &error)) {
+    std::cerr << "driftd check-config: " << error << " (see --help)\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  Config config;
+  std::vector<Reference> refs;
+  if (!LoadAll(flags.Get("config"), &config, &refs)) return 1;
+  size_t features = 0;
+  for (const Reference& r : refs) features += r.features.size();
+  std::cout << flags.Get("config") << ": ok (" << refs.size() << " models, " << features
+            << " features)\n";
+  return 0;
+}
+
+int RunCommand(const std::vector<std::string>& args, const std::string& version,
+               const std::string& revision) {
+  Flags flags("driftd run --config FILE [flags]",
+              "Runs the drift monitor: ingests feature streams, keeps sliding windows, evaluates\n"
+              "them against the reference distributions and serves Prometheus metrics.");
+  flags.Value("config", "", "configuration file", true);
+  AddLogFlags(&flags);
+  std::string error;
+  if (!flags.Parse(args, &error)) {
+    std::cerr << "driftd run: " << error << " (see --help)\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  if (!SetupLogFlags(flags, "run")) return 2;
+  std::signal(SIGPIPE, SIG_IGN);
+
+  Config config;
+  std::vector<Reference> refs;
+  if (!LoadAll(flags.Get("config"), &config, &refs)) return 1;
+  std::vector<std::string> sha;
+  for (const ModelConfig& m : config.models) sha.push_back(Sha256Hex(ReadFile(m.reference)));
+
+  MonitorOptions mo;
+  mo.window.length_seconds = config.window.length_seconds;
+  mo.window.slices = config.window.slices;
+  mo.divergence.alpha = config.evaluation.smoothing;
+  mo.divergence.base = config.evaluation.log_base;
+  mo.kl_reference_to_window = config.evaluation.kl_direction == KlDirection::kReferenceToWindow;
+  mo.min_samples = config.evaluation.min_samples;
+  Monitor monitor(mo, std::move(refs), sha, WallClock());
+
+  prometheus::Registry registry;
+  IngestMetrics metrics(&registry);
+  prometheus::BuildGauge()
+      .Name("driftd_build_info")
+      .Help("driftd's version and source revision.")
+      .Register(registry)
+      .Add({{"version", version}, {"revision", revision}})
+      .Set(1);
+
+  asio::io_context ingest_io(1), http_io(1), eval_io(1), main_io(1);
+  IngestServerOptions io_opts;
+  if (config.ingest.tcp) io_opts.tcp = {{config.ingest.tcp->host, config.ingest.tcp->port}};
+  if (config.ingest.udp) io_opts.udp = {{config.ingest.udp->host, config.ingest.udp->port}};
+  io_opts.unix_path = config.ingest.unix_path;
+  io_opts.max_line_bytes = config.ingest.max_line_bytes;
+  io_opts.max_connections = config.ingest.max_connections;
+  io_opts.idle_timeout_seconds = config.ingest.idle_timeout_seconds;
+  IngestServer ingest(&ingest_io, io_opts, &monitor, &metrics, WallClock);
+  if (!ingest.Start(&error)) {
+    std::cerr << "driftd: cannot listen on " << error << "\n";
+    return 1;
+  }
+
+  std::atomic<bool> ready{false};
+  Published published;
+  HttpContext hctx;
+  hctx.published = &published;
+  hctx.registry = &registry;
+  hctx.monitor = &monitor;
+  hctx.metrics = &metrics;
+  hctx.clock = WallClock;
+  hctx.ready = &ready;
+  hctx.max_line_bytes = config.ingest.max_line_bytes;
+  hctx.version = version;
+  HttpServer http(&http_io, config.http.listen.host, config.http.listen.port, hctx);
+  if (!http.Start(&error)) {
+    std::cerr << "driftd: cannot listen on " << error << "\n";
+    return 1;
+  }
+  for (const std::string& b : ingest.bound()) Log(spdlog::level::info, "listening", {{"address", b}});
+  Log(spdlog::level::info, "listening", {{"address", http.bound()}});
+
+  auto evaluate = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    auto eval = monitor.Evaluate(WallClock());
+    std::string text = RenderEvaluation(*eval);
+    eval->duration_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    metrics.evaluation_duration()->Observe(eval->duration_seconds);
+    metrics.last_evaluation()->Set(eval->timestamp);
+    published.Set(std::move(eval), std::move(text));
+  };
+  evaluate();  // so /metrics and /api/v1/status answer from the first scrape
+
+  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(config.evaluation.interval_seconds));
+  asio::steady_timer timer(eval_io);
+  std::function<void()> schedule = [&] {
+    timer.expires_after(interval);
+    timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      evaluate();
+      schedule();
+    });
+  };
+  schedule();
+
+  auto ingest_guard = asio::make_work_guard(ingest_io);
+  auto http_guard = asio::make_work_guard(http_io);
+  auto eval_guard = asio::make_work_guard(eval_io);
+  std::thread ingest_thread([&] { ingest_io.run(); });
+  std::thread http_thread([&] { http_io.run(); });
+  std::thread eval_thread([&] { eval_io.run(); });
+  ready = true;
+  Log(spdlog::level::info, "driftd started",
+      {{"version", version}, {"models", static_cast<uint64_t>(monitor.models())},
+       {"config", flags.Get("config")}});
+
+  asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    Log(spdlog::level::info, "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    ready = false;
+    // Stop accepting and process everything already received, on the ingest thread.
+    std::promise<void> drained;
+    asio::post(ingest_io, [&] { ingest.Drain([&] { drained.set_value(); }); });
+    drained.get_future().wait();
+    ingest_guard.reset();
+    ingest_io.stop();
+    // The final evaluation, on the eval thread so it never races the timer.
+    std::promise<void> evaluated;
+    asio::post(eval_io, [&] {
+      timer.cancel();
+      evaluate();
+      uint64_t records = 0, samples = 0;
+      for (const ModelEvaluation& m : published.evaluation()->models) {
+        records += m.records;
+        for (const FeatureEvaluation& f : m.features) samples += f.samples;
+      }
+      Log(spdlog::level::info, "final evaluation", {{"records", records}, {"samples", samples}});
+      evaluated.set_value();
+    });
+    evaluated.get_future().wait();
+    eval_guard.reset();
+    eval_io.stop();
+    asio::post(http_io, [&] { http.Stop(); });
+    http_guard.reset();
+  });
+  main_io.run();
+  ingest_thread.join();
+  eval_thread.join();
+  http_io.stop();
+  http_thread.join();
+  Log(spdlog::level::info, "driftd stopped");
+  return 0;
+}
+
+}  // namespace driftd

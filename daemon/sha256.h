@@ -1,0 +1,12 @@
+// SHA-256 of a byte string, as lowercase hex: identifies the reference file a model was loaded
+// from (driftd_reference_info{sha256}).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace driftd {
+
+std::string Sha256Hex(std::string_view data);
+
+}  // namespace driftd

@@ -1,0 +1,557 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace driftd {
+namespace {
+
+const std::string kTestdata = DRIFTD_CONFIG_TESTDATA;
+const std::string kExamples = DRIFTD_CONFIG_EXAMPLES;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The names of the files in testdata ending in `suffix`.
+std::set<std::string> TestdataFiles(const std::string& suffix) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(kTestdata)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() > suffix.size() && name.ends_with(suffix)) names.insert(name);
+  }
+  return names;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& line : lines) out += line + "\n";
+  return out;
+}
+
+// Loads testdata/`name` (as LoadConfigFile does), failing the test with the messages if it fails.
+Config LoadGood(const std::string& name) {
+  std::vector<std::string> errors;
+  std::optional<Config> c = LoadConfigFile(kTestdata + "/" + name, &errors);
+  EXPECT_TRUE(c) << JoinLines(errors);
+  EXPECT_TRUE(errors.empty()) << JoinLines(errors);
+  return c.value_or(Config{});
+}
+
+// --- Good files -------------------------------------------------------------------------------
+
+TEST(ConfigGoodTest, EveryGoodFileLoads) {
+  const std::set<std::string> names = TestdataFiles(".good.json");
+  EXPECT_GE(names.size(), 4u);
+  for (const std::string& name : names) {
+    SCOPED_TRACE(name);
+    LoadGood(name);
+  }
+}
+
+TEST(ConfigGoodTest, FullFileSetsEveryKey) {
+  const Config c = LoadGood("full.good.json");
+  EXPECT_EQ(c.source, kTestdata + "/full.good.json");
+  ASSERT_TRUE(c.ingest.tcp);
+  EXPECT_EQ(*c.ingest.tcp, (HostPort{"127.0.0.1", 7070}));
+  ASSERT_TRUE(c.ingest.udp);
+  EXPECT_EQ(*c.ingest.udp, (HostPort{"0.0.0.0", 7071}));
+  EXPECT_EQ(c.ingest.unix_path, "/run/driftd/ingest.sock");
+  EXPECT_EQ(c.ingest.max_line_bytes, 131072u);
+  EXPECT_EQ(c.ingest.max_connections, 64u);
+  EXPECT_EQ(c.http.listen, (HostPort{"::1", 9470}));
+  EXPECT_EQ(c.window.length_seconds, 900);
+  EXPECT_EQ(c.window.slices, 90u);
+  EXPECT_EQ(c.evaluation.interval_seconds, 2.5);
+  EXPECT_EQ(c.evaluation.min_samples, 1000u);
+  EXPECT_EQ(c.evaluation.smoothing, 1);
+  EXPECT_EQ(c.evaluation.log_base, LogBase::kTwo);
+  EXPECT_EQ(c.evaluation.kl_direction, KlDirection::kReferenceToWindow);
+  ASSERT_EQ(c.models.size(), 2u);
+  EXPECT_EQ(c.models[0].name, "fraud");
+  EXPECT_EQ(c.models[0].reference, kTestdata + "/references/fraud.json");
+  EXPECT_EQ(c.models[0].reference_as_written, "references/fraud.json");
+  EXPECT_EQ(c.models[1].name, "churn");
+  EXPECT_EQ(c.models[1].reference, kTestdata + "/references/churn.json");
+}
+
+TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {
+  const Config c = LoadGood("minimal.good.json");
+  const Config defaults;
+  EXPECT_FALSE(c.ingest.tcp);
+  EXPECT_FALSE(c.ingest.udp);
+  EXPECT_FALSE(c.ingest.unix_path);
+  EXPECT_EQ(c.ingest.max_line_bytes, 65536u);
+  EXPECT_EQ(c.ingest.max_connections, 1024u);
+  EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 9470}));
+  EXPECT_EQ(c.window.length_seconds, 3600);
+  EXPECT_EQ(c.window.slices, 60u);
+  EXPECT_EQ(c.evaluation.interval_seconds, 10);
+  EXPECT_EQ(c.evaluation.min_samples, 200u);
+  EXPECT_EQ(c.evaluation.smoothing, 0.5);
+  EXPECT_EQ(c.evaluation.log_base, LogBase::kE);
+  EXPECT_EQ(c.evaluation.kl_direction, KlDirection::kWindowToReference);
+  EXPECT_EQ(c.http.listen, defaults.http.listen);
+  ASSERT_EQ(c.models.size(), 1u);
+  EXPECT_EQ(c.models[0].name, "fraud");
+}
+
+TEST(ConfigGoodTest, NullListenersAreDisabled) {
+  const Config c = LoadGood("null_listeners.good.json");
+  EXPECT_FALSE(c.ingest.tcp);
+  EXPECT_FALSE(c.ingest.udp);
+  EXPECT_FALSE(c.ingest.unix_path);
+  EXPECT_EQ(c.ingest.max_line_bytes, 64u);
+  EXPECT_EQ(c.ingest.max_connections, 1u);
+  EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 9470}));
+  EXPECT_EQ(c.window.slices, 3600u);
+}
+
+TEST(ConfigGoodTest, AddressesAndBoundaries) {
+  const Config c = LoadGood("addresses.good.json");
+  EXPECT_EQ(c.ingest.tcp, (HostPort{"::", 0}));
+  EXPECT_EQ(c.ingest.udp, (HostPort{"localhost", 65535}));
+  EXPECT_EQ(c.ingest.unix_path, kTestdata + "/driftd.sock");
+  EXPECT_EQ(c.ingest.max_line_bytes, 64u << 20);
+  EXPECT_EQ(c.ingest.max_connections, 4294967295u);
+  EXPECT_EQ(c.http.listen, (HostPort{"0.0.0.0", 0}));
+  EXPECT_EQ(c.window.slices, 1000u);
+  EXPECT_EQ(c.evaluation.min_samples, 500u);
+  ASSERT_EQ(c.models.size(), 2u);
+  EXPECT_EQ(c.models[0].reference, "/var/lib/driftd/fraud.json");
+  EXPECT_EQ(c.models[1].name, "fraud-v2");
+}
+
+TEST(ConfigGoodTest, EmptyBaseDirLeavesPathsAsGiven) {
+  std::vector<std::string> errors;
+  auto c = ParseConfig(
+      R"({"ingest": {"unix": "run/ingest.sock"},
+          "models": [{"name": "m", "reference": "refs/m.json"}]})",
+      "driftd.json", "", &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_EQ(c->ingest.unix_path, "run/ingest.sock");
+  EXPECT_EQ(c->models[0].reference, "refs/m.json");
+  EXPECT_EQ(c->source, "driftd.json");
+}
+
+TEST(ConfigGoodTest, RelativePathsJoinTheBaseDir) {
+  std::vector<std::string> errors;
+  auto c = ParseConfig(
+      R"({"ingest": {"unix": "run/ingest.sock"},
+          "models": [{"name": "a", "reference": "refs/a.json"},
+                     {"name": "b", "reference": "/abs/b.json"}]})",
+      "driftd.json", "/etc/driftd", &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_EQ(c->ingest.unix_path, "/etc/driftd/run/ingest.sock");
+  EXPECT_EQ(c->models[0].reference, "/etc/driftd/refs/a.json");
+  EXPECT_EQ(c->models[1].reference, "/abs/b.json");
+}
+
+TEST(ConfigGoodTest, FileInTheWorkingDirectoryKeepsRelativePaths) {
+  // LoadConfigFile("driftd.json") has no folder part: the paths stay relative to the working
+  // directory, which is that file's folder.
+  const std::filesystem::path previous = std::filesystem::current_path();
+  std::filesystem::current_path(kTestdata);
+  std::vector<std::string> errors;
+  auto c = LoadConfigFile("minimal.good.json", &errors);
+  std::filesystem::current_path(previous);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_EQ(c->source, "minimal.good.json");
+  EXPECT_EQ(c->models[0].reference, "references/fraud.json");
+}
+
+// --- Bad files --------------------------------------------------------------------------------
+
+// Every bad file with the exact messages it produces, as when loaded from testdata/ itself.
+const std::map<std::string, std::vector<std::string>> kBadFiles = {
+    {"invalid_json.bad.json",
+     {"invalid_json.bad.json: invalid JSON: parse error at line 2, column 70: syntax error while "
+      "parsing value - unexpected ']'; expected '[', '{', or a literal"}},
+    {"not_an_object.bad.json", {"not_an_object.bad.json: must be a JSON object"}},
+    {"unknown_top_key.bad.json", {"unknown_top_key.bad.json: listen: unknown key"}},
+    {"unknown_window_key.bad.json", {"unknown_window_key.bad.json: window.extra: unknown key"}},
+    {"unknown_model_key.bad.json", {"unknown_model_key.bad.json: models[0].path: unknown key"}},
+    {"duplicate_key.bad.json", {"duplicate_key.bad.json: window.slices: duplicate key"}},
+    {"missing_models.bad.json", {"missing_models.bad.json: models: missing required key"}},
+    {"empty_models.bad.json", {"empty_models.bad.json: models: must hold at least one model"}},
+    {"models_not_array.bad.json", {"models_not_array.bad.json: models: must be an array"}},
+    {"model_not_object.bad.json", {"model_not_object.bad.json: models[0]: must be an object"}},
+    {"model_missing_keys.bad.json",
+     {"model_missing_keys.bad.json: models[0].name: missing required key",
+      "model_missing_keys.bad.json: models[0].reference: missing required key"}},
+    {"model_empty_name.bad.json", {"model_empty_name.bad.json: models[0].name: must not be empty"}},
+    {"model_reference_not_string.bad.json",
+     {"model_reference_not_string.bad.json: models[0].reference: must be a string"}},
+    {"duplicate_model.bad.json",
+     {"duplicate_model.bad.json: models[1].name: duplicate model \"fraud\""}},
+    {"sections_not_objects.bad.json",
+     {"sections_not_objects.bad.json: ingest: must be an object",
+      "sections_not_objects.bad.json: window: must be an object"}},
+    {"tcp_without_port.bad.json",
+     {"tcp_without_port.bad.json: ingest.tcp: invalid address \"localhost\": expected host:port"}},
+    {"tcp_not_string.bad.json", {"tcp_not_string.bad.json: ingest.tcp: must be a string or null"}},
+    {"tcp_ipv6_without_brackets.bad.json",
+     {"tcp_ipv6_without_brackets.bad.json: ingest.tcp: invalid address \"::1:7070\": an IPv6 "
+      "host must be in brackets: [host]:port"}},
+    {"udp_port_out_of_range.bad.json",
+     {"udp_port_out_of_range.bad.json: ingest.udp: invalid address \"127.0.0.1:65536\": port "
+      "must be between 0 and 65535"}},
+    {"udp_port_not_number.bad.json",
+     {"udp_port_not_number.bad.json: ingest.udp: invalid address \"127.0.0.1:statsd\": port must "
+      "be a number"}},
+    {"udp_empty_host.bad.json",
+     {"udp_empty_host.bad.json: ingest.udp: invalid address \":7070\": host must not be empty"}},
+    {"unix_empty.bad.json", {"unix_empty.bad.json: ingest.unix: must not be empty"}},
+    {"unix_too_long.bad.json",
+     {"unix_too_long.bad.json: ingest.unix: path too long for a unix socket: 112 bytes, at most "
+      "107"}},
+    {"max_line_bytes_too_small.bad.json",
+     {"max_line_bytes_too_small.bad.json: ingest.max_line_bytes: must be between 64 and "
+      "67108864"}},
+    {"max_line_bytes_too_large.bad.json",
+     {"max_line_bytes_too_large.bad.json: ingest.max_line_bytes: must be between 64 and "
+      "67108864"}},
+    {"max_line_bytes_fractional.bad.json",
+     {"max_line_bytes_fractional.bad.json: ingest.max_line_bytes: must be an integer"}},
+    {"max_connections_zero.bad.json",
+     {"max_connections_zero.bad.json: ingest.max_connections: must be >= 1"}},
+    {"max_connections_too_large.bad.json",
+     {"max_connections_too_large.bad.json: ingest.max_connections: must be <= 4294967295"}},
+    {"http_listen_not_string.bad.json",
+     {"http_listen_not_string.bad.json: http.listen: must be a string"}},
+    {"http_listen_invalid.bad.json",
+     {"http_listen_invalid.bad.json: http.listen: invalid address \"[::1]9470\": expected "
+      "[host]:port"}},
+    {"http_unknown_key.bad.json", {"http_unknown_key.bad.json: http.port: unknown key"}},
+    {"http_same_as_tcp.bad.json",
+     {"http_same_as_tcp.bad.json: http.listen: same address as ingest.tcp (127.0.0.1:9470)"}},
+    {"window_length_zero.bad.json",
+     {"window_length_zero.bad.json: window.length_seconds: must be > 0"}},
+    {"window_length_string.bad.json",
+     {"window_length_string.bad.json: window.length_seconds: must be a number"}},
+    {"window_slices_zero.bad.json",
+     {"window_slices_zero.bad.json: window.slices: must be between 1 and 3600"}},
+    {"window_slices_too_many.bad.json",
+     {"window_slices_too_many.bad.json: window.slices: must be between 1 and 3600"}},
+    {"window_slices_too_short.bad.json",
+     {"window_slices_too_short.bad.json: window: length_seconds / slices must be at least 0.001 "
+      "s, got 0.000277778"}},
+    {"interval_zero.bad.json",
+     {"interval_zero.bad.json: evaluation.interval_seconds: must be > 0"}},
+    {"smoothing_zero.bad.json", {"smoothing_zero.bad.json: evaluation.smoothing: must be > 0"}},
+    {"smoothing_negative.bad.json",
+     {"smoothing_negative.bad.json: evaluation.smoothing: must be > 0"}},
+    {"min_samples_zero.bad.json",
+     {"min_samples_zero.bad.json: evaluation.min_samples: must be >= 1"}},
+    {"min_samples_negative.bad.json",
+     {"min_samples_negative.bad.json: evaluation.min_samples: must be >= 1"}},
+    {"min_samples_string.bad.json",
+     {"min_samples_string.bad.json: evaluation.min_samples: must be an integer"}},
+    {"log_base_unknown.bad.json",
+     {"log_base_unknown.bad.json: evaluation.log_base: unknown value \"10\" (e or 2)"}},
+    {"log_base_number.bad.json",
+     {"log_base_number.bad.json: evaluation.log_base: must be a string"}},
+    {"kl_direction_unknown.bad.json",
+     {"kl_direction_unknown.bad.json: evaluation.kl_direction: unknown value \"both\" "
+      "(window_to_reference or reference_to_window)"}},
+    {"many_problems.bad.json",
+     {
+         "many_problems.bad.json: alerts: unknown key",
+         "many_problems.bad.json: ingest.backlog: unknown key",
+         "many_problems.bad.json: ingest.tcp: invalid address \"localhost\": expected host:port",
+         "many_problems.bad.json: ingest.udp: must be a string or null",
+         "many_problems.bad.json: ingest.max_line_bytes: must be between 64 and 67108864",
+         "many_problems.bad.json: http.listen: invalid address \"127.0.0.1:99999\": port must be "
+         "between 0 and 65535",
+         "many_problems.bad.json: window.length_seconds: must be > 0",
+         "many_problems.bad.json: window.slices: must be an integer",
+         "many_problems.bad.json: evaluation.smoothing: must be > 0",
+         "many_problems.bad.json: evaluation.log_base: unknown value \"10\" (e or 2)",
+         "many_problems.bad.json: models[1].name: duplicate model \"fraud\"",
+         "many_problems.bad.json: models[1].reference: missing required key",
+         "many_problems.bad.json: models[2].name: must be a string",
+     }},
+};
+
+class ConfigBadTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ConfigBadTest, FailsWithTheExpectedMessages) {
+  const std::string& name = GetParam();
+  const std::vector<std::string>& expected = kBadFiles.at(name);
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseConfig(ReadFile(kTestdata + "/" + name), name, "", &errors));
+  EXPECT_EQ(JoinLines(errors), JoinLines(expected));
+
+  // LoadConfigFile names the file by the path it was given.
+  const std::string path = kTestdata + "/" + name;
+  std::vector<std::string> want;
+  for (const std::string& line : expected) want.push_back(path + line.substr(name.size()));
+  errors.clear();
+  EXPECT_FALSE(LoadConfigFile(path, &errors));
+  EXPECT_EQ(JoinLines(errors), JoinLines(want));
+}
+
+std::vector<std::string> BadFileNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : kBadFiles) names.push_back(name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Testdata, ConfigBadTest, ::testing::ValuesIn(BadFileNames()),
+                         [](const auto& info) {
+                           std::string name = info.param.substr(0, info.param.find('.'));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(ConfigBadFilesTest, TableAndTestdataMatch) {
+  std::set<std::string> in_table;
+  for (const auto& [name, _] : kBadFiles) in_table.insert(name);
+  EXPECT_EQ(TestdataFiles(".bad.json"), in_table);
+}
+
+TEST(ConfigBadFilesTest, MissingFileNamesThePath) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadConfigFile(kTestdata + "/no-such-file.json", &errors));
+  EXPECT_EQ(JoinLines(errors), kTestdata + "/no-such-file.json: cannot open file\n");
+}
+
+TEST(ConfigBadFilesTest, DirectoryCannotBeOpened) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadConfigFile(kTestdata, &errors));
+  EXPECT_EQ(JoinLines(errors), kTestdata + ": cannot open file\n");
+}
+
+TEST(ConfigBadFilesTest, AppendsToExistingErrors) {
+  std::vector<std::string> errors = {"earlier"};
+  EXPECT_FALSE(ParseConfig(R"({"models": []})", "d.json", "", &errors));
+  EXPECT_EQ(JoinLines(errors), "earlier\nd.json: models: must hold at least one model\n");
+}
+
+TEST(ConfigBadFilesTest, DuplicateKeysInsideArraysNameTheElement) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseConfig(
+      R"({"models": [{"name": "a", "reference": "a.json"},
+                     {"name": "b", "reference": "b.json", "name": "c"}]})",
+      "d.json", "", &errors));
+  EXPECT_EQ(JoinLines(errors), "d.json: models[1].name: duplicate key\n");
+}
+
+// --- ParseHostPort ----------------------------------------------------------------------------
+
+TEST(ParseHostPortTest, AcceptsHostsPortsAndBracketedIpv6) {
+  struct Case {
+    const char* text;
+    HostPort want;
+  };
+  const Case cases[] = {
+      {"127.0.0.1:7070", {"127.0.0.1", 7070}},
+      {"localhost:0", {"localhost", 0}},
+      {"0.0.0.0:65535", {"0.0.0.0", 65535}},
+      {"metrics.example.com:9470", {"metrics.example.com", 9470}},
+      {"[::1]:80", {"::1", 80}},
+      {"[::]:0", {"::", 0}},
+      {"[fe80::1%eth0]:7070", {"fe80::1%eth0", 7070}},
+      {"host:007", {"host", 7}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    HostPort hp;
+    std::string error;
+    ASSERT_TRUE(ParseHostPort(c.text, &hp, &error)) << error;
+    EXPECT_EQ(hp, c.want);
+  }
+}
+
+TEST(ParseHostPortTest, RejectsWithAReason) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "expected host:port"},
+      {"localhost", "expected host:port"},
+      {":7070", "host must not be empty"},
+      {"localhost:", "missing port"},
+      {"localhost:http", "port must be a number"},
+      {"localhost:-1", "port must be a number"},
+      {"localhost:+80", "port must be a number"},
+      {"localhost: 80", "port must be a number"},
+      {"localhost:65536", "port must be between 0 and 65535"},
+      {"localhost:99999999999999999999", "port must be between 0 and 65535"},
+      {"::1:80", "an IPv6 host must be in brackets: [host]:port"},
+      {"[::1]", "expected [host]:port"},
+      {"[::1]80", "expected [host]:port"},
+      {"[::1:80", "missing ']' after the IPv6 address"},
+      {"[]:80", "host must not be empty"},
+      {"local host:80", "invalid character in host"},
+      {"a]:80", "invalid character in host"},
+  };
+  for (const auto& [text, reason] : cases) {
+    SCOPED_TRACE(text);
+    HostPort hp{"unchanged", 1};
+    std::string error;
+    EXPECT_FALSE(ParseHostPort(text, &hp, &error));
+    EXPECT_EQ(error, reason);
+    EXPECT_EQ(hp, (HostPort{"unchanged", 1}));
+  }
+  HostPort hp;
+  EXPECT_FALSE(ParseHostPort("nope", &hp, nullptr));  // the reason is optional
+}
+
+TEST(ParseHostPortTest, ToStringRoundTrips) {
+  EXPECT_EQ((HostPort{"127.0.0.1", 7070}).ToString(), "127.0.0.1:7070");
+  EXPECT_EQ((HostPort{"::1", 80}).ToString(), "[::1]:80");
+  EXPECT_EQ((HostPort{"localhost", 0}).ToString(), "localhost:0");
+  for (const char* text : {"127.0.0.1:7070", "[::1]:80", "[::]:0", "example.com:65535"}) {
+    HostPort hp;
+    ASSERT_TRUE(ParseHostPort(text, &hp, nullptr));
+    EXPECT_EQ(hp.ToString(), text);
+  }
+}
+
+// --- LoadReferences ---------------------------------------------------------------------------
+
+Config ParseWithTestdata(const std::string& text) {
+  std::vector<std::string> errors;
+  std::optional<Config> c = ParseConfig(text, "driftd.json", kTestdata, &errors);
+  EXPECT_TRUE(c) << JoinLines(errors);
+  return c.value_or(Config{});
+}
+
+TEST(LoadReferencesTest, LoadsEveryModelInModelOrder) {
+  const Config c = LoadGood("full.good.json");
+  std::vector<Reference> refs;
+  std::vector<std::string> errors;
+  ASSERT_TRUE(LoadReferences(c, &refs, &errors)) << JoinLines(errors);
+  EXPECT_TRUE(errors.empty());
+  ASSERT_EQ(refs.size(), 2u);
+  EXPECT_EQ(refs[0].model, "fraud");
+  EXPECT_EQ(refs[1].model, "churn");
+  EXPECT_NE(refs[0].FindFeature("amount"), -1);
+  EXPECT_NE(refs[1].FindFeature("plan"), -1);
+}
+
+TEST(LoadReferencesTest, ReplacesTheOutputOnSuccess) {
+  const Config c = LoadGood("minimal.good.json");
+  std::vector<Reference> refs(3);
+  std::vector<std::string> errors;
+  ASSERT_TRUE(LoadReferences(c, &refs, &errors)) << JoinLines(errors);
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].model, "fraud");
+}
+
+TEST(LoadReferencesTest, MissingFileNamesThePathAsWritten) {
+  const Config c = ParseWithTestdata(R"({"models": [
+      {"name": "fraud", "reference": "references/fraud.json"},
+      {"name": "churn", "reference": "churn.json"}]})");
+  std::vector<Reference> refs;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferences(c, &refs, &errors));
+  EXPECT_EQ(JoinLines(errors), "driftd.json: models[1].reference: no such file: churn.json\n");
+  EXPECT_TRUE(refs.empty());
+}
+
+TEST(LoadReferencesTest, ReportsTheReferenceFilesOwnErrors) {
+  const Config c = ParseWithTestdata(R"({"models": [
+      {"name": "broken", "reference": "references/broken.json"}]})");
+  std::vector<Reference> refs;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferences(c, &refs, &errors));
+  EXPECT_EQ(JoinLines(errors), kTestdata +
+                                   "/references/broken.json: features.amount.edges: must be "
+                                   "strictly increasing\n");
+}
+
+TEST(LoadReferencesTest, ModelNameMustMatchTheFile) {
+  const Config c = ParseWithTestdata(R"({"models": [
+      {"name": "churn", "reference": "references/fraud.json"}]})");
+  std::vector<Reference> refs;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferences(c, &refs, &errors));
+  EXPECT_EQ(JoinLines(errors),
+            "driftd.json: models[0].reference: file is for model \"fraud\", expected \"churn\"\n");
+}
+
+TEST(LoadReferencesTest, DirectoryIsNotAReference) {
+  const Config c = ParseWithTestdata(R"({"models": [{"name": "x", "reference": "references"}]})");
+  std::vector<Reference> refs;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferences(c, &refs, &errors));
+  EXPECT_EQ(JoinLines(errors), "driftd.json: models[0].reference: is a directory: references\n");
+}
+
+TEST(LoadReferencesTest, ReportsEveryProblemAndLeavesTheOutputAlone) {
+  const Config c = ParseWithTestdata(R"({"models": [
+      {"name": "gone", "reference": "references/gone.json"},
+      {"name": "fraud", "reference": "references/fraud.json"},
+      {"name": "broken", "reference": "references/broken.json"},
+      {"name": "churn", "reference": "references/fraud.json"}]})");
+  std::vector<Reference> refs(1);
+  refs[0].model = "previous";
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferences(c, &refs, &errors));
+  EXPECT_EQ(JoinLines(errors),
+            "driftd.json: models[0].reference: no such file: references/gone.json\n" + kTestdata +
+                "/references/broken.json: features.amount.edges: must be strictly increasing\n"
+                "driftd.json: models[3].reference: file is for model \"fraud\", expected "
+                "\"churn\"\n");
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].model, "previous");
+}
+
+TEST(LoadReferencesTest, HandBuiltConfigUsesTheResolvedPathInMessages) {
+  Config c;
+  c.source = "built";
+  c.models.push_back({"m", "/nonexistent/m.json", ""});
+  std::vector<Reference> refs;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferences(c, &refs, &errors));
+  EXPECT_EQ(JoinLines(errors), "built: models[0].reference: no such file: /nonexistent/m.json\n");
+}
+
+// --- The shipped example ----------------------------------------------------------------------
+
+TEST(ConfigExampleTest, ExampleConfigAndItsReferenceLoad) {
+  std::vector<std::string> errors;
+  std::optional<Config> c = LoadConfigFile(kExamples + "/driftd.json", &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_EQ(c->ingest.tcp, (HostPort{"127.0.0.1", 7070}));
+  EXPECT_EQ(c->ingest.udp, (HostPort{"127.0.0.1", 7070}));
+  EXPECT_FALSE(c->ingest.unix_path);
+  EXPECT_EQ(c->http.listen, (HostPort{"127.0.0.1", 9470}));
+  EXPECT_EQ(c->window.length_seconds, 600);
+  EXPECT_EQ(c->window.slices, 60u);
+  EXPECT_EQ(c->evaluation.interval_seconds, 5);
+  EXPECT_EQ(c->evaluation.min_samples, 200u);
+  ASSERT_EQ(c->models.size(), 1u);
+  EXPECT_EQ(c->models[0].name, "fraud");
+  EXPECT_EQ(c->models[0].reference_as_written, "references/fraud.json");
+
+  std::vector<Reference> refs;
+  ASSERT_TRUE(LoadReferences(*c, &refs, &errors)) << JoinLines(errors);
+  ASSERT_EQ(refs.size(), 1u);
+  const Reference& fraud = refs[0];
+  EXPECT_EQ(fraud.model, "fraud");
+  ASSERT_EQ(fraud.features.size(), 4u);
+  for (const char* name : {"amount", "age", "country", "device"}) {
+    SCOPED_TRACE(name);
+    const int f = fraud.FindFeature(name);
+    ASSERT_NE(f, -1);
+    uint64_t total = 0;
+    for (uint64_t count : fraud.features[f].counts) total += count;
+    EXPECT_EQ(total, 100000u);
+  }
+  EXPECT_EQ(fraud.features[fraud.FindFeature("amount")].bins.kind(), FeatureKind::kNumeric);
+  EXPECT_EQ(fraud.features[fraud.FindFeature("age")].bins.kind(), FeatureKind::kNumeric);
+  EXPECT_EQ(fraud.features[fraud.FindFeature("country")].bins.kind(), FeatureKind::kCategorical);
+  EXPECT_EQ(fraud.features[fraud.FindFeature("device")].bins.kind(), FeatureKind::kCategorical);
+}
+
+}  // namespace
+}  // namespace driftd

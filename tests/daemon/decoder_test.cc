@@ -1,0 +1,702 @@
+#include "daemon/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace driftd {
+namespace {
+
+using Kind = Value::Kind;
+
+class DecoderTest : public ::testing::Test {
+ protected:
+  DecodeStatus Decode(std::string_view line) { return decoder_.Decode(line, &record_, &error_); }
+
+  // Decodes a line that must be an error and returns its reason.
+  std::string ErrorReason(std::string_view line) {
+    EXPECT_EQ(Decode(line), DecodeStatus::kError) << line;
+    EXPECT_FALSE(error_.message.empty()) << line;
+    return error_.reason;
+  }
+
+  const Value* FieldValue(std::string_view key) const { return Find(record_.fields, key); }
+  const Value* TagValue(std::string_view key) const { return Find(record_.tags, key); }
+
+  static const Value* Find(const std::vector<Field>& fields, std::string_view key) {
+    for (const Field& f : fields) {
+      if (f.key == key) return &f.value;
+    }
+    return nullptr;
+  }
+
+  LineDecoder decoder_;
+  Record record_;
+  DecodeError error_;
+};
+
+void ExpectNumber(const Value* v, double expected) {
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->kind, Kind::kNumber);
+  EXPECT_DOUBLE_EQ(v->number, expected);
+}
+
+void ExpectString(const Value* v, std::string_view expected) {
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->kind, Kind::kString);
+  EXPECT_EQ(v->text, expected);
+}
+
+void ExpectBool(const Value* v, bool expected) {
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->kind, Kind::kBool);
+  EXPECT_EQ(v->number, expected ? 1 : 0);
+  EXPECT_EQ(v->text, expected ? "true" : "false");
+}
+
+// ----- NDJSON ---------------------------------------------------------------------------------
+
+TEST_F(DecoderTest, NdjsonHappyPath) {
+  ASSERT_EQ(Decode(R"({"model": "fraud", "ts": 1732060000.25, "features": {"amount": 12.5, )"
+                   R"("country": "US", "age": null, "vip": true, "new": false}})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.format, Format::kJson);
+  EXPECT_EQ(record_.model, "fraud");
+  EXPECT_EQ(record_.timestamp, 1732060000.25);
+  ASSERT_EQ(record_.fields.size(), 5u);
+  EXPECT_EQ(record_.fields[0].key, "amount");
+  ExpectNumber(FieldValue("amount"), 12.5);
+  ExpectString(FieldValue("country"), "US");
+  ASSERT_NE(FieldValue("age"), nullptr);
+  EXPECT_EQ(FieldValue("age")->kind, Kind::kNull);
+  ExpectBool(FieldValue("vip"), true);
+  ExpectBool(FieldValue("new"), false);
+  EXPECT_TRUE(record_.tags.empty());
+}
+
+TEST_F(DecoderTest, NdjsonMissingTimestampIsNaN) {
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"x":1}})"), DecodeStatus::kRecord);
+  EXPECT_TRUE(std::isnan(record_.timestamp));
+}
+
+TEST_F(DecoderTest, NdjsonUnescapesKeysAndStrings) {
+  ASSERT_EQ(Decode(R"({"mod\u0065l":"fr\"aud","features":{"a\"b":"x\ny\u00e9","c\\d":"\/"}})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "fr\"aud");
+  ExpectString(FieldValue("a\"b"), "x\ny\xc3\xa9");
+  ExpectString(FieldValue("c\\d"), "/");
+}
+
+TEST_F(DecoderTest, NdjsonNumbersOfAnySizeBecomeDoubles) {
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"big":123456789012345678901234567890,)"
+                   R"("u64":18446744073709551615,"over":18446744073709551616,)"
+                   R"("neg":-9223372036854775809,"exp":-1.5e-3,"int":42}})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ExpectNumber(FieldValue("big"), 1.2345678901234568e29);
+  ExpectNumber(FieldValue("u64"), 18446744073709551615.0);
+  ExpectNumber(FieldValue("over"), 18446744073709551616.0);
+  ExpectNumber(FieldValue("neg"), -9223372036854775809.0);
+  ExpectNumber(FieldValue("exp"), -1.5e-3);
+  ExpectNumber(FieldValue("int"), 42);
+}
+
+TEST_F(DecoderTest, NdjsonIgnoresUnknownKeysWhateverTheirValue) {
+  ASSERT_EQ(Decode(R"({"id":[1,{"a":[2]}],"model":"m","extra":{"deep":{"x":null}},)"
+                   R"("features":{"x":1},"more":"y"})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "m");
+  ASSERT_EQ(record_.fields.size(), 1u);
+}
+
+TEST_F(DecoderTest, NdjsonDuplicateKeysLastOneWins) {
+  ASSERT_EQ(Decode(R"({"model":"a","model":"b","features":{"x":1,"y":2,"x":3},"ts":1,"ts":2})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "b");
+  EXPECT_EQ(record_.timestamp, 2);
+  ASSERT_EQ(record_.fields.size(), 2u);
+  EXPECT_EQ(record_.fields[0].key, "x");  // first position, last value
+  ExpectNumber(&record_.fields[0].value, 3);
+  EXPECT_EQ(record_.fields[1].key, "y");
+  // "features" and "fields" are aliases: the later object replaces the earlier one.
+  ASSERT_EQ(Decode(R"({"model":"a","features":{"x":1},"fields":{"y":2}})"), DecodeStatus::kRecord);
+  ASSERT_EQ(record_.fields.size(), 1u);
+  EXPECT_EQ(record_.fields[0].key, "y");
+}
+
+TEST_F(DecoderTest, NdjsonLeadingBlanksAndCarriageReturn) {
+  ASSERT_EQ(Decode(" \t{\"model\":\"m\",\"features\":{\"x\":1}} \r"), DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "m");
+}
+
+TEST_F(DecoderTest, NdjsonEmptyFeaturesIsARecord) {
+  ASSERT_EQ(Decode(R"({"model":"m","features":{}})"), DecodeStatus::kRecord);
+  EXPECT_TRUE(record_.fields.empty());
+}
+
+// ----- Telegraf JSON --------------------------------------------------------------------------
+
+TEST_F(DecoderTest, TelegrafJsonWithTags) {
+  ASSERT_EQ(Decode(R"({"fields":{"amount":12.5,"n":3,"ok":true,"s":"x"},"name":"fraud",)"
+                   R"("tags":{"host":"a","country":"US"},"timestamp":1732060000})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.format, Format::kJson);
+  EXPECT_EQ(record_.model, "fraud");
+  EXPECT_EQ(record_.timestamp, 1732060000);
+  ASSERT_EQ(record_.fields.size(), 4u);
+  ExpectNumber(FieldValue("amount"), 12.5);
+  ExpectNumber(FieldValue("n"), 3);
+  ExpectBool(FieldValue("ok"), true);
+  ExpectString(FieldValue("s"), "x");
+  ASSERT_EQ(record_.tags.size(), 2u);
+  EXPECT_EQ(record_.tags[0].key, "host");
+  ExpectString(TagValue("host"), "a");
+  ExpectString(TagValue("country"), "US");
+}
+
+TEST_F(DecoderTest, TelegrafJsonFractionalTimestamp) {
+  ASSERT_EQ(Decode(R"({"name":"m","fields":{"x":1},"tags":{},"timestamp":1732060000.5})"),
+            DecodeStatus::kRecord);
+  EXPECT_EQ(record_.timestamp, 1732060000.5);
+}
+
+TEST_F(DecoderTest, TelegrafJsonNonStringTagIsMalformed) {
+  EXPECT_EQ(ErrorReason(R"({"name":"m","fields":{"x":1},"tags":{"host":1}})"), "malformed_json");
+  EXPECT_NE(error_.message.find("tag \"host\""), std::string::npos) << error_.message;
+}
+
+// ----- Line protocol --------------------------------------------------------------------------
+
+TEST_F(DecoderTest, LineProtocolHappyPath) {
+  ASSERT_EQ(Decode("fraud,host=a,country=US amount=12.5,country2=\"US\",n=3i,u=4u,ok=true "
+                   "1732060000250000000"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.format, Format::kLineProtocol);
+  EXPECT_EQ(record_.model, "fraud");
+  EXPECT_EQ(record_.timestamp, 1732060000.25);
+  ASSERT_EQ(record_.tags.size(), 2u);
+  EXPECT_EQ(record_.tags[0].key, "host");
+  ExpectString(TagValue("host"), "a");
+  ExpectString(TagValue("country"), "US");
+  ASSERT_EQ(record_.fields.size(), 5u);
+  EXPECT_EQ(record_.fields[0].key, "amount");
+  ExpectNumber(FieldValue("amount"), 12.5);
+  ExpectString(FieldValue("country2"), "US");
+  ExpectNumber(FieldValue("n"), 3);
+  ExpectNumber(FieldValue("u"), 4);
+  ExpectBool(FieldValue("ok"), true);
+}
+
+TEST_F(DecoderTest, LineProtocolMissingTimestampIsNaN) {
+  ASSERT_EQ(Decode("m f=1"), DecodeStatus::kRecord);
+  EXPECT_TRUE(std::isnan(record_.timestamp));
+  ASSERT_EQ(Decode("m f=1   "), DecodeStatus::kRecord);
+  EXPECT_TRUE(std::isnan(record_.timestamp));
+}
+
+TEST_F(DecoderTest, LineProtocolTimestamps) {
+  ASSERT_EQ(Decode("m f=1 1"), DecodeStatus::kRecord);
+  EXPECT_EQ(record_.timestamp, 1e-9);
+  ASSERT_EQ(Decode("m f=1 -1500000000"), DecodeStatus::kRecord);
+  EXPECT_EQ(record_.timestamp, -1.5);
+  ASSERT_EQ(Decode("m f=1 9223372036854775807"), DecodeStatus::kRecord);
+  EXPECT_DOUBLE_EQ(record_.timestamp, 9223372036.854775807);
+  ASSERT_EQ(Decode("m f=1 0\r"), DecodeStatus::kRecord);
+  EXPECT_EQ(record_.timestamp, 0);
+}
+
+TEST_F(DecoderTest, LineProtocolReferenceEscapingExample) {
+  ASSERT_EQ(
+      Decode(R"(my\ measurement,tag\ key=tag\,value field\=key="string \"quoted\" \\ back" 1)"),
+      DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "my measurement");
+  ASSERT_EQ(record_.tags.size(), 1u);
+  EXPECT_EQ(record_.tags[0].key, "tag key");
+  ExpectString(&record_.tags[0].value, "tag,value");
+  ASSERT_EQ(record_.fields.size(), 1u);
+  EXPECT_EQ(record_.fields[0].key, "field=key");
+  ExpectString(&record_.fields[0].value, R"(string "quoted" \ back)");
+  EXPECT_EQ(record_.timestamp, 1e-9);
+}
+
+TEST_F(DecoderTest, LineProtocolMeasurementEscapes) {
+  // Comma and space are escaped; '=' needs no escape and "\=" stays as written.
+  ASSERT_EQ(Decode(R"(a\,b\ c f=1)"), DecodeStatus::kRecord) << error_.message;
+  EXPECT_EQ(record_.model, "a,b c");
+  ASSERT_EQ(Decode(R"(a=b f=1)"), DecodeStatus::kRecord) << error_.message;
+  EXPECT_EQ(record_.model, "a=b");
+  ASSERT_EQ(Decode(R"(a\=b f=1)"), DecodeStatus::kRecord) << error_.message;
+  EXPECT_EQ(record_.model, R"(a\=b)");
+  // A backslash before any other byte is literal; quotes are ordinary bytes.
+  ASSERT_EQ(Decode(R"(C:\dir"x" f=1)"), DecodeStatus::kRecord) << error_.message;
+  EXPECT_EQ(record_.model, R"(C:\dir"x")");
+}
+
+TEST_F(DecoderTest, LineProtocolTagEscapes) {
+  ASSERT_EQ(Decode(R"(m,k\,1\=\ x=v\,1\=\ y f=1)"), DecodeStatus::kRecord) << error_.message;
+  ASSERT_EQ(record_.tags.size(), 1u);
+  EXPECT_EQ(record_.tags[0].key, "k,1= x");
+  ExpectString(&record_.tags[0].value, "v,1= y");
+  ASSERT_EQ(Decode(R"(m,path=C:\dir\n f=1)"), DecodeStatus::kRecord) << error_.message;
+  ExpectString(TagValue("path"), R"(C:\dir\n)");
+}
+
+TEST_F(DecoderTest, LineProtocolBackslashBeforeAnEscapedByteRoundTripsTelegraf) {
+  // Telegraf escapes ',', '=' and ' ' but never a backslash: the tag value `a\` + `,b` is sent as
+  // `a\\,b`, and the measurement `m\` + ` x` as `m\\ x`.
+  ASSERT_EQ(Decode(R"(m\\ x,t=a\\,u\=b f=1)"), DecodeStatus::kRecord) << error_.message;
+  EXPECT_EQ(record_.model, R"(m\ x)");
+  ASSERT_EQ(record_.tags.size(), 1u);
+  ExpectString(TagValue("t"), R"(a\,u=b)");
+}
+
+TEST_F(DecoderTest, LineProtocolFieldKeyEscapes) {
+  ASSERT_EQ(Decode(R"(m a\,b=1,c\=d=2,e\ f=3,g\h=4)"), DecodeStatus::kRecord) << error_.message;
+  ASSERT_EQ(record_.fields.size(), 4u);
+  EXPECT_EQ(record_.fields[0].key, "a,b");
+  EXPECT_EQ(record_.fields[1].key, "c=d");
+  EXPECT_EQ(record_.fields[2].key, "e f");
+  EXPECT_EQ(record_.fields[3].key, R"(g\h)");
+}
+
+TEST_F(DecoderTest, LineProtocolStringFieldEscapes) {
+  ASSERT_EQ(Decode(R"(m a="q\"q",b="b\\s",c="lit\n\t",d="",e="x, y=z \\\"",f="\\")"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ExpectString(FieldValue("a"), R"(q"q)");
+  ExpectString(FieldValue("b"), R"(b\s)");
+  ExpectString(FieldValue("c"), R"(lit\n\t)");
+  ExpectString(FieldValue("d"), "");
+  ExpectString(FieldValue("e"), R"(x, y=z \")");
+  ExpectString(FieldValue("f"), R"(\)");
+}
+
+TEST_F(DecoderTest, LineProtocolNumbers) {
+  ASSERT_EQ(Decode("m a=1,b=-1.5,c=.5,d=1.,e=1e3,f=-1.5E-3,g=6.02e+23,h=0,i=-0.0"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ExpectNumber(FieldValue("a"), 1);
+  ExpectNumber(FieldValue("b"), -1.5);
+  ExpectNumber(FieldValue("c"), 0.5);
+  ExpectNumber(FieldValue("d"), 1);
+  ExpectNumber(FieldValue("e"), 1000);
+  ExpectNumber(FieldValue("f"), -1.5e-3);
+  ExpectNumber(FieldValue("g"), 6.02e23);
+  ExpectNumber(FieldValue("h"), 0);
+  ExpectNumber(FieldValue("i"), 0);
+  ASSERT_EQ(Decode("m a=3i,b=-3i,c=9223372036854775807i,d=-9223372036854775808i,e=0u,"
+                   "f=18446744073709551615u"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ExpectNumber(FieldValue("a"), 3);
+  ExpectNumber(FieldValue("b"), -3);
+  ExpectNumber(FieldValue("c"), 9223372036854775807.0);
+  ExpectNumber(FieldValue("d"), -9223372036854775808.0);
+  ExpectNumber(FieldValue("e"), 0);
+  ExpectNumber(FieldValue("f"), 18446744073709551615.0);
+}
+
+TEST_F(DecoderTest, LineProtocolBadNumbers) {
+  for (const char* line : {"m a=9223372036854775808i",
+                           "m a=-9223372036854775809i",
+                           "m a=18446744073709551616u",
+                           "m a=-1u",
+                           "m a=1.5i",
+                           "m a=1e5i",
+                           "m a=+1",
+                           "m a=1e",
+                           "m a=1e+",
+                           "m a=-",
+                           "m a=.",
+                           "m a=nan",
+                           "m a=inf",
+                           "m a=0x10",
+                           "m a=1.2.3",
+                           "m a=1e999",
+                           "m a=i",
+                           "m a=u",
+                           "m a=--1",
+                           "m a=1a",
+                           "m a=-i"}) {
+    EXPECT_EQ(ErrorReason(line), "malformed_line_protocol") << line;
+  }
+}
+
+TEST_F(DecoderTest, LineProtocolBooleans) {
+  ASSERT_EQ(Decode("m a=t,b=T,c=true,d=True,e=TRUE,f=f,g=F,h=false,i=False,j=FALSE"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  for (const char* key : {"a", "b", "c", "d", "e"}) ExpectBool(FieldValue(key), true);
+  for (const char* key : {"f", "g", "h", "i", "j"}) ExpectBool(FieldValue(key), false);
+  for (const char* line : {"m a=tRue", "m a=yes", "m a=truee", "m a=Fals", "m a=TRUE1"}) {
+    EXPECT_EQ(ErrorReason(line), "malformed_line_protocol") << line;
+  }
+}
+
+TEST_F(DecoderTest, CommentsAndBlankLinesAreSkipped) {
+  for (const char* line : {"", " ", "\t \t", "\r", "  \r", "# a comment", "#", "  # indented",
+                           "#{\"model\":1}", "\t#x=1 y"}) {
+    EXPECT_EQ(Decode(line), DecodeStatus::kSkip) << line;
+    EXPECT_TRUE(record_.fields.empty());
+  }
+}
+
+TEST_F(DecoderTest, LineProtocolBlanksAndTabs) {
+  // Telegraf's parser accepts tabs and repeated blanks between sections and around the line.
+  ASSERT_EQ(Decode("  m,t=v \t f=1,g=2\t  123  \r"), DecodeStatus::kRecord) << error_.message;
+  EXPECT_EQ(record_.model, "m");
+  EXPECT_EQ(record_.fields.size(), 2u);
+  EXPECT_EQ(record_.timestamp, 123e-9);
+}
+
+TEST_F(DecoderTest, LineProtocolDuplicateKeysLastOneWins) {
+  ASSERT_EQ(Decode("m,t=1,u=2,t=3 a=1,b=2,a=3"), DecodeStatus::kRecord);
+  ASSERT_EQ(record_.tags.size(), 2u);
+  EXPECT_EQ(record_.tags[0].key, "t");
+  ExpectString(&record_.tags[0].value, "3");
+  ASSERT_EQ(record_.fields.size(), 2u);
+  EXPECT_EQ(record_.fields[0].key, "a");
+  ExpectNumber(&record_.fields[0].value, 3);
+}
+
+TEST_F(DecoderTest, ManyFieldsWithDuplicates) {
+  std::string line = "m ";
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 1000; ++i) {
+      line += "feature_with_a_long_name_" + std::to_string(i) + "=" +
+              std::to_string(i + round * 10000) + ",";
+    }
+  }
+  line.pop_back();
+  ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << error_.message;
+  ASSERT_EQ(record_.fields.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) {
+    EXPECT_EQ(record_.fields[i].key, "feature_with_a_long_name_" + std::to_string(i));
+    EXPECT_EQ(record_.fields[i].value.number, i + 10000);
+  }
+}
+
+TEST_F(DecoderTest, Utf8NamesAndValues) {
+  ASSERT_EQ(Decode("mod\xc3\xa8le,pays=C\xc3\xb4te f\xc3\xa9=\"\xe2\x82\xac\""),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "mod\xc3\xa8le");
+  ExpectString(TagValue("pays"), "C\xc3\xb4te");
+  ExpectString(FieldValue("f\xc3\xa9"), "\xe2\x82\xac");
+}
+
+TEST_F(DecoderTest, TelegrafInfluxSerializerOutput) {
+  // As Telegraf's influx serializer writes it: sorted tags, escaped names, `\t`-style escapes for
+  // whitespace (decoded literally), uint as i (influx_uint_support=false).
+  ASSERT_EQ(Decode(R"(cpu\ load,cpu=cpu-total,host=web\ 01,path=C:\Windows usage_idle=98.5,)"
+                   R"(note="a \"b\" \\c",count=12i,up=true,tab\tkey=1 1732060000000000000)"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  EXPECT_EQ(record_.model, "cpu load");
+  ExpectString(TagValue("host"), "web 01");
+  ExpectString(TagValue("path"), R"(C:\Windows)");
+  ExpectString(FieldValue("note"), R"(a "b" \c)");
+  ExpectNumber(FieldValue("count"), 12);
+  ExpectNumber(FieldValue(R"(tab\tkey)"), 1);
+  EXPECT_EQ(record_.timestamp, 1732060000);
+}
+
+TEST_F(DecoderTest, ViewsStayValidUntilTheNextDecode) {
+  std::string line = R"(a\ b,t\ k=v\ w s="x\"y" 5)";
+  ASSERT_EQ(Decode(line), DecodeStatus::kRecord);
+  line.assign(line.size(), '#');  // unescaped text lives in the decoder, not in `line`
+  EXPECT_EQ(record_.model, "a b");
+  EXPECT_EQ(record_.tags[0].key, "t k");
+  ExpectString(&record_.tags[0].value, "v w");
+  ExpectString(&record_.fields[0].value, R"(x"y)");
+  std::string json = R"({"model":"m","features":{"k":"v"}})";
+  ASSERT_EQ(Decode(json), DecodeStatus::kRecord);
+  json.assign(json.size(), ' ');  // every JSON string is copied
+  EXPECT_EQ(record_.model, "m");
+  EXPECT_EQ(record_.fields[0].key, "k");
+  ExpectString(&record_.fields[0].value, "v");
+}
+
+TEST_F(DecoderTest, RecordIsClearedBetweenLines) {
+  ASSERT_EQ(Decode("m,t=1 f=1 5"), DecodeStatus::kRecord);
+  ASSERT_EQ(Decode(R"({"model":"j","features":{"x":1}})"), DecodeStatus::kRecord);
+  EXPECT_TRUE(record_.tags.empty());
+  EXPECT_TRUE(std::isnan(record_.timestamp));
+  EXPECT_EQ(record_.fields.size(), 1u);
+}
+
+// ----- Errors ---------------------------------------------------------------------------------
+
+TEST_F(DecoderTest, MalformedJson) {
+  for (const char* line : {
+           R"({"model":"m"})",                                 // no features
+           R"({"model":"m","features":[1,2]})",                // not an object
+           R"({"model":"m","features":"x"})",                  //
+           R"({"model":"m","features":{"a":1})",               // truncated
+           R"({"model":"m","features":{"a":1}} x)",            // trailing text
+           R"({"model":"m","features":{"a":1}}{})",            //
+           R"({"model":"m","features":{"a":01}})",             // bad number
+           R"({"model":"m","features":{"a":tru}})",            //
+           R"({"model":"m","features":{"a":nul}})",            //
+           R"({"model":"m","features":{"a":"\x"}})",           // bad escape
+           R"({"model":"m","features":{"a" 1}})",              //
+           R"({"model":"m","features":{"a":1,}})",             //
+           R"({"model":7,"features":{"a":1}})",                // model not a string
+           R"({"model":"m","features":{"a":"x)",               // unterminated string
+           R"({)",                                             //
+           R"({"model":"m","features":{"a":1e999}})",          // out of range
+           R"({"model":"m","tags":{"t":[1]},"features":{}})",  //
+       }) {
+    EXPECT_EQ(ErrorReason(line), "malformed_json") << line;
+  }
+}
+
+TEST_F(DecoderTest, NestedFeatureValueNamesTheFeature) {
+  EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"ok":1,"amount":{"v":1}}})"), "malformed_json");
+  EXPECT_NE(error_.message.find("feature \"amount\""), std::string::npos) << error_.message;
+  EXPECT_NE(error_.message.find("at byte 32"), std::string::npos) << error_.message;
+  EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"list":[1,2]}})"), "malformed_json");
+  EXPECT_NE(error_.message.find("feature \"list\""), std::string::npos) << error_.message;
+}
+
+TEST_F(DecoderTest, MissingModel) {
+  EXPECT_EQ(ErrorReason(R"({"features":{"a":1}})"), "missing_model");
+  EXPECT_EQ(ErrorReason(R"({"model":"","features":{"a":1}})"), "missing_model");
+  EXPECT_EQ(ErrorReason(R"({})"), "missing_model");
+}
+
+TEST_F(DecoderTest, BadTimestamp) {
+  for (const char* line : {
+           R"({"model":"m","ts":"2024-11-20T00:00:00Z","features":{"a":1}})",
+           R"({"model":"m","ts":null,"features":{"a":1}})",
+           R"({"model":"m","ts":true,"features":{"a":1}})",
+           R"({"name":"m","timestamp":[1],"fields":{"a":1}})",
+           R"({"model":"m","ts":1e999,"features":{"a":1}})",
+           "m f=1 1.5",
+           "m f=1 1e9",
+           "m f=1 abc",
+           "m f=1 99999999999999999999",
+           "m f=1 -",
+           "m f=1 12i",
+       }) {
+    EXPECT_EQ(ErrorReason(line), "bad_timestamp") << line;
+  }
+}
+
+TEST_F(DecoderTest, MalformedLineProtocol) {
+  for (const char* line : {
+           "fraud",                // no field set
+           "fraud ",               //
+           "fraud,host=a",         //
+           "fraud amount",         // no '='
+           "fraud amount=",        // no value
+           "fraud amount=,b=1",    //
+           "fraud,host amount=1",  // tag without '='
+           "fraud,=a f=1",         // empty tag key
+           "fraud,host= f=1",      // empty tag value
+           "fraud,host=a=b f=1",   // unescaped '=' in tag value
+           "fraud, f=1",           //
+           ",t=1 f=1",             // no measurement
+           " ,t=1 f=1",            //
+           "m f=1,",               // trailing comma
+           "m f=1,,g=2",           //
+           "m =1",                 // empty field key
+           "m f=\"abc",            // unterminated string
+           "m f=\"ab\\\"",         //
+           "m f=\"a\"x",           // junk after string
+           "m f=abc",              // not a value
+           "m f=1 2 3",            // text after timestamp
+           "m f=1 2 x",            //
+           "m f=1=2",              //
+       }) {
+    EXPECT_EQ(ErrorReason(line), "malformed_line_protocol") << line;
+  }
+}
+
+TEST_F(DecoderTest, LineProtocolErrorMessageNamesKeyAndByte) {
+  EXPECT_EQ(ErrorReason("fraud,host=a amount 12"), "malformed_line_protocol");
+  EXPECT_EQ(error_.message, "line protocol: expected '=' after field key \"amount\" at byte 19");
+  EXPECT_EQ(ErrorReason("fraud a=1,b=x"), "malformed_line_protocol");
+  EXPECT_EQ(error_.message, "line protocol: invalid value \"x\" of field \"b\" at byte 12");
+  EXPECT_EQ(ErrorReason("m f=1 12:00"), "bad_timestamp");
+  EXPECT_EQ(error_.message,
+            "line protocol: timestamp \"12:00\" is not an integer number of nanoseconds at byte 6");
+}
+
+TEST_F(DecoderTest, Binary) {
+  using namespace std::string_literals;
+  for (const std::string& line :
+       {"\0"s, "m f=1\0"s, "m f=\"a\x01\""s, "\x1b[31m"s, "m f=1\n"s, "{\"model\":\"\x7f\"}"s,
+        "m\x0b f=1"s, "\xff\xfe"s, "m f=\"\xc3\x28\""s, "{\"model\":\"\xe2\x82\"}"s,
+        "# comment \x02"s}) {
+    EXPECT_EQ(ErrorReason(line), "binary") << testing::PrintToString(line);
+  }
+  EXPECT_EQ(ErrorReason(std::string_view("ab\0", 3)), "binary");
+  EXPECT_EQ(error_.message, "control byte 0x00 at byte 2");
+}
+
+TEST_F(DecoderTest, NullErrorPointerIsAllowed) {
+  EXPECT_EQ(decoder_.Decode("m", &record_, nullptr), DecodeStatus::kError);
+}
+
+TEST_F(DecoderTest, LongLinesGrowTheBuffers) {
+  std::string json = R"({"model":"m","features":{)";
+  std::string lp = "m ";
+  for (int i = 0; i < 20000; ++i) {
+    json += "\"k" + std::to_string(i) + "\":\"v\\\"" + std::to_string(i) + "\",";
+    lp += "k\\ " + std::to_string(i) + "=\"v\\\"" + std::to_string(i) + "\",";
+  }
+  json.back() = '}';
+  json += "}";
+  lp.pop_back();
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    ASSERT_EQ(Decode(json), DecodeStatus::kRecord) << error_.message;
+    ASSERT_EQ(record_.fields.size(), 20000u);
+    ExpectString(FieldValue("k19999"), "v\"19999");
+    ASSERT_EQ(Decode(lp), DecodeStatus::kRecord) << error_.message;
+    ASSERT_EQ(record_.fields.size(), 20000u);
+    ExpectString(FieldValue("k 19999"), "v\"19999");
+    ASSERT_EQ(Decode("m f=1"), DecodeStatus::kRecord);
+  }
+}
+
+// ----- Robustness -----------------------------------------------------------------------------
+
+bool IsKnownReason(std::string_view reason) {
+  return reason == "malformed_json" || reason == "malformed_line_protocol" ||
+         reason == "missing_model" || reason == "bad_timestamp" || reason == "binary";
+}
+
+// Reads every byte of every view of a decoded record (ASan reports dangling views) and checks
+// the record's invariants.
+size_t CheckRecord(const Record& record) {
+  size_t sum = 0;
+  auto touch = [&sum](std::string_view s) {
+    for (char c : s) sum += static_cast<unsigned char>(c);
+  };
+  EXPECT_FALSE(record.model.empty());
+  touch(record.model);
+  for (const Field& f : record.fields) {
+    touch(f.key);
+    touch(f.value.text);
+    if (record.format == Format::kLineProtocol) {
+      EXPECT_FALSE(f.key.empty());
+    }
+    if (f.value.kind == Kind::kNumber) {
+      EXPECT_TRUE(std::isfinite(f.value.number));
+    }
+  }
+  for (const Field& f : record.tags) {
+    touch(f.key);
+    touch(f.value.text);
+    EXPECT_EQ(f.value.kind, Kind::kString);
+  }
+  if (record.format == Format::kLineProtocol) {
+    EXPECT_FALSE(record.fields.empty());
+  }
+  return sum;
+}
+
+TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
+  const std::vector<std::string> seeds = {
+      R"({"model": "fraud", "ts": 1732060000.25, "features": {"amount": 12.5, "country": "US", )"
+      R"("age": null, "vip": true}})",
+      R"({"fields":{"amount":12.5,"n":3},"name":"fraud","tags":{"host":"a","country":"US"},)"
+      R"("timestamp":1732060000})",
+      R"({"model":"m","features":{"a\"b":"x\u00e9\ud83d\ude00","n":-1.5e-300,"big":1e308}})",
+      "fraud,host=a,country=US amount=12.5,country2=\"US\",n=3i,u=4u,ok=true 1732060000250000000",
+      R"(my\ measurement,tag\ key=tag\,value field\=key="string \"quoted\" \\ back" 1)",
+      "m a=t,b=F,c=-1.5E-3,d=.5,e=18446744073709551615u,f=-9223372036854775808i -1",
+      "# comment",
+      "  m,t=v \t f=1,g=2\t  123  \r",
+  };
+  static constexpr char kAlphabet[] =
+      "\\ ,=\"{}[]:.-+eEiutfTF#\t\r0123456789abcxyz\xc3\xa9\x00\x7f\xff";
+  const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);
+  std::mt19937_64 rng(20241120);
+  auto random_byte = [&]() -> char {
+    if (rng() % 2) return alphabet[rng() % alphabet.size()];
+    return static_cast<char>(rng() % 256);
+  };
+
+  LineDecoder decoder;
+  Record record;
+  DecodeError error;
+  size_t records = 0;
+  size_t errors = 0;
+  size_t checksum = 0;
+  std::string line;
+  constexpr int kIterations = 300000;
+  for (int iteration = 0; iteration < kIterations; ++iteration) {
+    if (iteration % 3 == 0) {
+      line.clear();
+      const size_t length = rng() % 96;
+      if (rng() % 2) line.push_back(rng() % 2 ? '{' : 'm');
+      for (size_t i = 0; i < length; ++i) line.push_back(random_byte());
+    } else {
+      line = seeds[rng() % seeds.size()];
+      const int mutations = 1 + static_cast<int>(rng() % 4);
+      for (int m = 0; m < mutations && !line.empty(); ++m) {
+        const size_t at = rng() % line.size();
+        switch (rng() % 5) {
+          case 0:
+            line[at] = random_byte();
+            break;
+          case 1:
+            line.insert(line.begin() + static_cast<std::ptrdiff_t>(at), random_byte());
+            break;
+          case 2:
+            line.erase(at, 1 + rng() % 3);
+            break;
+          case 3:
+            line.resize(at);
+            break;
+          default:
+            line.insert(at, line.substr(rng() % line.size(), rng() % 8));
+            break;
+        }
+      }
+    }
+    // Decode from an exact-size heap copy so that ASan sees any read past the line's end.
+    const std::unique_ptr<char[]> copy(new char[line.size() + 1]);
+    std::memcpy(copy.get(), line.data(), line.size());
+    error.reason = "";
+    const DecodeStatus status =
+        decoder.Decode(std::string_view(copy.get(), line.size()), &record, &error);
+    switch (status) {
+      case DecodeStatus::kRecord:
+        ++records;
+        checksum += CheckRecord(record);
+        break;
+      case DecodeStatus::kSkip:
+        break;
+      case DecodeStatus::kError:
+        ++errors;
+        ASSERT_TRUE(IsKnownReason(error.reason)) << error.reason;
+        ASSERT_FALSE(error.message.empty());
+        break;
+      default:
+        FAIL() << "invalid status for " << testing::PrintToString(line);
+    }
+  }
+  // The mutations keep a good share of lines valid, so both paths are exercised.
+  EXPECT_GT(records, kIterations / 20u);
+  EXPECT_GT(errors, kIterations / 5u);
+  EXPECT_GT(checksum + 1, 0u);
+}
+
+}  // namespace
+}  // namespace driftd

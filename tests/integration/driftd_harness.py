@@ -1,0 +1,259 @@
+"""Starts a real `driftd run` on ephemeral ports for a test, and talks to it.
+
+Every server binds 127.0.0.1 port 0; the addresses come from driftd's JSON log ("listening").
+The process is stopped (SIGTERM, then SIGKILL) when the test ends.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+
+import numpy as np
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import entropy
+
+DRIFTD = os.environ.get("DRIFTD_BIN", "driftd")
+
+REFERENCE = {
+    "model": "m",
+    "version": "test-1",
+    "features": {
+        "x": {"type": "numeric", "edges": [0, 1, 2, 3, 4], "counts": [10, 20, 30, 40],
+              "underflow": 1, "overflow": 2, "missing": 3},
+        "c": {"type": "categorical", "categories": {"a": 50, "b": 30, "c": 20}, "other": 0,
+              "missing": 0},
+    },
+}
+
+
+def bin_of_x(v):
+    """The bin index of x in driftd's layout: 4 interior, underflow, overflow, missing."""
+    if v is None:
+        return 6
+    if v < 0:
+        return 4
+    if v > 4:
+        return 5
+    return min(int(v), 3)
+
+
+def bin_of_c(v):
+    return {"a": 0, "b": 1, "c": 2}.get(v, 3) if v is not None else 4
+
+
+def reference_counts():
+    f = REFERENCE["features"]
+    x = f["x"]["counts"] + [f["x"]["underflow"], f["x"]["overflow"], f["x"]["missing"]]
+    c = [f["c"]["categories"][k] for k in ("a", "b", "c")] + [f["c"]["other"], f["c"]["missing"]]
+    return {"x": x, "c": c}
+
+
+def expected_divergences(window, reference, alpha=0.5, base="e"):
+    """The independent computation: numpy/scipy on the same bins."""
+    w = np.array(window, dtype=np.float64)
+    r = np.array(reference, dtype=np.float64)
+    k = len(w)
+    p = (w + alpha) / (w.sum() + alpha * k)
+    q = (r + alpha) / (r.sum() + alpha * k)
+    b = np.e if base == "e" else 2.0
+    lg = np.log if base == "e" else np.log2
+    return {
+        "kl_divergence": entropy(p, q, base=b),
+        "entropy": entropy(p, base=b),
+        "cross_entropy": -np.sum(p * lg(q)),
+        "psi": np.sum((p - q) * np.log(p / q)),
+        "js_divergence": jensenshannon(p, q, base=b) ** 2,
+        "hellinger_distance": np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)),
+    }
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value} from the text exposition format."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
+        if not m:
+            raise AssertionError(f"unparsable metrics line: {line!r}")
+        labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def metric(metrics, name, **labels):
+    want = set(labels.items())
+    total, found = 0.0, False
+    for (n, ls), v in metrics.items():
+        if n == name and want <= set(ls):
+            total += v
+            found = True
+    return total if found else None
+
+
+class Driftd:
+    def __init__(self, tmp, config_overrides=None, reference=None, start=True):
+        self.tmp = tmp
+        self.ref_path = os.path.join(tmp, "references", "m.json")
+        os.makedirs(os.path.dirname(self.ref_path), exist_ok=True)
+        with open(self.ref_path, "w") as f:
+            json.dump(reference or REFERENCE, f)
+        self.config = {
+            "ingest": {"tcp": "127.0.0.1:0", "udp": "127.0.0.1:0",
+                       "unix": os.path.join(tmp, "ingest.sock")},
+            "http": {"listen": "127.0.0.1:0"},
+            "window": {"length_seconds": 3600, "slices": 60},
+            "evaluation": {"interval_seconds": 0.2, "min_samples": 10},
+            "models": [{"name": "m", "reference": "references/m.json"}],
+        }
+        for key, value in (config_overrides or {}).items():
+            section, _, sub = key.partition(".")
+            if sub:
+                self.config[section][sub] = value
+            else:
+                self.config[section] = value
+        self.config_path = os.path.join(tmp, "driftd.json")
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f)
+        self.proc = None
+        self.logs = []
+        if start:
+            self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [DRIFTD, "run", "--config", self.config_path, "--log.format", "json"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addresses = {}
+        ready = threading.Event()
+
+        def pump():
+            for line in self.proc.stderr:
+                self.logs.append(line)
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("msg") == "listening":
+                    kind, addr = entry["address"].split(" ", 1)
+                    self.addresses[kind] = addr
+                if entry.get("msg") == "driftd started":
+                    ready.set()
+
+        self.pump = threading.Thread(target=pump, daemon=True)
+        self.pump.start()
+        if not ready.wait(15):
+            self.stop()
+            raise AssertionError("driftd did not start:\n" + "".join(self.logs))
+
+    def log_entries(self):
+        out = []
+        for line in list(self.logs):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def url(self, path):
+        return f"http://{self.addresses['http']}{path}"
+
+    def get(self, path):
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def post(self, path, body):
+        req = urllib.request.Request(self.url(path), data=body.encode(), method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metrics(self):
+        status, text = self.get("/metrics")
+        assert status == 200, status
+        return parse_metrics(text)
+
+    def status(self):
+        code, body = self.get("/api/v1/status")
+        assert code == 200, code
+        return json.loads(body)
+
+    def send(self, transport, payload):
+        data = payload.encode() if isinstance(payload, str) else payload
+        if transport == "tcp":
+            host, port = self.addresses["tcp"].rsplit(":", 1)
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(data)
+        elif transport == "unix":
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(self.addresses["unix"])
+                s.sendall(data)
+        elif transport == "udp":
+            host, port = self.addresses["udp"].rsplit(":", 1)
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                # Datagrams of whole lines.
+                chunk = b""
+                for line in data.splitlines(keepends=True):
+                    if len(chunk) + len(line) > 8000:
+                        s.sendto(chunk, (host, int(port)))
+                        chunk = b""
+                    chunk += line
+                if chunk:
+                    s.sendto(chunk, (host, int(port)))
+        elif transport == "http":
+            code, body = self.post("/api/v1/ingest", data.decode())
+            assert code in (204, 400), (code, body)
+        else:
+            raise ValueError(transport)
+
+    def wait_for(self, predicate, what, timeout=15):
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; logs:\n" + "".join(self.logs[-20:]))
+
+    def wait_samples(self, feature, n, timeout=15):
+        def check():
+            st = self.status()
+            for m in st["models"]:
+                for f in m["features"]:
+                    if f["feature"] == feature and f["samples"] == n:
+                        return f
+            return None
+        return self.wait_for(check, f"{feature} to hold {n} samples", timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.pump.join(5)
+        return self.proc.returncode
+
+
+class TempDir:
+    def __enter__(self):
+        self.t = tempfile.TemporaryDirectory()
+        return self.t.name
+
+    def __exit__(self, *a):
+        self.t.cleanup()
