@@ -1,6 +1,7 @@
 #include "core/bins.h"
 
 #include <charconv>
+#include <limits>
 
 namespace driftd {
 
@@ -9,6 +10,8 @@ FeatureBins FeatureBins::Numeric(std::vector<double> edges) {
   b.kind_ = FeatureKind::kNumeric;
   b.size_ = static_cast<uint32_t>(edges.size() - 1 + 3);
   b.edges_ = std::move(edges);
+  b.padded_ = b.edges_;
+  while (b.padded_.size() % 4) b.padded_.push_back(std::numeric_limits<double>::infinity());
   return b;
 }
 

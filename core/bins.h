@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +24,24 @@ struct StringHash {
 };
 
 // The bins of one feature. Immutable after construction; safe to share across threads.
+// The number of a[i] <= x for i < n; n is a multiple of 4.
+inline size_t CountLessEqual(const double* a, size_t n, double x) {
+#if defined(__SSE2__)
+  const __m128d v = _mm_set1_pd(x);
+  __m128i acc = _mm_setzero_si128();  // each lane: minus the count (a true compare is all ones)
+  for (size_t i = 0; i < n; i += 4) {
+    acc = _mm_add_epi64(acc, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i), v)));
+    acc = _mm_add_epi64(acc, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i + 2), v)));
+  }
+  const __m128i hi = _mm_unpackhi_epi64(acc, acc);
+  return static_cast<size_t>(-_mm_cvtsi128_si64(_mm_add_epi64(acc, hi)));
+#else
+  size_t le = 0;
+  for (size_t i = 0; i < n; ++i) le += a[i] <= x;
+  return le;
+#endif
+}
+
 class FeatureBins {
  public:
   // Numeric bins over `edges` (strictly increasing, finite, at least two; not checked here:
@@ -44,19 +65,26 @@ class FeatureBins {
   // bin, x < e_0 (and -inf) underflow, x > e_k (and +inf) overflow, NaN missing.
   uint32_t NumericBin(double x) const {
     if (x != x) return missing_bin();
-    // Branchless count of the edges <= x.
-    const double* base = edges_.data();
-    size_t n = edges_.size();
-    while (n > 1) {
-      const size_t half = n / 2;
-      base = (base[half] <= x) ? base + half : base;
-      n -= half;
+    size_t le;  // the number of edges <= x (padding included, see below)
+    if (padded_.size() <= kLinearSearchMax) {
+      // Few edges: count them all. The comparisons are independent, so this vectorises and
+      // beats a binary search, whose every step waits on the previous load.
+      le = CountLessEqual(padded_.data(), padded_.size(), x);
+    } else {
+      // Branchless binary search.
+      const double* base = edges_.data();
+      size_t n = edges_.size();
+      while (n > 1) {
+        const size_t half = n / 2;
+        base = (base[half] <= x) ? base + half : base;
+        n -= half;
+      }
+      le = static_cast<size_t>(base - edges_.data()) + (*base <= x);
     }
-    const size_t le = static_cast<size_t>(base - edges_.data()) + (*base <= x);
     const size_t k = edges_.size() - 1;  // interior bins
     if (le == 0) return underflow_bin();
     if (le <= k) return static_cast<uint32_t>(le - 1);
-    // x >= e_k (including +inf).
+    // x >= e_k (including +inf, for which the +inf padding counts too).
     return x == edges_.back() ? static_cast<uint32_t>(k - 1) : overflow_bin();
   }
 
@@ -72,7 +100,9 @@ class FeatureBins {
  private:
   FeatureKind kind_ = FeatureKind::kNumeric;
   uint32_t size_ = 0;
+  static constexpr size_t kLinearSearchMax = 64;
   std::vector<double> edges_;
+  std::vector<double> padded_;  // edges_, then +inf up to a multiple of 4 (the linear count)
   std::vector<std::string> categories_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
 };

@@ -231,7 +231,8 @@ int LoadgenCommand(const std::vector<std::string>& args) {
   std::optional<Sampler> sampler;
   if (ref) sampler.emplace(*ref, std::stoull(flags.Get("seed")));
   // Pre-generated blocks of 4096 records, so generation does not limit the sending rate.
-  constexpr size_t kBlock = 4096;
+  const size_t kBlock = records ? std::min<uint64_t>(4096, records) : 4096;
+  const int kBlocks = records && records <= 4096 ? 1 : 8;
   auto make_block = [&](double d) {
     std::string block;
     for (size_t i = 0; i < kBlock; ++i) sampler->Append(format, d, &block);
@@ -260,11 +261,13 @@ int LoadgenCommand(const std::vector<std::string>& args) {
   const std::string url = flags.Get("metrics-url");
   if (!url.empty()) ScrapeSum(url, "driftd_ingest_records_total", "", &before);
 
-  std::vector<std::string> blocks;  // ready-made blocks: [0..7] no drift, [8..15] drifted
+  // Ready-made blocks, so generating records does not limit the sending rate:
+  // [0, kBlocks) without drift, then as many drifted.
+  std::vector<std::string> blocks;
   if (sampler) {
-    for (int i = 0; i < 8; ++i) blocks.push_back(make_block(0));
+    for (int i = 0; i < kBlocks; ++i) blocks.push_back(make_block(0));
     if (drift_after >= 0) {
-      for (int i = 0; i < 8; ++i) blocks.push_back(make_block(drift));
+      for (int i = 0; i < kBlocks; ++i) blocks.push_back(make_block(drift));
     }
   }
   const auto start = Clock::now();
@@ -293,7 +296,7 @@ int LoadgenCommand(const std::vector<std::string>& args) {
     std::string_view data;
     std::string tmp;
     if (sampler) {
-      const std::string& block = blocks[(drifting ? 8 : 0) + (next++ % 8)];
+      const std::string& block = blocks[(drifting ? kBlocks : 0) + (next++ % kBlocks)];
       // Cut the block after `batch` lines.
       size_t end = 0;
       for (uint64_t i = 0; i < batch; ++i) end = block.find('\n', end) + 1;

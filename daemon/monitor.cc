@@ -45,6 +45,24 @@ struct Monitor::Model {
   }
   uint32_t records_feature() const { return static_cast<uint32_t>(reference.features.size()); }
 
+  // The feature named `key`, the `position`-th field of its record, or -1. Senders repeat the
+  // same fields in the same order, so the answer for each position is remembered and checked
+  // with one string compare before falling back to the hash table. Caller holds mu.
+  int Lookup(size_t position, std::string_view key) {
+    if (position < by_position.size()) {
+      const auto& [name, f] = by_position[position];
+      if (name == key) return f;
+    }
+    auto it = index.find(key);
+    const int f = it == index.end() ? -1 : static_cast<int>(it->second);
+    if (position < kPositions) {
+      if (by_position.size() <= position) by_position.resize(position + 1, {std::string(), -1});
+      by_position[position] = {std::string(key), f};
+    }
+    return f;
+  }
+  static constexpr size_t kPositions = 256;
+
   const Reference reference;
   const std::string sha256;
   std::vector<PreparedReference> prepared;
@@ -54,6 +72,7 @@ struct Monitor::Model {
   std::mutex mu;
   SlidingWindow window;      // guarded by mu
   std::vector<uint32_t> seen;  // guarded by mu: generation a feature was last counted in
+  std::vector<std::pair<std::string, int>> by_position;  // guarded by mu: see Lookup()
   uint32_t generation = 0;   // guarded by mu
   uint64_t late = 0, future = 0;  // guarded by mu
 };
@@ -141,13 +160,14 @@ void Monitor::Apply(const Record& record, double now, ApplyStats* stats) {
   const uint32_t gen = m->generation;
   ++stats->records;
   m->window.Add(slot, m->records_feature(), 0);
-  for (const Field& field : record.fields) {
-    auto it = m->index.find(field.key);
-    if (it == m->index.end()) {
+  for (size_t i = 0; i < record.fields.size(); ++i) {
+    const Field& field = record.fields[i];
+    const int found = m->Lookup(i, field.key);
+    if (found < 0) {
       stats->Add(IngestError::kUnknownFeature);
       continue;
     }
-    const uint32_t f = it->second;
+    const uint32_t f = static_cast<uint32_t>(found);
     if (m->seen[f] == gen) continue;  // a repeated key counts once
     uint32_t bin;
     if (!BinOf(m->reference.features[f].bins, field.value, &bin)) {
