@@ -175,48 +175,52 @@ uint64_t Load64(const char* p) {
   return v;
 }
 
-uint64_t Load32(const char* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 uint64_t Mix(uint64_t a, uint64_t b) {
   const unsigned __int128 r =
       static_cast<unsigned __int128>(a ^ 0xa0761d6478bd642fULL) * (b ^ 0xe7037ed1a0b428dbULL);
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
-// A fast non-cryptographic hash of a key (never reads outside it).
-uint64_t HashKey(std::string_view key) {
+// A fast non-cryptographic hash of a key. Keys of up to 16 bytes hash as their bytes padded with
+// zeros to 16, which lets the JSON path hash a key straight from the register it scanned it with
+// (reloading key bytes just after storing the Field that points at them can stall the CPU).
+uint64_t HashBlock(uint64_t lo, uint64_t hi, size_t size) {
+  return Mix(lo ^ 0x1d8e4e27c47d124fULL, hi ^ 0x8ebc6af09c88c6e3ULL ^ size);
+}
+
+#if defined(__SSE2__)
+// `block` holds the key's first `size` (<= 16) bytes; the bytes after them may be anything.
+uint64_t HashBlock(__m128i block, size_t size) {
+  const __m128i index = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  block = _mm_and_si128(block, _mm_cmpgt_epi8(_mm_set1_epi8(static_cast<char>(size)), index));
+  return HashBlock(static_cast<uint64_t>(_mm_cvtsi128_si64(block)),
+                   static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_unpackhi_epi64(block, block))),
+                   size);
+}
+#endif
+
+// `readable_end`: how far past the key bytes may be read (at least key.data() + key.size()).
+uint64_t HashKey(std::string_view key, const char* readable_end) {
   const char* p = key.data();
   const size_t n = key.size();
-  uint64_t seed = 0x8ebc6af09c88c6e3ULL ^ n;
-  uint64_t a = 0;
-  uint64_t b = 0;
   if (n <= 16) {
-    if (n >= 8) {
-      a = Load64(p);
-      b = Load64(p + n - 8);
-    } else if (n >= 4) {
-      a = Load32(p);
-      b = Load32(p + n - 4);
-    } else if (n > 0) {
-      a = uint64_t{static_cast<unsigned char>(p[0])} << 16 |
-          uint64_t{static_cast<unsigned char>(p[n >> 1])} << 8 |
-          static_cast<unsigned char>(p[n - 1]);
+#if defined(__SSE2__)
+    if (readable_end - p >= 16) {
+      return HashBlock(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), n);
     }
-  } else {
-    size_t left = n;
-    while (left > 16) {
-      seed = Mix(Load64(p) ^ 0x589965cc75374cc3ULL, Load64(p + 8) ^ seed);
-      p += 16;
-      left -= 16;
-    }
-    a = Load64(p + left - 16);
-    b = Load64(p + left - 8);
+#endif
+    char padded[16] = {};
+    std::memcpy(padded, p, n);
+    return HashBlock(Load64(padded), Load64(padded + 8), n);
   }
-  return Mix(a ^ 0x1d8e4e27c47d124fULL, b ^ seed);
+  uint64_t seed = 0x589965cc75374cc3ULL ^ n;
+  size_t left = n;
+  while (left > 16) {
+    seed = Mix(Load64(p) ^ seed, Load64(p + 8) ^ 0x94d049bb133111ebULL);
+    p += 16;
+    left -= 16;
+  }
+  return Mix(Load64(p + left - 16) ^ seed, Load64(p + left - 8) ^ 0xbf58476d1ce4e5b9ULL);
 }
 
 // Finds repeated keys among the fields of one record. Up to kSmallKeys keys: a 64-bit Bloom
@@ -231,12 +235,12 @@ class KeyIndex {
     table_mask_ = 0;
   }
 
-  // `fields->back()` was just appended. If an earlier field has the same key, that field takes
-  // the new value and the new one is removed (last one wins, first position kept).
-  void AddLast(std::vector<Field>* fields) {
+  // `fields->back()` was just appended; `hash` is HashKey of its key. If an earlier field has the
+  // same key, that field takes the new value and the new one is removed (last one wins, first
+  // position kept).
+  void AddLast(std::vector<Field>* fields, uint64_t hash) {
     std::vector<Field>& f = *fields;
     const std::string_view key = f.back().key;
-    const uint64_t hash = HashKey(key);
     const size_t count = hashes_.size();  // == f.size() - 1
     if (table_mask_ == 0) {
       const uint64_t bit = uint64_t{1} << (hash >> 58);
@@ -528,6 +532,7 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
   const uint64_t* const bits = special.data();
   if (scratch.size() < n) scratch.resize(std::max(n, scratch.size() * 2));
   char* out = scratch.data();  // unescaped text is never longer than the line
+  const char* const scratch_end = scratch.data() + scratch.size();
   record->format = Format::kLineProtocol;
 
   // Measurement.
@@ -549,6 +554,7 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
       return Fail(error, kMalformedLineProtocol,
                   LpError("expected '=' after tag key " + Quote(key), end));
     }
+    const uint64_t hash = HashKey(key, escaped ? scratch_end : s + n);
     pos = end + 1;
     escaped = false;
     end = ScanName<NameKind::kKey>(s, n, bits, pos, &escaped);
@@ -564,7 +570,7 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
     tag.key = key;
     tag.value.kind = Value::Kind::kString;
     tag.value.text = Name<NameKind::kKey>(s, pos, end, escaped, &out);
-    tag_index.AddLast(&record->tags);
+    tag_index.AddLast(&record->tags, hash);
     pos = end;
   }
 
@@ -584,9 +590,10 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
       return Fail(error, kMalformedLineProtocol,
                   LpError("expected '=' after field key " + Quote(key), end));
     }
+    const uint64_t hash = HashKey(key, escaped ? scratch_end : s + n);
     pos = end + 1;
-    Field& field =
-        record->fields.emplace_back();  // filled in place; dropped with the record on errors
+    // Filled in place (no copies of a whole Field); on errors the record is dropped anyway.
+    Field& field = record->fields.emplace_back();
     field.key = key;
     Value& value = field.value;
     if (pos < n && s[pos] == '"') {
@@ -664,7 +671,7 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
       }
       pos = end;
     }
-    field_index.AddLast(&record->fields);
+    field_index.AddLast(&record->fields, hash);
     if (pos < n && s[pos] == ',') {
       ++pos;
       continue;
@@ -710,10 +717,11 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 }
 
 // The text of a JSON string whose contents start at `raw` (just past the opening quote), without
-// copying, when it has no escapes. The parser has validated the string, and the JSON buffer has
-// SIMDJSON_PADDING readable bytes past `end`. (An inline scan: libc memchr calls cost more than
-// the whole scan of a short key.)
-bool PlainString(const char* raw, const char* end, std::string_view* text) {
+// copying, when it has no escapes; when `hash` is not null also its HashKey. The parser has
+// validated the string, and the JSON buffer has SIMDJSON_PADDING readable bytes past `end`. (An
+// inline scan: a libc memchr call costs more than scanning a short key.)
+[[gnu::always_inline]] inline bool PlainString(const char* raw, const char* end,
+                                               std::string_view* text, uint64_t* hash) {
   const char* p = raw;
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
@@ -724,32 +732,34 @@ bool PlainString(const char* raw, const char* end, std::string_view* text) {
         _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
     if (mask != 0) {
       p += __builtin_ctz(static_cast<unsigned>(mask));
-      break;
+      if (p >= end || *p != '"') return false;
+      const size_t size = static_cast<size_t>(p - raw);
+      *text = std::string_view(raw, size);
+      if (hash != nullptr) {
+        *hash = p - raw < 16 ? HashBlock(v, size) : HashKey(*text, end);
+      }
+      return true;
     }
     p += 16;
   }
+  return false;
 #else
   while (p < end && *p != '"' && *p != '\\') ++p;
-#endif
   if (p >= end || *p != '"') return false;
   *text = std::string_view(raw, static_cast<size_t>(p - raw));
+  if (hash != nullptr) *hash = HashKey(*text, end);
   return true;
-}
-
-// A field's key, unescaped; points into the JSON buffer when it has no escapes.
-simdjson::error_code Key(ondemand::field& field, const char* end, std::string_view* key) {
-  if (PlainString(field.key().raw(), end, key)) return simdjson::SUCCESS;
-  return field.unescaped_key().get(*key);
-}
-
-// Offset of a field's key (its opening quote) from the start of the line.
-size_t KeyOffset(const ondemand::field& field, const char* base) {
-  return static_cast<size_t>(field.key().raw() - base) - 1;
+#endif
 }
 
 // Reads one feature/field (any scalar) or tag (strings only) value. On a type error sets *what.
-simdjson::error_code ReadJsonValue(ondemand::value& json, const char* end, bool strings_only,
-                                   Value* value, const char** what) {
+//
+// Always inlined, like everything that touches simdjson objects in the hot loop: an out-of-line
+// call takes their address, and writing them to memory and reading them back whole (wider than
+// they were written) stalls store-to-load forwarding, which costs more than the parsing itself.
+[[gnu::always_inline]] inline simdjson::error_code ReadJsonValue(ondemand::value& json,
+                                                                 const char* end, bool strings_only,
+                                                                 Value* value, const char** what) {
   ondemand::json_type type;
   if (auto code = json.type().get(type)) return code;
   switch (type) {
@@ -760,7 +770,7 @@ simdjson::error_code ReadJsonValue(ondemand::value& json, const char* end, bool 
     case ondemand::json_type::string: {
       value->kind = Value::Kind::kString;
       // Peek at the token (just past its opening quote) before consuming the value.
-      if (PlainString(json.raw_json_token().data() + 1, end, &value->text)) {
+      if (PlainString(json.raw_json_token().data() + 1, end, &value->text, nullptr)) {
         ondemand::raw_json_string consumed;
         return json.get_raw_json_string().get(consumed);
       }
@@ -821,14 +831,18 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
 
   bool have_fields = false;
   for (auto member : root) {
-    ondemand::field field;
-    std::string_view key;
-    if (auto code = std::move(member).get(field)) {
+    // Used in place: moving a field out of its simdjson_result stalls (see ReadJsonValue).
+    if (auto code = member.error()) {
       return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
     }
-    const size_t key_offset = KeyOffset(field, base);
-    if (auto code = Key(field, end, &key)) {
-      return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+    ondemand::field& field = member.value_unsafe();
+    std::string_view key;
+    const char* const raw_key = field.key().raw();  // just past the opening quote
+    const size_t key_offset = static_cast<size_t>(raw_key - base) - 1;
+    if (!PlainString(raw_key, end, &key, nullptr)) {
+      if (auto code = field.unescaped_key().get(key)) {
+        return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+      }
     }
     const bool is_features = key == "features" || key == "fields";
     const bool is_tags = !is_features && key == "tags";
@@ -846,15 +860,22 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
       out->clear();
       index->Reset();
       for (auto inner : object) {
-        ondemand::field item;
-        if (auto code = std::move(inner).get(item)) {
+        if (auto code = inner.error()) {
           return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+        }
+        ondemand::field& item = inner.value_unsafe();
+        const char* const raw_key = item.key().raw();
+        const size_t item_offset = static_cast<size_t>(raw_key - base) - 1;
+        std::string_view item_key;
+        uint64_t hash = 0;
+        if (!PlainString(raw_key, end, &item_key, &hash)) {
+          if (auto code = item.unescaped_key().get(item_key)) {
+            return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
+          }
+          hash = HashKey(item_key, item_key.data() + item_key.size());
         }
         Field& parsed = out->emplace_back();  // filled in place: no copies of a whole Field
-        const size_t item_offset = KeyOffset(item, base);
-        if (auto code = Key(item, end, &parsed.key)) {
-          return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
-        }
+        parsed.key = item_key;
         const char* what = nullptr;
         if (auto code = ReadJsonValue(item.value(), end, is_tags, &parsed.value, &what)) {
           const std::string name = std::string(is_tags ? "tag " : "feature ") + Quote(parsed.key);
@@ -864,7 +885,7 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
                                 : std::string(": ") + simdjson::error_message(code)) +
                           AtByte(item_offset));
         }
-        index->AddLast(out);
+        index->AddLast(out, hash);
       }
       if (is_features) have_fields = true;
     } else if (key == "model" || key == "name") {

@@ -200,6 +200,8 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   };
   schedule();
 
+  // Installed before anything reports readiness, so an early SIGTERM is never fatal.
+  asio::signal_set signals(main_io, SIGINT, SIGTERM);
   auto ingest_guard = asio::make_work_guard(ingest_io);
   auto http_guard = asio::make_work_guard(http_io);
   auto eval_guard = asio::make_work_guard(eval_io);
@@ -211,7 +213,6 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
       {{"version", version}, {"models", static_cast<uint64_t>(monitor.models())},
        {"config", flags.Get("config")}});
 
-  asio::signal_set signals(main_io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
     Log(spdlog::level::info, "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     ready = false;
