@@ -107,12 +107,6 @@ struct Classifier {
       return static_cast<uint32_t>(_mm_movemask_epi8(s));
     }
   }
-
-  template <bool kSpecials>
-  uint64_t Chunk(const char* p) {
-    return Block<kSpecials>(p) | Block<kSpecials>(p + 16) << 16 | Block<kSpecials>(p + 32) << 32 |
-           Block<kSpecials>(p + 48) << 48;
-  }
 };
 
 // When kSpecials, bits[i / 64] bit i % 64 is set for every special byte and for i == n (so that a
@@ -121,16 +115,32 @@ struct Classifier {
 template <bool kSpecials>
 ByteScan ScanBytes(const char* s, size_t n, uint64_t* bits) {
   Classifier k;
+  uint64_t word = 0;  // the bits of the current 64-byte chunk
   size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    const uint64_t mask = k.Chunk<kSpecials>(s + i);
-    if constexpr (kSpecials) bits[i / 64] = mask;
+  for (; i + 16 <= n; i += 16) {
+    const uint64_t mask = k.Block<kSpecials>(s + i);
+    if constexpr (kSpecials) {
+      word |= mask << (i % 64);
+      if (i % 64 == 48) {
+        bits[i / 64] = word;
+        word = 0;
+      }
+    }
   }
-  alignas(16) char tail[64];
-  std::memset(tail, 'a', sizeof tail);  // neither special nor control
-  std::memcpy(tail, s + i, n - i);
-  const uint64_t mask = k.Chunk<kSpecials>(tail);
-  if constexpr (kSpecials) bits[i / 64] = mask | uint64_t{1} << (n - i);
+  if (i < n) {  // 1 to 15 bytes left: classify the last 16 bytes and keep the new ones
+    const size_t left = n - i;
+    uint64_t mask;
+    if (n >= 16) {
+      mask = k.Block<kSpecials>(s + n - 16) >> (16 - left);
+    } else {
+      char tail[16];
+      std::memset(tail, 'a', sizeof tail);  // neither special nor control
+      std::memcpy(tail, s, n);
+      mask = k.Block<kSpecials>(tail);
+    }
+    word |= mask << (i % 64);  // i % 64 <= 48, so the tail stays in this word
+  }
+  if constexpr (kSpecials) bits[n / 64] = word | uint64_t{1} << (n % 64);
   ByteScan scan;
   scan.control = _mm_movemask_epi8(k.control) != 0;
   scan.high = (k.high & 0xFFFF) != 0;
@@ -224,14 +234,14 @@ uint64_t HashKey(std::string_view key, const char* readable_end) {
 }
 
 // Finds repeated keys among the fields of one record. Up to kSmallKeys keys: a 64-bit Bloom
-// filter, and a linear scan of the kept hashes when it reports a possible repeat. Beyond that: an
-// open-addressing table, so a line with many fields stays linear.
+// filter over the key hashes, and a scan of the earlier hashes only when it reports a possible
+// repeat. Beyond that: an open-addressing table, so that a line with many fields stays linear.
 class KeyIndex {
  public:
   // Forgets every key (a new record, or a repeated "features" object).
   void Reset() {
     bloom_ = 0;
-    hashes_.clear();
+    count_ = 0;
     table_mask_ = 0;
   }
 
@@ -239,28 +249,11 @@ class KeyIndex {
   // same key, that field takes the new value and the new one is removed (last one wins, first
   // position kept).
   void AddLast(std::vector<Field>* fields, uint64_t hash) {
-    std::vector<Field>& f = *fields;
-    const std::string_view key = f.back().key;
-    const size_t count = hashes_.size();  // == f.size() - 1
-    if (table_mask_ == 0) {
-      const uint64_t bit = uint64_t{1} << (hash >> 58);
-      if (bloom_ & bit) {
-        for (size_t i = 0; i < count; ++i) {
-          if (hashes_[i] == hash && f[i].key == key) return Replace(fields, i);
-        }
-      }
-      bloom_ |= bit;
-      hashes_.push_back(hash);
-      if (hashes_.size() > kSmallKeys) Rebuild();
-      return;
-    }
-    size_t slot = hash & table_mask_;
-    for (uint32_t entry; (entry = table_[slot]) != 0; slot = (slot + 1) & table_mask_) {
-      if (hashes_[entry - 1] == hash && f[entry - 1].key == key) return Replace(fields, entry - 1);
-    }
-    table_[slot] = static_cast<uint32_t>(count + 1);
-    hashes_.push_back(hash);
-    if (hashes_.size() * 2 > table_mask_ + 1) Rebuild();
+    if (table_mask_ != 0 || count_ == kSmallKeys) return AddLarge(fields, hash);
+    const uint64_t bit = uint64_t{1} << (hash >> 58);
+    if ((bloom_ & bit) != 0 && FoundSmall(fields, hash)) return;
+    bloom_ |= bit;
+    small_[count_++] = hash;
   }
 
  private:
@@ -269,6 +262,34 @@ class KeyIndex {
   static void Replace(std::vector<Field>* fields, size_t earlier) {
     (*fields)[earlier].value = fields->back().value;
     fields->pop_back();
+  }
+
+  bool FoundSmall(std::vector<Field>* fields, uint64_t hash) {
+    const std::vector<Field>& f = *fields;
+    for (size_t i = 0; i < count_; ++i) {
+      if (small_[i] == hash && f[i].key == f.back().key) {
+        Replace(fields, i);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  [[gnu::noinline]] void AddLarge(std::vector<Field>* fields, uint64_t hash) {
+    const std::vector<Field>& f = *fields;
+    if (table_mask_ == 0) {  // leaving the small mode
+      hashes_.assign(small_, small_ + count_);
+      Rebuild();
+    }
+    size_t slot = hash & table_mask_;
+    for (uint32_t entry; (entry = table_[slot]) != 0; slot = (slot + 1) & table_mask_) {
+      if (hashes_[entry - 1] == hash && f[entry - 1].key == f.back().key) {
+        return Replace(fields, entry - 1);
+      }
+    }
+    table_[slot] = static_cast<uint32_t>(hashes_.size() + 1);
+    hashes_.push_back(hash);
+    if (hashes_.size() * 2 > table_mask_ + 1) Rebuild();
   }
 
   void Rebuild() {
@@ -284,7 +305,9 @@ class KeyIndex {
   }
 
   uint64_t bloom_ = 0;
-  std::vector<uint64_t> hashes_;  // hash of the key of each field kept so far
+  uint64_t small_[kSmallKeys];  // hashes of the first count_ fields' keys in the small mode
+  size_t count_ = 0;
+  std::vector<uint64_t> hashes_;  // the hash of every field's key in the table mode
   std::vector<uint32_t> table_;   // field index + 1, 0 when empty; used when table_mask_ != 0
   size_t table_mask_ = 0;
 };
@@ -349,34 +372,36 @@ std::string_view Name(const char* s, size_t begin, size_t end, bool escaped, cha
   return {start, static_cast<size_t>(o - start)};
 }
 
-// [-]digits as an int64. False on bad syntax or overflow.
-bool ParseInt64(const char* p, const char* end, int64_t* value) {
-  const bool negative = p < end && *p == '-';
-  if (negative) ++p;
+// One or more digits as a uint64. False on any other byte or overflow. Leading zeros are fine.
+bool ParseUint64(const char* p, const char* end, uint64_t* value) {
   if (p == end) return false;
-  const uint64_t limit = negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  while (end - p > 1 && *p == '0') ++p;
+  if (end - p > 20) return false;
+  // Up to 19 digits cannot overflow; only a 20th needs checking.
+  const char* const safe_end = p + std::min<ptrdiff_t>(end - p, 19);
   uint64_t v = 0;
-  for (; p < end; ++p) {
-    if (!IsDigit(*p)) return false;
-    const uint64_t d = static_cast<uint64_t>(*p - '0');
-    if (v > (limit - d) / 10) return false;
+  for (; p < safe_end; ++p) {
+    const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+    if (d > 9) return false;
     v = v * 10 + d;
   }
-  *value = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+  if (p < end) {
+    const unsigned d = static_cast<unsigned char>(*p) - unsigned{'0'};
+    if (d > 9 || __builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, d, &v)) {
+      return false;
+    }
+  }
+  *value = v;
   return true;
 }
 
-// digits as a uint64. False on bad syntax or overflow.
-bool ParseUint64(const char* p, const char* end, uint64_t* value) {
-  if (p == end) return false;
+// [-]digits as an int64. False on bad syntax or overflow.
+bool ParseInt64(const char* p, const char* end, int64_t* value) {
+  const bool negative = p < end && *p == '-';
   uint64_t v = 0;
-  for (; p < end; ++p) {
-    if (!IsDigit(*p)) return false;
-    const uint64_t d = static_cast<uint64_t>(*p - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  *value = v;
+  if (!ParseUint64(p + negative, end, &v)) return false;
+  if (v > (negative ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1)) return false;
+  *value = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
   return true;
 }
 
@@ -720,8 +745,7 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 // copying, when it has no escapes; when `hash` is not null also its HashKey. The parser has
 // validated the string, and the JSON buffer has SIMDJSON_PADDING readable bytes past `end`. (An
 // inline scan: a libc memchr call costs more than scanning a short key.)
-[[gnu::always_inline]] inline bool PlainString(const char* raw, const char* end,
-                                               std::string_view* text, uint64_t* hash) {
+bool PlainString(const char* raw, const char* end, std::string_view* text, uint64_t* hash) {
   const char* p = raw;
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"');
@@ -753,13 +777,8 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 }
 
 // Reads one feature/field (any scalar) or tag (strings only) value. On a type error sets *what.
-//
-// Always inlined, like everything that touches simdjson objects in the hot loop: an out-of-line
-// call takes their address, and writing them to memory and reading them back whole (wider than
-// they were written) stalls store-to-load forwarding, which costs more than the parsing itself.
-[[gnu::always_inline]] inline simdjson::error_code ReadJsonValue(ondemand::value& json,
-                                                                 const char* end, bool strings_only,
-                                                                 Value* value, const char** what) {
+simdjson::error_code ReadJsonValue(ondemand::value& json, const char* end, bool strings_only,
+                                   Value* value, const char** what) {
   ondemand::json_type type;
   if (auto code = json.type().get(type)) return code;
   switch (type) {
@@ -831,7 +850,9 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
 
   bool have_fields = false;
   for (auto member : root) {
-    // Used in place: moving a field out of its simdjson_result stalls (see ReadJsonValue).
+    // Fields are used in place: moving one out of its simdjson_result (`.get(field)`) makes GCC
+    // store it in pieces and reload it whole, a store-forwarding stall that cost more than
+    // parsing the rest of the line.
     if (auto code = member.error()) {
       return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
     }

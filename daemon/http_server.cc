@@ -83,11 +83,12 @@ std::string StatusJson(const HttpContext& ctx) {
       jf["missing_ratio"] = f.missing_ratio;
       jf["out_of_range_ratio"] = f.out_of_range_ratio;
       auto bins = nlohmann::ordered_json::array();
+      const std::vector<double> window_p = SmoothedProbabilities(f.window_counts, o.divergence.alpha);
       for (size_t b = 0; b < f.window_counts.size(); ++b) {
         bins.push_back(nlohmann::ordered_json{
-            {"bin", (*f.bin_labels)[b]},
+            {"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},
             {"window_count", f.window_counts[b]},
-            {"window_probability", f.window_probabilities[b]},
+            {"window_probability", window_p[b]},
             {"reference_count", (*f.reference_counts)[b]},
             {"reference_probability", (*f.reference_probabilities)[b]}});
       }
@@ -141,10 +142,15 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
   }
   if (!get) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   if (path == "/metrics") {
+    // One allocation of the right size: with 10,000s of features the page is megabytes.
+    const std::string registry_text = prometheus::TextSerializer().Serialize(ctx->registry->Collect());
+    const std::string process_text = RenderProcessMetrics();
+    auto eval_text = ctx->published->metrics_text();
     std::string text;
-    if (auto eval_text = ctx->published->metrics_text()) text = *eval_text;
-    text += prometheus::TextSerializer().Serialize(ctx->registry->Collect());
-    text += RenderProcessMetrics();
+    text.reserve((eval_text ? eval_text->size() : 0) + registry_text.size() + process_text.size());
+    if (eval_text) text += *eval_text;
+    text += registry_text;
+    text += process_text;
     return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};

@@ -120,46 +120,57 @@ void AddGauge(MetricFamily* f, std::vector<ClientMetric::Label> labels, double v
 }  // namespace
 
 std::string RenderEvaluation(const Evaluation& eval) {
-  std::vector<MetricFamily> fams;
-  fams.push_back(Gauges("driftd_feature_kl_divergence",
-                        "KL divergence between the window and the reference, in the configured "
-                        "direction and log base."));
-  fams.push_back(Gauges("driftd_feature_entropy", "Entropy of the window distribution H(P)."));
-  fams.push_back(Gauges("driftd_feature_cross_entropy",
-                        "Cross-entropy H(P,Q) = entropy + KL divergence."));
-  fams.push_back(Gauges("driftd_feature_psi", "Population stability index, in nats."));
-  fams.push_back(Gauges("driftd_feature_js_divergence", "Jensen-Shannon divergence."));
-  fams.push_back(Gauges("driftd_feature_hellinger_distance", "Hellinger distance, in [0, 1]."));
-  fams.push_back(Gauges("driftd_feature_window_samples", "Observations in the feature's window."));
-  fams.push_back(Gauges("driftd_feature_missing_ratio",
-                        "Share of the window that is missing (null, NaN or absent)."));
-  fams.push_back(Gauges("driftd_feature_out_of_range_ratio",
-                        "Share of the window outside the reference: underflow and overflow, or "
-                        "categories the reference never saw."));
-  MetricFamily info = Gauges("driftd_reference_info", "The reference each model is compared with.");
-  for (const ModelEvaluation& m : eval.models) {
-    AddGauge(&info, {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
-    for (const FeatureEvaluation& f : m.features) {
-      std::vector<ClientMetric::Label> labels = {{"feature", f.name}, {"model", m.model}};
-      if (f.evaluable) {
-        AddGauge(&fams[0], labels, f.kl);
-        AddGauge(&fams[1], labels, f.entropy);
-        AddGauge(&fams[2], labels, f.cross_entropy);
-        AddGauge(&fams[3], labels, f.divergences.psi);
-        AddGauge(&fams[4], labels, f.divergences.js);
-        AddGauge(&fams[5], labels, f.divergences.hellinger);
+  struct Spec {
+    const char* name;
+    const char* help;
+    bool needs_min_samples;
+    double (*value)(const FeatureEvaluation&);
+  };
+  static const Spec kSpecs[] = {
+      {"driftd_feature_kl_divergence",
+       "KL divergence between the window and the reference, in the configured direction and log "
+       "base.",
+       true, [](const FeatureEvaluation& f) { return f.kl; }},
+      {"driftd_feature_entropy", "Entropy of the window distribution H(P).", true,
+       [](const FeatureEvaluation& f) { return f.entropy; }},
+      {"driftd_feature_cross_entropy", "Cross-entropy H(P,Q) = entropy + KL divergence.", true,
+       [](const FeatureEvaluation& f) { return f.cross_entropy; }},
+      {"driftd_feature_psi", "Population stability index, in nats.", true,
+       [](const FeatureEvaluation& f) { return f.divergences.psi; }},
+      {"driftd_feature_js_divergence", "Jensen-Shannon divergence.", true,
+       [](const FeatureEvaluation& f) { return f.divergences.js; }},
+      {"driftd_feature_hellinger_distance", "Hellinger distance, in [0, 1].", true,
+       [](const FeatureEvaluation& f) { return f.divergences.hellinger; }},
+      {"driftd_feature_window_samples", "Observations in the feature's window.", false,
+       [](const FeatureEvaluation& f) { return static_cast<double>(f.samples); }},
+      {"driftd_feature_missing_ratio", "Share of the window that is missing (null, NaN or absent).",
+       false, [](const FeatureEvaluation& f) { return f.missing_ratio; }},
+      {"driftd_feature_out_of_range_ratio",
+       "Share of the window outside the reference: underflow and overflow, or categories the "
+       "reference never saw.",
+       false, [](const FeatureEvaluation& f) { return f.out_of_range_ratio; }},
+  };
+  // One family at a time, so the transient prometheus-cpp structures stay small with 10,000s of
+  // features.
+  std::ostringstream out;
+  prometheus::TextSerializer serializer;
+  for (const Spec& spec : kSpecs) {
+    std::vector<MetricFamily> one(1, Gauges(spec.name, spec.help));
+    for (const ModelEvaluation& m : eval.models) {
+      for (const FeatureEvaluation& f : m.features) {
+        if (spec.needs_min_samples && !f.evaluable) continue;
+        AddGauge(&one[0], {{"feature", f.name}, {"model", m.model}}, spec.value(f));
       }
-      AddGauge(&fams[6], labels, static_cast<double>(f.samples));
-      AddGauge(&fams[7], labels, f.missing_ratio);
-      AddGauge(&fams[8], std::move(labels), f.out_of_range_ratio);
     }
+    if (!one[0].metric.empty()) serializer.Serialize(out, one);
   }
-  fams.push_back(std::move(info));
-  std::vector<MetricFamily> present;
-  for (auto& f : fams) {
-    if (!f.metric.empty()) present.push_back(std::move(f));
+  std::vector<MetricFamily> info(
+      1, Gauges("driftd_reference_info", "The reference each model is compared with."));
+  for (const ModelEvaluation& m : eval.models) {
+    AddGauge(&info[0], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
   }
-  return prometheus::TextSerializer().Serialize(present);
+  if (!info[0].metric.empty()) serializer.Serialize(out, info);
+  return std::move(out).str();
 }
 
 std::string RenderProcessMetrics() {

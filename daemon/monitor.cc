@@ -29,9 +29,6 @@ struct Monitor::Model {
     for (uint32_t f = 0; f < reference.features.size(); ++f) {
       index.emplace(reference.features[f].name, f);
       prepared.emplace_back(reference.features[f].counts, options.divergence);
-      const FeatureBins& bins = reference.features[f].bins;
-      labels.emplace_back();
-      for (uint32_t b = 0; b < bins.size(); ++b) labels.back().push_back(bins.BinLabel(b));
     }
     seen.assign(reference.features.size(), 0);
   }
@@ -66,7 +63,6 @@ struct Monitor::Model {
   const Reference reference;
   const std::string sha256;
   std::vector<PreparedReference> prepared;
-  std::vector<std::vector<std::string>> labels;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index;
 
   std::mutex mu;
@@ -242,11 +238,9 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
                                  : fe.window_counts[bins.other_bin()];
         fe.out_of_range_ratio = static_cast<double>(out) / n;
       }
-      fe.bin_labels = &m->labels[f];
+      fe.bins = &rf.bins;
       fe.reference_counts = &rf.counts;
       fe.reference_probabilities = &m->prepared[f].probabilities();
-      fe.window_probabilities =
-          SmoothedProbabilities(fe.window_counts, options_.divergence.alpha);
       me.features.push_back(std::move(fe));
     }
     eval->models.push_back(std::move(me));

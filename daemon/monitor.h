@@ -57,9 +57,8 @@ struct FeatureEvaluation {
   double missing_ratio = 0;
   double out_of_range_ratio = 0;  // underflow + overflow, or other
   std::vector<uint64_t> window_counts;
-  std::vector<double> window_probabilities;  // smoothed
   // The reference side, owned by the Monitor (valid while it lives).
-  const std::vector<std::string>* bin_labels = nullptr;
+  const FeatureBins* bins = nullptr;
   const std::vector<uint64_t>* reference_counts = nullptr;
   const std::vector<double>* reference_probabilities = nullptr;  // smoothed
 };

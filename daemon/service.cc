@@ -9,6 +9,7 @@
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
 #include <boost/asio.hpp>
+#include <malloc.h>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -133,6 +134,9 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   mo.min_samples = config.evaluation.min_samples;
   Monitor monitor(mo, std::move(refs), sha, WallClock());
 
+  // Parsing the references builds large transient JSON trees; hand that memory back now.
+  malloc_trim(0);
+
   prometheus::Registry registry;
   IngestMetrics metrics(&registry);
   prometheus::BuildGauge()
@@ -184,6 +188,9 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
     metrics.evaluation_duration()->Observe(eval->duration_seconds);
     metrics.last_evaluation()->Set(eval->timestamp);
     published.Set(std::move(eval), std::move(text));
+    // The previous evaluation and its rendering were just freed: return the pages, so RSS tracks
+    // what is live rather than the high-water mark of two evaluations.
+    malloc_trim(0);
   };
   evaluate();  // so /metrics and /api/v1/status answer from the first scrape
 
