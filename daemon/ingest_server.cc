@@ -207,6 +207,20 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared,
   });
 }
 
+// Accepts, without waiting, every connection already queued on `acceptor` (at shutdown).
+template <class Protocol>
+void AcceptPending(const std::shared_ptr<IngestServer::Shared>& shared,
+                   typename Protocol::acceptor* acceptor, Transport transport) {
+  error_code ec;
+  acceptor->non_blocking(true, ec);
+  for (;;) {
+    typename Protocol::socket socket(*shared->io);
+    acceptor->accept(socket, ec);
+    if (ec) return;
+    std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), transport)->Start();
+  }
+}
+
 // One UDP socket: every datagram holds whole lines.
 class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
  public:
@@ -354,8 +368,15 @@ void IngestServer::Drain(std::function<void()> done) {
   shared_->draining = true;
   shared_->on_drained = std::move(done);
   error_code ec;
-  if (shared_->tcp) shared_->tcp->close(ec);
+  // Connections the kernel completed but driftd has not accepted yet may already hold data:
+  // accept them now, so they are drained with the others.
+  if (shared_->tcp) {
+    AcceptPending<asio::ip::tcp>(shared_, &*shared_->tcp, Transport::kTcp);
+    shared_->tcp->close(ec);
+  }
   if (shared_->unix_acceptor) {
+    AcceptPending<asio::local::stream_protocol>(shared_, &*shared_->unix_acceptor,
+                                                Transport::kUnix);
     shared_->unix_acceptor->close(ec);
     std::remove(shared_->options.unix_path->c_str());
   }
