@@ -337,6 +337,124 @@ void ReadModelString(const Json& obj, const char* key, const std::string& path, 
   }
 }
 
+// Reads a number in [lo, hi] (lo exclusive when `lo_open`) into *out, leaving it alone on error.
+void ReadRange(const Json& obj, const char* key, const std::string& path, double lo, bool lo_open,
+               double hi, double* out, Problems* p) {
+  const Json* v = Find(obj, key);
+  if (v == nullptr) return;
+  const std::string at = Join(path, key);
+  if (!v->is_number() || !std::isfinite(v->get<double>())) {
+    p->Add(at, "must be a finite number");
+    return;
+  }
+  const double d = v->get<double>();
+  if (lo_open ? !(d > lo) : !(d >= lo)) {
+    std::ostringstream what;
+    what << "must be " << (lo_open ? "> " : ">= ") << lo << (hi < 1e300 ? " and <= " : "");
+    if (hi < 1e300) what << hi;
+    p->Add(at, what.str());
+  } else if (d > hi) {
+    std::ostringstream what;
+    what << "must be <= " << hi;
+    p->Add(at, what.str());
+  } else {
+    *out = d;
+  }
+}
+
+// Reads the policy keys of `obj` on top of *policy. A metric set without thresholds takes that
+// metric's default thresholds.
+void ReadPolicy(const Json& obj, const std::string& path, AlertPolicy* policy, Problems* p) {
+  const DriftMetric before = policy->metric;
+  ReadEnum<DriftMetric>(obj, "metric", path,
+                        {{"kl", DriftMetric::kKl},
+                         {"psi", DriftMetric::kPsi},
+                         {"js", DriftMetric::kJs},
+                         {"hellinger", DriftMetric::kHellinger}},
+                        &policy->metric, p);
+  if (policy->metric != before) {
+    AlertPolicy::DefaultThresholds(policy->metric, &policy->warning, &policy->critical);
+  }
+  ReadPositive(obj, "warning", path, &policy->warning, p);
+  ReadPositive(obj, "critical", path, &policy->critical, p);
+  if (policy->warning > policy->critical) {
+    std::ostringstream what;
+    what << "warning threshold " << policy->warning << " is above critical " << policy->critical;
+    p->Add(path, what.str());
+  }
+  if (const Json* v = Find(obj, "max_p_value"); v != nullptr) {
+    if (v->is_null()) {
+      policy->max_p_value.reset();
+    } else {
+      double d = 0;
+      const size_t errors = p->count();
+      ReadRange(obj, "max_p_value", path, 0, true, 1, &d, p);
+      if (p->count() == errors) policy->max_p_value = d;
+    }
+  }
+  ReadInteger(obj, "for_evaluations", path, 1, 1000000, &policy->for_evaluations, p);
+  ReadRange(obj, "resolve_ratio", path, 0, true, 1, &policy->resolve_ratio, p);
+}
+
+const std::set<std::string> kPolicyKeys = {"metric",          "warning",        "critical",
+                                           "max_p_value",     "for_evaluations", "resolve_ratio"};
+
+void ParseAlerts(const Json& m, const std::string& model_path, ModelAlerts* alerts, Problems* p) {
+  const Json* a = Find(m, "alerts");
+  if (a == nullptr || a->is_null()) return;
+  const std::string path = Join(model_path, "alerts");
+  if (!a->is_object()) {
+    p->Add(path, "must be an object");
+    return;
+  }
+  std::set<std::string> keys = kPolicyKeys;
+  keys.insert("retrain");
+  keys.insert("features");
+  CheckKeys(*a, keys, path, p);
+  ReadPolicy(*a, path, &alerts->policy, p);
+  if (const Json* r = Find(*a, "retrain"); r != nullptr) {
+    const std::string rpath = Join(path, "retrain");
+    if (!r->is_object()) {
+      p->Add(rpath, "must be an object");
+    } else {
+      CheckKeys(*r, {"drifted_share", "critical_features"}, rpath, p);
+      // A retrain object names the rules it wants; a rule it leaves out is off.
+      RetrainPolicy retrain{std::nullopt, std::nullopt};
+      if (Find(*r, "drifted_share") != nullptr) {
+        double d = 0;
+        const size_t errors = p->count();
+        ReadRange(*r, "drifted_share", rpath, 0, true, 1, &d, p);
+        if (p->count() == errors) retrain.drifted_share = d;
+      }
+      if (Find(*r, "critical_features") != nullptr) {
+        uint32_t n = 0;
+        const size_t errors = p->count();
+        ReadInteger(*r, "critical_features", rpath, 1, std::numeric_limits<uint32_t>::max(), &n, p);
+        if (p->count() == errors) retrain.critical_features = n;
+      }
+      alerts->retrain = retrain;
+    }
+  }
+  if (const Json* f = Find(*a, "features"); f != nullptr) {
+    const std::string fpath = Join(path, "features");
+    if (!f->is_object()) {
+      p->Add(fpath, "must be an object of feature -> policy");
+      return;
+    }
+    for (const auto& [name, override_json] : f->items()) {
+      const std::string opath = Join(fpath, name);
+      if (!override_json.is_object()) {
+        p->Add(opath, "must be an object");
+        continue;
+      }
+      CheckKeys(override_json, kPolicyKeys, opath, p);
+      AlertPolicy policy = alerts->policy;
+      ReadPolicy(override_json, opath, &policy, p);
+      alerts->features[name] = policy;
+    }
+  }
+}
+
 void ParseModels(const Json& doc, const std::string& base_dir, std::vector<ModelConfig>* models,
                  Problems* p) {
   const Json* v = Find(doc, "models");
@@ -360,7 +478,7 @@ void ParseModels(const Json& doc, const std::string& base_dir, std::vector<Model
       p->Add(path, "must be an object");
       continue;
     }
-    CheckKeys(m, {"name", "reference"}, path, p);
+    CheckKeys(m, {"name", "reference", "alerts"}, path, p);
     ModelConfig model;
     ReadModelString(m, "name", path, &model.name, p);
     if (!model.name.empty() && !names.insert(model.name).second) {
@@ -368,6 +486,7 @@ void ParseModels(const Json& doc, const std::string& base_dir, std::vector<Model
     }
     ReadModelString(m, "reference", path, &model.reference_as_written, p);
     model.reference = Resolve(model.reference_as_written, base_dir);
+    ParseAlerts(m, path, &model.alerts, p);
     models->push_back(std::move(model));
   }
 }
@@ -499,6 +618,13 @@ bool LoadReferences(const Config& config, std::vector<Reference>* out,
       p.Add(at, "file is for model " + Quote(ref->model) + ", expected " + Quote(m.name));
       ok = false;
       continue;
+    }
+    for (const auto& [feature, policy] : m.alerts.features) {
+      if (ref->FindFeature(feature) < 0) {
+        p.Add(Index("models", i) + ".alerts.features." + feature,
+              "no feature " + Quote(feature) + " in the reference");
+        ok = false;
+      }
     }
     refs.push_back(std::move(*ref));
   }

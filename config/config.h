@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/alert_policy.h"
 #include "core/divergence.h"
 #include "core/reference.h"
 
@@ -56,6 +57,7 @@ struct ModelConfig {
   std::string reference;  // path as resolved (relative -> joined with base_dir)
   // The "reference" value as written in the file, for messages; empty means same as `reference`.
   std::string reference_as_written;
+  ModelAlerts alerts;  // "alerts"; defaults when absent (docs/alerting.md)
 };
 
 struct Config {

@@ -3,7 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <array>
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -192,8 +192,8 @@ uint64_t Mix(uint64_t a, uint64_t b) {
 }
 
 // A fast non-cryptographic hash of a key. Keys of up to 16 bytes hash as their bytes padded with
-// zeros to 16, which lets the JSON path hash a key straight from the register it scanned it with
-// (reloading key bytes just after storing the Field that points at them can stall the CPU).
+// zeros to 16, so that the JSON path can hash a key from the register it scanned it with instead
+// of loading it again (those loads measured slow, depending on the buffer's address).
 uint64_t HashBlock(uint64_t lo, uint64_t hi, size_t size) {
   return Mix(lo ^ 0x1d8e4e27c47d124fULL, hi ^ 0x8ebc6af09c88c6e3ULL ^ size);
 }
@@ -209,16 +209,10 @@ uint64_t HashBlock(__m128i block, size_t size) {
 }
 #endif
 
-// `readable_end`: how far past the key bytes may be read (at least key.data() + key.size()).
-uint64_t HashKey(std::string_view key, const char* readable_end) {
+uint64_t HashKeySlow(std::string_view key) {
   const char* p = key.data();
   const size_t n = key.size();
   if (n <= 16) {
-#if defined(__SSE2__)
-    if (readable_end - p >= 16) {
-      return HashBlock(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)), n);
-    }
-#endif
     char padded[16] = {};
     std::memcpy(padded, p, n);
     return HashBlock(Load64(padded), Load64(padded + 8), n);
@@ -231,6 +225,18 @@ uint64_t HashKey(std::string_view key, const char* readable_end) {
     left -= 16;
   }
   return Mix(Load64(p + left - 16) ^ seed, Load64(p + left - 8) ^ 0xbf58476d1ce4e5b9ULL);
+}
+
+// `readable_end`: how far past the key bytes may be read (at least key.data() + key.size()).
+inline uint64_t HashKey(std::string_view key, const char* readable_end) {
+#if defined(__SSE2__)
+  if (key.size() <= 16 && readable_end - key.data() >= 16) {
+    return HashBlock(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data())), key.size());
+  }
+#else
+  (void)readable_end;
+#endif
+  return HashKeySlow(key);
 }
 
 // Finds repeated keys among the fields of one record. Up to kSmallKeys keys: a 64-bit Bloom
@@ -374,6 +380,7 @@ std::string_view Name(const char* s, size_t begin, size_t end, bool escaped, cha
 
 // Eight ASCII digits at `p` as a number; false if any of them is not a digit (SWAR, as in
 // simdjson's number parser).
+static_assert(std::endian::native == std::endian::little, "EightDigits reads digits as a word");
 bool EightDigits(const char* p, uint64_t* value) {
   uint64_t v = Load64(p);
   if (((v & 0xF0F0F0F0F0F0F0F0) | (((v + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) >> 4)) !=
@@ -455,7 +462,7 @@ bool ParseFloat(const char* p, const char* end, double* value) {
       if (digits < 19) {
         mantissa = mantissa * 10 + static_cast<uint64_t>(*p - '0');
         digits += mantissa != 0;
-        --exponent;
+        exponent -= exponent > -100000;  // bounded however many zeros lead the fraction
       } else {
         exact = false;
       }
@@ -479,6 +486,10 @@ bool ParseFloat(const char* p, const char* end, double* value) {
     return true;
   }
   const std::from_chars_result r = std::from_chars(start, end, *value);
+  if (r.ec == std::errc::result_out_of_range && r.ptr == end && exponent < 0) {
+    *value = negative ? -0.0 : 0.0;  // underflow (e.g. 1e-400) is zero; overflow is an error
+    return true;
+  }
   return r.ec == std::errc() && r.ptr == end;
 }
 

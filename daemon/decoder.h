@@ -47,25 +47,29 @@ struct DecodeError {
 // Decodes single lines. The format is chosen per line: if the first byte that is not a space or
 // tab is '{' the line is JSON, otherwise InfluxDB line protocol.
 //
-// JSON: one object with "model" (or Telegraf's "name"): a non-empty string; "features" (or
-// Telegraf's "fields"): an object whose values are numbers, strings, booleans or null; optional
-// "tags": an object of strings; optional "ts" (or Telegraf's "timestamp"): unix seconds as a JSON
-// number, fractions allowed. Other keys are ignored. "model"/"name", "features"/"fields" and
-// "ts"/"timestamp" are aliases of each other. JSON numbers of any size become doubles.
+// JSON: one object, nothing after it. "model" (Telegraf: "name"): a string; absent or empty is
+// "missing_model". "features" (Telegraf: "fields"): a required object whose values are numbers,
+// strings, booleans or null (an object or array is "malformed_json" naming the feature). "tags":
+// an optional object of strings. "ts" (Telegraf: "timestamp"): optional unix seconds, a JSON
+// number, fractions allowed; anything else (null included) is "bad_timestamp". Other keys are
+// ignored. Numbers of any size become doubles.
 //
 // Line protocol (InfluxDB / Telegraf data_format="influx"): measurement (the model), tag set,
 // field set, optional integer timestamp in nanoseconds. A backslash escapes ',' and ' ' in the
 // measurement and ',', '=' and ' ' in tag keys, tag values and field keys; before any other byte
 // it is a literal backslash (so Telegraf's output, which never escapes backslashes, round-trips).
 // In string field values it escapes '"' and '\'; before any other byte it is literal. Sections are
-// separated by spaces or tabs (as Telegraf's parser accepts). Lines that are blank or whose first
-// non-blank byte is '#' are skipped.
+// separated by spaces or tabs (as Telegraf's parser accepts). Field values: floats (exponents
+// allowed; overflow is an error, underflow is 0), integers with 'i' (int64) or 'u' (uint64),
+// t/T/true/True/TRUE/f/F/false/False/FALSE, and double-quoted strings. Lines that are blank or
+// whose first non-blank byte is '#' are skipped.
 //
 // Duplicate keys: the last one wins, in every format and for top-level JSON keys, features, fields
 // and tags alike. A repeated feature/field/tag keeps the position of its first occurrence and
 // takes the later value.
 //
-// Not thread-safe: use one decoder per session (or per thread).
+// Not thread-safe: one decoder per session (or per thread). A moved-from decoder may only be
+// destroyed or assigned to.
 class LineDecoder {
  public:
   LineDecoder();
@@ -73,16 +77,17 @@ class LineDecoder {
   LineDecoder(LineDecoder&&) noexcept;
   LineDecoder& operator=(LineDecoder&&) noexcept;
 
-  // Decodes one line (without its '\n'; a trailing '\r' is ignored).
+  // Decodes one line (without its '\n'; one trailing '\r' is ignored). *record is cleared first.
   //   kRecord: *record holds the record. Its string_views point into `line` or into this decoder's
-  //            scratch space and stay valid until the next Decode call (and while `line`'s bytes
-  //            stay put).
-  //   kSkip:   blank or comment line; *record is cleared.
-  //   kError:  *record is cleared (contents unspecified); *error gets the reason and a message
-  //            whose byte offsets count from the start of `line`. `error` may be null.
-  // Never throws except std::bad_alloc; never crashes on any bytes. A line holding a NUL or any
-  // other control byte besides '\t' and '\r' (including DEL) or invalid UTF-8 is kError "binary".
-  // Allocates only when a line needs more scratch space than any line before it.
+  //            scratch space; they stay valid until the next Decode call on this decoder (and,
+  //            for those into `line`, while the caller keeps `line`'s bytes in place).
+  //   kSkip:   a blank line or a comment ('#' after optional blanks).
+  //   kError:  *record's contents are unspecified; *error (when not null) gets the reason and a
+  //            message naming the offending key or value, with byte offsets into `line`.
+  // "binary": a NUL or any other control byte except '\t' and '\r' (DEL included), or bytes that
+  // are not valid UTF-8 (names end up in Prometheus labels, which must be UTF-8).
+  // Never throws (other than std::bad_alloc) and never crashes, whatever the bytes. Allocates only
+  // while a line needs more scratch space than every line before it.
   DecodeStatus Decode(std::string_view line, Record* record, DecodeError* error);
 
  private:

@@ -63,6 +63,10 @@ std::string StatusJson(const HttpContext& ctx) {
     jm["model"] = m.model;
     jm["reference_version"] = m.version;
     jm["reference_sha256"] = m.sha256;
+    jm["evaluable_features"] = m.alerts.evaluable;
+    jm["drifted_features"] = m.alerts.drifted;
+    jm["critical_features"] = m.alerts.critical;
+    jm["retrain_recommended"] = m.alerts.retrain;
     jm["late_total"] = m.late;
     jm["future_total"] = m.future;
     auto features = nlohmann::ordered_json::array();
@@ -80,6 +84,14 @@ std::string StatusJson(const HttpContext& ctx) {
         jf["js_divergence"] = Number(f.divergences.js);
         jf["hellinger_distance"] = Number(f.divergences.hellinger);
       }
+      if (f.evaluable) {
+        jf["p_value"] = f.significance.p_value;
+        jf["p_value_adjusted"] = f.p_adjusted;
+        jf["g_statistic"] = f.significance.g;
+        jf["degrees_of_freedom"] = f.significance.dof;
+        jf["kl_noise_floor"] = f.kl_noise_floor;
+      }
+      jf["drift"] = f.alert.Name();
       jf["missing_ratio"] = f.missing_ratio;
       jf["out_of_range_ratio"] = f.out_of_range_ratio;
       auto bins = nlohmann::ordered_json::array();

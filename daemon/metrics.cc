@@ -141,6 +141,17 @@ std::string RenderEvaluation(const Evaluation& eval) {
        [](const FeatureEvaluation& f) { return f.divergences.js; }},
       {"driftd_feature_hellinger_distance", "Hellinger distance, in [0, 1].", true,
        [](const FeatureEvaluation& f) { return f.divergences.hellinger; }},
+      {"driftd_feature_drift_p_value",
+       "p-value of the G-test of the window against the reference (chi-square, K-1 degrees of "
+       "freedom), before the Benjamini-Hochberg adjustment.",
+       true, [](const FeatureEvaluation& f) { return f.significance.p_value; }},
+      {"driftd_feature_kl_noise_floor",
+       "(K-1)/(2n): the KL divergence sampling noise alone gives on average, in the KL's log base.",
+       true, [](const FeatureEvaluation& f) { return f.kl_noise_floor; }},
+      {"driftd_feature_drift_severity",
+       "Drift alert level: 0 ok, 1 warning, 2 critical (absent while the window holds fewer than "
+       "min_samples).",
+       true, [](const FeatureEvaluation& f) { return static_cast<double>(f.alert.level()); }},
       {"driftd_feature_window_samples", "Observations in the feature's window.", false,
        [](const FeatureEvaluation& f) { return static_cast<double>(f.samples); }},
       {"driftd_feature_missing_ratio", "Share of the window that is missing (null, NaN or absent).",
@@ -164,12 +175,20 @@ std::string RenderEvaluation(const Evaluation& eval) {
     }
     if (!one[0].metric.empty()) serializer.Serialize(out, one);
   }
-  std::vector<MetricFamily> info(
-      1, Gauges("driftd_reference_info", "The reference each model is compared with."));
+  std::vector<MetricFamily> models = {
+      Gauges("driftd_model_drifted_features",
+             "Features with enough data at drift level warning or above."),
+      Gauges("driftd_model_evaluable_features", "Features whose window holds min_samples."),
+      Gauges("driftd_model_retrain_recommended",
+             "1 when the model's drifted share or critical features reach its retrain policy."),
+      Gauges("driftd_reference_info", "The reference each model is compared with.")};
   for (const ModelEvaluation& m : eval.models) {
-    AddGauge(&info[0], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
+    AddGauge(&models[0], {{"model", m.model}}, m.alerts.drifted);
+    AddGauge(&models[1], {{"model", m.model}}, m.alerts.evaluable);
+    AddGauge(&models[2], {{"model", m.model}}, m.alerts.retrain ? 1 : 0);
+    AddGauge(&models[3], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
   }
-  if (!info[0].metric.empty()) serializer.Serialize(out, info);
+  if (!eval.models.empty()) serializer.Serialize(out, models);
   return std::move(out).str();
 }
 

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "daemon/log.h"
+
 namespace driftd {
 
 const char* IngestErrorReason(IngestError e) {
@@ -24,8 +26,13 @@ const char* IngestErrorReason(IngestError e) {
 }
 
 struct Monitor::Model {
-  Model(Reference ref, std::string sha, const MonitorOptions& options, double now)
-      : reference(std::move(ref)), sha256(std::move(sha)), window(options.window, Bins(reference), now) {
+  Model(Reference ref, std::string sha, const MonitorOptions& options, double now,
+        ModelAlerts alerts_policy)
+      : reference(std::move(ref)),
+        sha256(std::move(sha)),
+        alerts(std::move(alerts_policy)),
+        window(options.window, Bins(reference), now) {
+    alert_states.resize(reference.features.size());
     for (uint32_t f = 0; f < reference.features.size(); ++f) {
       index.emplace(reference.features[f].name, f);
       prepared.emplace_back(reference.features[f].counts, options.divergence);
@@ -62,6 +69,10 @@ struct Monitor::Model {
 
   const Reference reference;
   const std::string sha256;
+  const ModelAlerts alerts;
+  // Evaluation thread only: the alert state of every feature, and the model's last summary.
+  std::vector<FeatureAlertState> alert_states;
+  bool retrain = false;
   std::vector<PreparedReference> prepared;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index;
 
@@ -74,11 +85,12 @@ struct Monitor::Model {
 };
 
 Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references,
-                 std::vector<std::string> sha256, double now)
+                 std::vector<std::string> sha256, double now, std::vector<ModelAlerts> alerts)
     : options_(options) {
   for (size_t i = 0; i < references.size(); ++i) {
     models_.push_back(std::make_unique<Model>(std::move(references[i]),
-                                              i < sha256.size() ? sha256[i] : "", options_, now));
+                                              i < sha256.size() ? sha256[i] : "", options_, now,
+                                              i < alerts.size() ? alerts[i] : ModelAlerts()));
   }
 }
 
@@ -190,6 +202,7 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
   auto eval = std::make_shared<Evaluation>();
   eval->timestamp = now;
   std::vector<uint64_t> totals;
+  const double log_scale = options_.divergence.base == LogBase::kTwo ? 1.0 / std::log(2.0) : 1.0;
   for (auto& m : models_) {
     ModelEvaluation me;
     {
@@ -241,11 +254,71 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
       fe.bins = &rf.bins;
       fe.reference_counts = &rf.counts;
       fe.reference_probabilities = &m->prepared[f].probabilities();
+      fe.significance = GTest(fe.window_counts, m->prepared[f].probabilities(), rf.counts);
+      fe.kl_noise_floor = fe.significance.kl_noise_floor * log_scale;
       me.features.push_back(std::move(fe));
     }
+    UpdateAlerts(m.get(), &me);
     eval->models.push_back(std::move(me));
   }
   return eval;
+}
+
+void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {
+  // Benjamini-Hochberg across the features that have enough data.
+  std::vector<double> p;
+  for (const FeatureEvaluation& fe : me->features) {
+    if (fe.evaluable) p.push_back(fe.significance.p_value);
+  }
+  const std::vector<double> adjusted = BenjaminiHochberg(p);
+  size_t next = 0;
+  for (size_t f = 0; f < me->features.size(); ++f) {
+    FeatureEvaluation& fe = me->features[f];
+    const AlertPolicy& policy = m->alerts.For(fe.name);
+    if (fe.evaluable) fe.p_adjusted = adjusted[next++];
+    switch (policy.metric) {
+      case DriftMetric::kKl:
+        fe.alert_value = fe.kl;
+        break;
+      case DriftMetric::kPsi:
+        fe.alert_value = fe.divergences.psi;
+        break;
+      case DriftMetric::kJs:
+        fe.alert_value = fe.divergences.js;
+        break;
+      case DriftMetric::kHellinger:
+        fe.alert_value = fe.divergences.hellinger;
+        break;
+    }
+    FeatureAlertState& state = m->alert_states[f];
+    const std::string from = state.Name();
+    if (state.Update(policy, {fe.evaluable, fe.alert_value, fe.p_adjusted})) {
+      Log(state.level() > DriftLevel::kOk ? spdlog::level::warn : spdlog::level::info,
+          "feature drift state changed",
+          {{"model", me->model},
+           {"feature", fe.name},
+           {"from", from},
+           {"to", state.Name()},
+           {"metric", DriftMetricName(policy.metric)},
+           {"value", fe.alert_value},
+           {"p_value", fe.significance.p_value},
+           {"p_adjusted", fe.p_adjusted},
+           {"window_samples", fe.samples}});
+    }
+    fe.alert = state;
+  }
+  me->alerts = Summarize(m->alerts.retrain, m->alert_states);
+  if (me->alerts.retrain != m->retrain) {
+    Log(me->alerts.retrain ? spdlog::level::warn : spdlog::level::info,
+        "model retraining recommendation changed",
+        {{"model", me->model},
+         {"from", m->retrain ? "retrain" : "ok"},
+         {"to", me->alerts.retrain ? "retrain" : "ok"},
+         {"drifted_features", static_cast<uint64_t>(me->alerts.drifted)},
+         {"critical_features", static_cast<uint64_t>(me->alerts.critical)},
+         {"evaluable_features", static_cast<uint64_t>(me->alerts.evaluable)}});
+    m->retrain = me->alerts.retrain;
+  }
 }
 
 size_t Monitor::WindowBytes() const {

@@ -13,7 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/alert_policy.h"
 #include "core/divergence.h"
+#include "core/significance.h"
 #include "core/reference.h"
 #include "core/window.h"
 #include "daemon/decoder.h"
@@ -54,6 +56,11 @@ struct FeatureEvaluation {
   bool evaluable = false;  // samples >= min_samples: the divergences may be reported
   Divergences divergences;
   double kl = 0, entropy = 0, cross_entropy = 0;  // in the configured KL direction
+  Significance significance;  // G-test of the window against the reference
+  double p_adjusted = 1;       // Benjamini-Hochberg across the model's evaluable features
+  double kl_noise_floor = 0;   // (K-1)/(2n), in the configured log base
+  double alert_value = 0;      // the alert policy's metric
+  FeatureAlertState alert;     // the state after this evaluation
   double missing_ratio = 0;
   double out_of_range_ratio = 0;  // underflow + overflow, or other
   std::vector<uint64_t> window_counts;
@@ -67,6 +74,7 @@ struct ModelEvaluation {
   std::string model, version, sha256;
   std::vector<FeatureEvaluation> features;
   uint64_t records = 0;  // records in the window
+  ModelAlertSummary alerts;
   uint64_t late = 0, future = 0;
 };
 
@@ -79,8 +87,9 @@ struct Evaluation {
 class Monitor {
  public:
   // `references[i]` with the SHA-256 of its file `sha256[i]`; windows start at `now`.
+  // `alerts[i]` is the alerting policy of references[i] (defaults when shorter).
   Monitor(const MonitorOptions& options, std::vector<Reference> references,
-          std::vector<std::string> sha256, double now);
+          std::vector<std::string> sha256, double now, std::vector<ModelAlerts> alerts = {});
   ~Monitor();
 
   // Counts `record` (arrival time `now`, unix seconds) into its model's window. A feature absent
@@ -89,8 +98,9 @@ class Monitor {
   // Thread-safe.
   void Apply(const Record& record, double now, ApplyStats* stats);
 
-  // Advances every window to `now` and evaluates every feature. Thread-safe; holds each model's
-  // lock only while summing its window.
+  // Advances every window to `now`, evaluates every feature and moves the alert states on by
+  // one evaluation (logging every change). Holds each model's lock only while summing its window.
+  // Must not run concurrently with itself (the alert states belong to the evaluating thread).
   std::shared_ptr<Evaluation> Evaluate(double now);
 
   const MonitorOptions& options() const { return options_; }
@@ -101,6 +111,7 @@ class Monitor {
  private:
   struct Model;
   Model* Find(std::string_view name);
+  void UpdateAlerts(Model* m, ModelEvaluation* me);
   MonitorOptions options_;
   std::vector<std::unique_ptr<Model>> models_;
 };

@@ -132,7 +132,9 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   mo.divergence.base = config.evaluation.log_base;
   mo.kl_reference_to_window = config.evaluation.kl_direction == KlDirection::kReferenceToWindow;
   mo.min_samples = config.evaluation.min_samples;
-  Monitor monitor(mo, std::move(refs), sha, WallClock());
+  std::vector<ModelAlerts> alerts;
+  for (const ModelConfig& m : config.models) alerts.push_back(m.alerts);
+  Monitor monitor(mo, std::move(refs), sha, WallClock(), std::move(alerts));
 
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);

@@ -84,6 +84,53 @@ TEST(ConfigGoodTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c.models[1].reference, kTestdata + "/references/churn.json");
 }
 
+TEST(ConfigGoodTest, AlertsWithFeatureOverrides) {
+  const Config c = LoadGood("alerts.good.json");
+  ASSERT_EQ(c.models.size(), 2u);
+  const ModelAlerts& a = c.models[0].alerts;
+  EXPECT_EQ(a.policy.metric, DriftMetric::kKl);
+  EXPECT_EQ(a.policy.warning, 0.02);
+  EXPECT_EQ(a.policy.critical, 0.05);
+  EXPECT_EQ(a.policy.max_p_value, 0.001);
+  EXPECT_EQ(a.policy.for_evaluations, 5u);
+  EXPECT_EQ(a.policy.resolve_ratio, 0.5);
+  // A retrain object names the rules it wants: drifted_share left out is off.
+  EXPECT_FALSE(a.retrain.drifted_share.has_value());
+  EXPECT_EQ(a.retrain.critical_features, 2u);
+  // "amount" switches to PSI, with PSI's default thresholds, keeping the model's other keys.
+  const AlertPolicy& amount = a.For("amount");
+  EXPECT_EQ(amount.metric, DriftMetric::kPsi);
+  EXPECT_EQ(amount.warning, 0.1);
+  EXPECT_EQ(amount.critical, 0.25);
+  EXPECT_EQ(amount.for_evaluations, 5u);
+  const AlertPolicy& country = a.For("country");
+  EXPECT_EQ(country.warning, 0.02);
+  EXPECT_EQ(country.critical, 0.1);
+  EXPECT_FALSE(country.max_p_value.has_value());
+  // The second model takes every default.
+  const ModelAlerts& d = c.models[1].alerts;
+  EXPECT_EQ(d.policy.metric, DriftMetric::kKl);
+  EXPECT_EQ(d.policy.warning, 0.01);
+  EXPECT_EQ(d.policy.critical, 0.025);
+  EXPECT_EQ(d.policy.max_p_value, 0.01);
+  EXPECT_EQ(d.policy.for_evaluations, 3u);
+  EXPECT_EQ(d.retrain.drifted_share, 0.5);
+  EXPECT_EQ(d.retrain.critical_features, 1u);
+}
+
+TEST(LoadReferencesTest, AlertOverrideForAnUnknownFeature) {
+  std::vector<std::string> errors;
+  auto c = ParseConfig(
+      R"({"models": [{"name": "fraud", "reference": "references/fraud.json",
+                      "alerts": {"features": {"amuont": {"warning": 0.001}}}}]})",
+      "d.json", kTestdata, &errors);
+  ASSERT_TRUE(c) << errors[0];
+  std::vector<Reference> refs;
+  EXPECT_FALSE(LoadReferences(*c, &refs, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], "d.json: models[0].alerts.features.amuont: no feature \"amuont\" in the reference");
+}
+
 TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {
   const Config c = LoadGood("minimal.good.json");
   const Config defaults;
@@ -263,6 +310,24 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
     {"kl_direction_unknown.bad.json",
      {"kl_direction_unknown.bad.json: evaluation.kl_direction: unknown value \"both\" "
       "(window_to_reference or reference_to_window)"}},
+    {"alerts_invalid.bad.json",
+     {
+         "alerts_invalid.bad.json: models[0].alerts.page: unknown key",
+         "alerts_invalid.bad.json: models[0].alerts.metric: unknown value \"auc\" (kl or psi or js "
+         "or hellinger)",
+         "alerts_invalid.bad.json: models[0].alerts: warning threshold 0.5 is above critical 0.1",
+         "alerts_invalid.bad.json: models[0].alerts.max_p_value: must be <= 1",
+         "alerts_invalid.bad.json: models[0].alerts.for_evaluations: must be between 1 and 1000000",
+         "alerts_invalid.bad.json: models[0].alerts.resolve_ratio: must be > 0 and <= 1",
+         "alerts_invalid.bad.json: models[0].alerts.retrain.always: unknown key",
+         "alerts_invalid.bad.json: models[0].alerts.retrain.drifted_share: must be > 0 and <= 1",
+         "alerts_invalid.bad.json: models[0].alerts.retrain.critical_features: must be >= 1",
+         "alerts_invalid.bad.json: models[0].alerts.features.amount.retrain: unknown key",
+         // An override inherits the model's thresholds, so it is reported there too.
+         "alerts_invalid.bad.json: models[0].alerts.features.amount: warning threshold 0.5 is "
+         "above critical 0.1",
+         "alerts_invalid.bad.json: models[0].alerts.features.country: must be an object",
+     }},
     {"many_problems.bad.json",
      {
          "many_problems.bad.json: alerts: unknown key",
@@ -508,7 +573,7 @@ TEST(LoadReferencesTest, ReportsEveryProblemAndLeavesTheOutputAlone) {
 TEST(LoadReferencesTest, HandBuiltConfigUsesTheResolvedPathInMessages) {
   Config c;
   c.source = "built";
-  c.models.push_back({"m", "/nonexistent/m.json", ""});
+  c.models.push_back({"m", "/nonexistent/m.json", "", {}});
   std::vector<Reference> refs;
   std::vector<std::string> errors;
   EXPECT_FALSE(LoadReferences(c, &refs, &errors));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/divergence.h"
+#include "core/significance.h"
 
 int main() {
   nlohmann::json in = nlohmann::json::parse(std::cin);
@@ -17,6 +18,7 @@ int main() {
     const auto reference = c.at("reference").get<std::vector<uint64_t>>();
     driftd::PreparedReference ref(reference, options);
     const driftd::Divergences d = ref.Compare(window);
+    const driftd::Significance g = driftd::GTest(window, ref.probabilities(), reference);
     out.push_back({{"has_data", d.has_data},
                    {"samples", d.samples},
                    {"kl", d.kl_window_to_reference},
@@ -27,7 +29,11 @@ int main() {
                    {"reference_cross_entropy", d.reference_cross_entropy},
                    {"psi", d.psi},
                    {"js", d.js},
-                   {"hellinger", d.hellinger}});
+                   {"hellinger", d.hellinger},
+                   {"g", g.g},
+                   {"dof", g.dof},
+                   {"p_value", g.p_value},
+                   {"kl_noise_floor", g.kl_noise_floor}});
   }
   std::cout << out.dump() << "\n";
   return 0;

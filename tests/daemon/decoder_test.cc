@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -131,6 +134,24 @@ TEST_F(DecoderTest, NdjsonDuplicateKeysLastOneWins) {
   ASSERT_EQ(Decode(R"({"model":"a","features":{"x":1},"fields":{"y":2}})"), DecodeStatus::kRecord);
   ASSERT_EQ(record_.fields.size(), 1u);
   EXPECT_EQ(record_.fields[0].key, "y");
+}
+
+TEST_F(DecoderTest, NdjsonDuplicateKeysMatchWhateverTheirSpelling) {
+  // Escaped and plain spellings of one key, short and long (over 16 bytes) keys.
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"a":1,"b":2,"\u0061":3,)"
+                   R"("a_rather_long_feature_name":4,"a_rather_long_feature_n\u0061me":5,)"
+                   R"("exactly_16_bytes":6,"exactly_16_byte\u0073":7}})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ASSERT_EQ(record_.fields.size(), 4u);
+  ExpectNumber(FieldValue("a"), 3);
+  ExpectNumber(FieldValue("b"), 2);
+  ExpectNumber(FieldValue("a_rather_long_feature_name"), 5);
+  ExpectNumber(FieldValue("exactly_16_bytes"), 7);
+  // Line protocol: a repeated escaped key (hashed from the decoder's scratch copy).
+  ASSERT_EQ(Decode(R"(m a\ b=1,c=2,a\ b=3)"), DecodeStatus::kRecord) << error_.message;
+  ASSERT_EQ(record_.fields.size(), 2u);
+  ExpectNumber(FieldValue("a b"), 3);
 }
 
 TEST_F(DecoderTest, NdjsonLeadingBlanksAndCarriageReturn) {
@@ -307,6 +328,64 @@ TEST_F(DecoderTest, LineProtocolNumbers) {
   ExpectNumber(FieldValue("d"), -9223372036854775808.0);
   ExpectNumber(FieldValue("e"), 0);
   ExpectNumber(FieldValue("f"), 18446744073709551615.0);
+}
+
+TEST_F(DecoderTest, LineProtocolIntegersOfEveryLength) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    // Magnitudes spread over every digit count, including the int64 and uint64 extremes.
+    const int shift = static_cast<int>(rng() % 64);
+    const uint64_t u = i == 0 ? UINT64_MAX : rng() >> shift;
+    const int64_t v = i == 1 ? INT64_MIN : static_cast<int64_t>(rng()) >> shift;
+    const std::string line = "m u=" + std::to_string(u) + "u,i=" + std::to_string(v) + "i,z=00" +
+                             std::to_string(u % 1000) + "i " + std::to_string(v);
+    ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
+    EXPECT_EQ(record_.fields[0].value.number, static_cast<double>(u)) << line;
+    EXPECT_EQ(record_.fields[1].value.number, static_cast<double>(v)) << line;
+    EXPECT_EQ(record_.fields[2].value.number, static_cast<double>(u % 1000)) << line;
+    const double seconds =
+        static_cast<double>(v / 1000000000) + static_cast<double>(v % 1000000000) * 1e-9;
+    EXPECT_EQ(record_.timestamp, seconds) << line;
+  }
+  // A non-digit anywhere in a long run of digits.
+  for (size_t at = 0; at < 19; ++at) {
+    std::string digits = "1234567890123456789";
+    digits[at] = 'x';
+    EXPECT_EQ(ErrorReason("m a=" + digits + "i"), "malformed_line_protocol") << digits;
+    EXPECT_EQ(ErrorReason("m a=1 " + digits), "bad_timestamp") << digits;
+  }
+}
+
+TEST_F(DecoderTest, LineProtocolFloatsRoundLikeStrtod) {
+  std::mt19937_64 rng(8);
+  char text[64];
+  for (int i = 0; i < 50000; ++i) {
+    const double magnitude =
+        std::ldexp(static_cast<double>(rng() >> 11), -52 + static_cast<int>(rng() % 120) - 60);
+    switch (i % 4) {
+      case 0:
+        std::snprintf(text, sizeof text, "%.17g", magnitude);
+        break;
+      case 1:
+        std::snprintf(text, sizeof text, "%.2f", std::fmod(magnitude, 1e6));
+        break;
+      case 2:
+        std::snprintf(text, sizeof text, "-%.6e", magnitude);
+        break;
+      default:
+        std::snprintf(text, sizeof text, "%.*f", static_cast<int>(rng() % 12),
+                      std::fmod(magnitude, 1e9));
+        break;
+    }
+    const std::string line = std::string("m f=") + text;
+    ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
+    EXPECT_EQ(record_.fields[0].value.number, std::strtod(text, nullptr)) << text;
+  }
+  ASSERT_EQ(Decode("m a=1e-400,b=-1e-400,c=0.000000000000000000000000000001"),
+            DecodeStatus::kRecord);
+  ExpectNumber(FieldValue("a"), 0);
+  ExpectNumber(FieldValue("b"), 0);
+  ExpectNumber(FieldValue("c"), 1e-30);
 }
 
 TEST_F(DecoderTest, LineProtocolBadNumbers) {

@@ -1,0 +1,102 @@
+#include "core/alert_policy.h"
+
+namespace driftd {
+
+const char* DriftMetricName(DriftMetric m) {
+  switch (m) {
+    case DriftMetric::kKl:
+      return "kl";
+    case DriftMetric::kPsi:
+      return "psi";
+    case DriftMetric::kJs:
+      return "js";
+    case DriftMetric::kHellinger:
+      return "hellinger";
+  }
+  return "kl";
+}
+
+const char* DriftLevelName(DriftLevel l) {
+  switch (l) {
+    case DriftLevel::kOk:
+      return "ok";
+    case DriftLevel::kWarning:
+      return "warning";
+    case DriftLevel::kCritical:
+      return "critical";
+  }
+  return "ok";
+}
+
+void AlertPolicy::DefaultThresholds(DriftMetric metric, double* warning, double* critical) {
+  switch (metric) {
+    case DriftMetric::kKl:  // nats; a normal feature shifted by 0.14 / 0.22 standard deviations
+      *warning = 0.01, *critical = 0.025;
+      return;
+    case DriftMetric::kPsi:  // the industry's rule of thumb
+      *warning = 0.1, *critical = 0.25;
+      return;
+    case DriftMetric::kJs:  // JS ~ KL / 4 for small drift
+      *warning = 0.0025, *critical = 0.00625;
+      return;
+    case DriftMetric::kHellinger:  // H ~ sqrt(KL / 8) for small drift
+      *warning = 0.035, *critical = 0.056;
+      return;
+  }
+}
+
+bool FeatureAlertState::Update(const AlertPolicy& policy, const Input& in) {
+  if (!in.evaluable) {
+    const bool changed = evaluable_ || level_ != DriftLevel::kOk;
+    *this = FeatureAlertState();
+    return changed;
+  }
+  bool changed = !evaluable_;
+  evaluable_ = true;
+  const bool significant = !policy.max_p_value || in.p_adjusted <= *policy.max_p_value;
+  auto level_at = [&](double scale) {
+    if (!significant) return 0;
+    if (in.value >= policy.critical * scale) return 2;
+    if (in.value >= policy.warning * scale) return 1;
+    return 0;
+  };
+  const int up = level_at(1.0);
+  const int down = level_at(policy.resolve_ratio);
+  for (int l = 1; l <= 2; ++l) {
+    up_[l] = up >= l ? up_[l] + 1 : 0;
+    down_[l] = down < l ? down_[l] + 1 : 0;
+  }
+  const int current = static_cast<int>(level_);
+  int next = current;
+  for (int l = 2; l > current; --l) {
+    if (up_[l] >= policy.for_evaluations) {
+      next = l;
+      break;
+    }
+  }
+  if (next == current && current > 0 && down_[current] >= policy.for_evaluations) next = down;
+  if (next != current) {
+    level_ = static_cast<DriftLevel>(next);
+    changed = true;
+  }
+  return changed;
+}
+
+ModelAlertSummary Summarize(const RetrainPolicy& retrain,
+                            const std::vector<FeatureAlertState>& features) {
+  ModelAlertSummary s;
+  for (const FeatureAlertState& f : features) {
+    if (!f.evaluable()) continue;
+    ++s.evaluable;
+    if (f.level() >= DriftLevel::kWarning) ++s.drifted;
+    if (f.level() == DriftLevel::kCritical) ++s.critical;
+  }
+  if (retrain.drifted_share && s.evaluable > 0 &&
+      static_cast<double>(s.drifted) >= *retrain.drifted_share * s.evaluable) {
+    s.retrain = true;
+  }
+  if (retrain.critical_features && s.critical >= *retrain.critical_features) s.retrain = true;
+  return s;
+}
+
+}  // namespace driftd
