@@ -13,7 +13,7 @@ namespace driftd {
 struct Significance {
   double g = 0;               // the G statistic
   uint32_t dof = 0;           // K - 1
-  double p_value = 1;         // upper tail of chi-square(dof) at g
+  double p_value = 1;         // upper tail of chi-square(dof) at g / Williams' correction
   double kl_noise_floor = 0;  // (K - 1) / (2 n): the KL sampling noise alone gives on average
 };
 

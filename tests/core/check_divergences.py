@@ -53,21 +53,26 @@ def expected(case, alpha, base):
     q = (r + alpha) / (r.sum() + alpha * k)
     b = np.e if base == "e" else 2.0
     lg = np.log if base == "e" else np.log2
-    # The G-test: unsmoothed window frequencies against the smoothed reference, in nats.
+    # The G-test: unsmoothed window frequencies against the smoothed reference renormalised
+    # over the bins the reference saw (unseen bins keep their smoothed probability), in nats.
     n = w.sum()
     phat = w / n
     nz = phat > 0
-    g = 2 * n * np.sum(phat[nz] * np.log(phat[nz] / q[nz]))
+    seen = r > 0
+    qg = np.where(seen, q / q[seen].sum(), q)
+    g = 2 * n * np.sum(phat[nz] * np.log(phat[nz] / qg[nz]))
     dof = int(np.sum(r > 0)) - 1
     # G sums terms of both signs that nearly cancel when the window matches the reference: its
     # condition number is sum|terms| / |G|, so G is compared to within REL_TOL of sum|terms|, and
     # the p-value to within that error times the chi-square density.
-    g_scale = 2 * n * np.sum(np.abs(phat[nz] * np.log(phat[nz] / q[nz])))
+    g_scale = 2 * n * np.sum(np.abs(phat[nz] * np.log(phat[nz] / qg[nz])))
+    k = dof + 1
+    williams = 1 + (k * k - 1) / (6 * n * (k - 1)) if k > 1 else 1
     tolerance = {"g": REL_TOL * g_scale,
-                 "p_value": REL_TOL * g_scale * (chi2.pdf(g, dof) if dof > 0 else 0)}
+                 "p_value": REL_TOL * g_scale * (chi2.pdf(g / williams, dof) if dof > 0 else 0)}
     return tolerance, {
         "g": g,
-        "p_value": chi2.sf(g, dof) if dof > 0 else float(g <= 0),
+        "p_value": chi2.sf(g / williams, dof) if dof > 0 else float(g <= 0),
         "kl_noise_floor": dof / (2 * n),
         "kl": entropy(p, q, base=b),
         "kl_reverse": entropy(q, p, base=b),

@@ -45,7 +45,8 @@ TEST(GTestTest, ByHand) {
   EXPECT_NEAR(s.g, g, 1e-14);
   EXPECT_EQ(s.dof, 1u);
   EXPECT_NEAR(s.kl_noise_floor, 1.0 / 8, 1e-15);
-  EXPECT_NEAR(s.p_value, ChiSquareSurvival(g, 1), 1e-15);
+  // Williams' correction with K = 2, n = 4: 1 + 3 / 24.
+  EXPECT_NEAR(s.p_value, ChiSquareSurvival(g / (1 + 3.0 / 24), 1), 1e-15);
   // Bins the reference never saw do not add degrees of freedom.
   const std::vector<uint64_t> ref0 = {5, 0, 5};
   EXPECT_EQ(GTest(std::vector<uint64_t>{1, 0, 1}, SmoothedProbabilities(ref0, 0.5), ref0).dof, 1u);
