@@ -1,0 +1,66 @@
+#include "daemon/line_splitter.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace driftd {
+namespace {
+
+struct Collected {
+  std::vector<std::string> lines;
+  int too_long = 0;
+};
+
+void Feed(LineSplitter* s, std::string_view data, Collected* c) {
+  s->Feed(
+      data, [&](std::string_view line) { c->lines.emplace_back(line); }, [&] { ++c->too_long; });
+}
+
+TEST(LineSplitterTest, LinesWithinAndAcrossFeeds) {
+  LineSplitter s(100);
+  Collected c;
+  Feed(&s, "a\nbb\ncc", &c);
+  Feed(&s, "c\n", &c);
+  Feed(&s, "\nd", &c);
+  EXPECT_EQ(c.lines, (std::vector<std::string>{"a", "bb", "ccc", ""}));
+  EXPECT_EQ(s.rest(), "d");
+  EXPECT_EQ(c.too_long, 0);
+}
+
+TEST(LineSplitterTest, ByteAtATime) {
+  LineSplitter s(100);
+  Collected c;
+  const std::string data = "first line\nsecond\n";
+  for (char ch : data) Feed(&s, std::string_view(&ch, 1), &c);
+  EXPECT_EQ(c.lines, (std::vector<std::string>{"first line", "second"}));
+  EXPECT_TRUE(s.rest().empty());
+}
+
+TEST(LineSplitterTest, OverlongLineIsReportedOnceAndSkippedToItsEnd) {
+  LineSplitter s(8);
+  Collected c;
+  Feed(&s, "ok\n0123456789", &c);  // 10 bytes so far: too long
+  Feed(&s, "more of the same line", &c);
+  Feed(&s, " end\nafter\n", &c);
+  EXPECT_EQ(c.lines, (std::vector<std::string>{"ok", "after"}));
+  EXPECT_EQ(c.too_long, 1);
+  // Exactly the limit is fine; one more is not.
+  Collected d;
+  Feed(&s, "12345678\n123456789\nx\n", &d);
+  EXPECT_EQ(d.lines, (std::vector<std::string>{"12345678", "x"}));
+  EXPECT_EQ(d.too_long, 1);
+}
+
+TEST(LineSplitterTest, MemoryStaysBoundedWithoutNewlines) {
+  LineSplitter s(1024);
+  Collected c;
+  const std::string chunk(4096, 'x');
+  for (int i = 0; i < 1000; ++i) Feed(&s, chunk, &c);
+  EXPECT_EQ(c.too_long, 1);
+  EXPECT_TRUE(s.rest().empty());  // nothing of the overlong line is kept
+}
+
+}  // namespace
+}  // namespace driftd

@@ -1,0 +1,125 @@
+#include "daemon/monitor.h"
+
+#include <gtest/gtest.h>
+
+namespace driftd {
+namespace {
+
+constexpr double kNow = 1'732'060'800;
+
+Reference MakeReference() {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {
+      "x": {"type": "numeric", "edges": [0, 1, 2], "counts": [5, 5]},
+      "c": {"type": "categorical", "categories": {"a": 5, "b": 5}}}})",
+                            "m.json", &errors);
+  EXPECT_TRUE(ref);
+  return *ref;
+}
+
+MonitorOptions Options() {
+  MonitorOptions o;
+  o.window = {600, 10};
+  o.min_samples = 1;
+  return o;
+}
+
+Value Num(double v) { return {Value::Kind::kNumber, v, {}}; }
+Value Str(std::string_view s) { return {Value::Kind::kString, 0, s}; }
+
+const FeatureEvaluation& Feature(const Evaluation& e, const std::string& name) {
+  for (const auto& f : e.models[0].features) {
+    if (f.name == name) return f;
+  }
+  throw std::runtime_error("no feature " + name);
+}
+
+TEST(MonitorTest, CountsValuesAbsentAsMissingAndTags) {
+  Monitor m(Options(), {MakeReference()}, {"sha"}, kNow);
+  ApplyStats stats;
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Num(0.5)}, {"c", Str("b")}};
+  m.Apply(r, kNow, &stats);
+  r.fields = {{"x", Num(1.5)}};  // c absent: missing
+  m.Apply(r, kNow, &stats);
+  r.fields = {{"x", Num(7)}};
+  r.tags = {{"c", Str("zz")}, {"host", Str("h1")}};  // a tag naming a categorical feature counts
+  m.Apply(r, kNow, &stats);
+  EXPECT_EQ(stats.records, 3u);
+  EXPECT_EQ(stats.values, 5u);
+  auto e = m.Evaluate(kNow);
+  // x: [0,1) [1,2] underflow overflow missing
+  EXPECT_EQ(Feature(*e, "x").window_counts, (std::vector<uint64_t>{1, 1, 0, 1, 0}));
+  // c: a b other missing
+  EXPECT_EQ(Feature(*e, "c").window_counts, (std::vector<uint64_t>{0, 1, 1, 1}));
+  EXPECT_EQ(e->models[0].records, 3u);
+  EXPECT_DOUBLE_EQ(Feature(*e, "c").missing_ratio, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(Feature(*e, "x").out_of_range_ratio, 1.0 / 3);
+}
+
+TEST(MonitorTest, ErrorsAreCountedAndLoseNothingElse) {
+  Monitor m(Options(), {MakeReference()}, {"sha"}, kNow);
+  ApplyStats stats;
+  Record r;
+  r.model = "nope";
+  r.fields = {{"x", Num(0.5)}};
+  m.Apply(r, kNow, &stats);
+  r.model = "m";
+  r.fields = {{"x", Str("twelve")}, {"c", Str("a")}, {"new", Num(1)}, {"c", Str("b")}};
+  m.Apply(r, kNow, &stats);
+  r.fields = {{"x", Num(0.5)}};
+  r.timestamp = kNow - 10000;  // older than the 600 s window
+  m.Apply(r, kNow, &stats);
+  r.timestamp = kNow + 3600;  // far in the future
+  m.Apply(r, kNow, &stats);
+  auto count = [&](IngestError e) { return stats.errors[static_cast<size_t>(e)]; };
+  EXPECT_EQ(count(IngestError::kUnknownModel), 1u);
+  EXPECT_EQ(count(IngestError::kTypeMismatch), 1u);
+  EXPECT_EQ(count(IngestError::kUnknownFeature), 1u);
+  EXPECT_EQ(count(IngestError::kLate), 1u);
+  EXPECT_EQ(count(IngestError::kFuture), 1u);
+  EXPECT_EQ(stats.records, 1u);
+  auto e = m.Evaluate(kNow);
+  // The mismatched x counts as missing; the repeated c counts once, the first time.
+  EXPECT_EQ(Feature(*e, "x").window_counts, (std::vector<uint64_t>{0, 0, 0, 0, 1}));
+  EXPECT_EQ(Feature(*e, "c").window_counts, (std::vector<uint64_t>{1, 0, 0, 0}));
+}
+
+TEST(MonitorTest, NumbersForCategoricalFeaturesUseTheirText) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {
+      "zip": {"type": "categorical", "categories": {"10115": 5, "2.5": 5}}}})",
+                            "m.json", &errors);
+  ASSERT_TRUE(ref);
+  Monitor m(Options(), {*ref}, {""}, kNow);
+  ApplyStats stats;
+  Record r;
+  r.model = "m";
+  r.fields = {{"zip", Num(10115)}};
+  m.Apply(r, kNow, &stats);
+  r.fields = {{"zip", Num(2.5)}};
+  m.Apply(r, kNow, &stats);
+  auto e = m.Evaluate(kNow);
+  EXPECT_EQ(e->models[0].features[0].window_counts, (std::vector<uint64_t>{1, 1, 0, 0}));
+}
+
+TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
+  MonitorOptions o = Options();
+  o.min_samples = 3;
+  Monitor m(o, {MakeReference()}, {""}, kNow);
+  ApplyStats stats;
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Num(0.5)}, {"c", Str("a")}};
+  for (int i = 0; i < 2; ++i) m.Apply(r, kNow, &stats);
+  EXPECT_FALSE(Feature(*m.Evaluate(kNow), "x").evaluable);
+  m.Apply(r, kNow, &stats);
+  EXPECT_TRUE(Feature(*m.Evaluate(kNow), "x").evaluable);
+  auto later = m.Evaluate(kNow + 601);
+  EXPECT_EQ(Feature(*later, "x").samples, 0u);
+  EXPECT_EQ(Feature(*later, "x").alert.Name(), std::string("insufficient_data"));
+}
+
+}  // namespace
+}  // namespace driftd
