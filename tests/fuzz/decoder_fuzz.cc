@@ -1,6 +1,7 @@
 // libFuzzer entry point for LineDecoder: any bytes must decode to a valid status without crashing,
-// reading out of bounds or leaving dangling views. Not built by CMake (GCC has no libFuzzer):
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. daemon/decoder.cc \
+// reading out of bounds or leaving dangling views. Not built by CMake (GCC has no libFuzzer); from
+// the repository root:
+//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. daemon/decoder.cc
 //       tests/fuzz/decoder_fuzz.cc -lsimdjson -o decoder_fuzz
 //   ./decoder_fuzz -max_len=512 corpus/
 // The input is split at '\n' and each piece decoded as a line, so one input exercises the reuse
@@ -67,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (newline == std::string_view::npos) break;
     input.remove_prefix(newline + 1);
   }
-  static volatile unsigned sink;
-  sink = sum;  // keeps the reads from being optimized away
+  static volatile unsigned sink = 0;
+  sink = sink + sum;  // keeps the reads from being optimized away
   return 0;
 }

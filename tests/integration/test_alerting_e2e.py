@@ -408,6 +408,7 @@ class AlertingEndToEndTest(unittest.TestCase):
 
     def wait_until(self, predicate, what, timeout):
         deadline = time.monotonic() + timeout
+        last_error = None
         while True:
             try:
                 result = predicate()
@@ -417,7 +418,7 @@ class AlertingEndToEndTest(unittest.TestCase):
             if result:
                 return result
             if time.monotonic() > deadline:
-                extra = f" (last error: {last_error!r})" if "last_error" in locals() else ""
+                extra = f" (last error: {last_error!r})" if last_error else ""
                 self.fail(f"timed out after {timeout}s waiting for {what}{extra}")
             if self.streamer is not None and self.streamer.error:
                 self.fail(f"the record streamer failed: {self.streamer.error}")
