@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#if defined(__x86_64__) && defined(__GLIBC__)
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(DRIFTD_NO_MULTIVERSIONING)
 #define DRIFTD_HAVE_MVEC 1
 #include <immintrin.h>
 #pragma GCC push_options
@@ -61,7 +61,10 @@ PreparedReference::PreparedReference(std::span<const uint64_t> counts,
   }
 }
 
+#if defined(__x86_64__) && !defined(DRIFTD_NO_MULTIVERSIONING)
+// Compiled twice, for AVX2+FMA CPUs and for the baseline, and picked when the program loads.
 __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
 Divergences PreparedReference::Compare(std::span<const uint64_t> window) const {
   Divergences d;
   uint64_t n = 0;
