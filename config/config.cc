@@ -9,7 +9,7 @@
 #include <sstream>
 #include <utility>
 
-#include "core/json_error.h"
+#include "core/json_validation.h"
 
 namespace driftd {
 namespace {
@@ -23,39 +23,14 @@ constexpr double kMinSliceSeconds = 0.001;
 // sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
 constexpr size_t kMaxUnixPathBytes = 107;
 
-// Collects validation problems, each prefixed with the source and the key path.
-class Problems {
- public:
-  Problems(std::string_view source, std::vector<std::string>* out) : source_(source), out_(out) {}
-  void Add(const std::string& path, const std::string& what) {
-    out_->push_back(std::string(source_) + ": " + (path.empty() ? "" : path + ": ") + what);
-    ++count_;
-  }
-  size_t count() const { return count_; }
-
- private:
-  std::string_view source_;
-  std::vector<std::string>* out_;
-  size_t count_ = 0;
-};
-
-std::string Join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
+// Joins a key path (see core/json_validation.h).
+std::string Join(const std::string& path, const std::string& key) { return JoinPath(path, key); }
 
 std::string Index(const std::string& path, size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
 std::string Quote(std::string_view s) { return Json(std::string(s)).dump(); }
-
-// Reports keys of `obj` outside `allowed`.
-void CheckKeys(const Json& obj, const std::set<std::string>& allowed, const std::string& path,
-               Problems* p) {
-  for (const auto& [key, _] : obj.items()) {
-    if (!allowed.count(key)) p->Add(Join(path, key), "unknown key");
-  }
-}
 
 // Records the key path of every key that appears twice in one object while parsing (nlohmann
 // keeps the last value silently). Used as the parser callback.

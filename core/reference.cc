@@ -1,6 +1,6 @@
 #include "core/reference.h"
 
-#include "core/json_error.h"
+#include "core/json_validation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,33 +14,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Collects validation problems, each prefixed with the source and the JSON path.
-class Problems {
- public:
-  Problems(std::string_view source, std::vector<std::string>* out) : source_(source), out_(out) {}
-  void Add(const std::string& path, const std::string& what) {
-    out_->push_back(std::string(source_) + ": " + (path.empty() ? "" : path + ": ") + what);
-    ++count_;
-  }
-  size_t count() const { return count_; }
-
- private:
-  std::string_view source_;
-  std::vector<std::string>* out_;
-  size_t count_ = 0;
-};
-
-std::string Join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
-
-// Reports keys of `obj` outside `allowed`.
-void CheckKeys(const Json& obj, const std::set<std::string>& allowed, const std::string& path,
-               Problems* p) {
-  for (const auto& [key, _] : obj.items()) {
-    if (!allowed.count(key)) p->Add(Join(path, key), "unknown key");
-  }
-}
+// Joins a key path (see core/json_validation.h).
+std::string Join(const std::string& path, const std::string& key) { return JoinPath(path, key); }
 
 // A count is a non-negative integer (an integral JSON float such as 12.0 is accepted).
 std::optional<uint64_t> ReadCount(const Json& v, const std::string& path, Problems* p) {

@@ -1,6 +1,6 @@
 #include "core/reference_builder.h"
 
-#include "core/json_error.h"
+#include "core/json_validation.h"
 
 #include <algorithm>
 #include <charconv>
