@@ -225,10 +225,9 @@ std::string Resolve(const std::string& path, const std::string& base_dir) {
 }
 
 void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, Problems* p) {
-  const Json* s =
-      Section(doc, "ingest",
-              {"tcp", "udp", "unix", "max_line_bytes", "max_connections", "idle_timeout_seconds"},
-              p);
+  const Json* s = Section(
+      doc, "ingest",
+      {"tcp", "udp", "unix", "max_line_bytes", "max_connections", "idle_timeout_seconds"}, p);
   if (s == nullptr) return;
   ReadListener(*s, "tcp", "ingest", &c->tcp, p);
   ReadListener(*s, "udp", "ingest", &c->udp, p);
@@ -371,8 +370,8 @@ void ReadPolicy(const Json& obj, const std::string& path, AlertPolicy* policy, P
   ReadRange(obj, "resolve_ratio", path, 0, true, 1, &policy->resolve_ratio, p);
 }
 
-const std::set<std::string> kPolicyKeys = {"metric",          "warning",        "critical",
-                                           "max_p_value",     "for_evaluations", "resolve_ratio"};
+const std::set<std::string> kPolicyKeys = {"metric",      "warning",         "critical",
+                                           "max_p_value", "for_evaluations", "resolve_ratio"};
 
 void ParseAlerts(const Json& m, const std::string& model_path, ModelAlerts* alerts, Problems* p) {
   const Json* a = Find(m, "alerts");

@@ -65,7 +65,8 @@ PreparedReference::PreparedReference(std::span<const uint64_t> counts,
 // Compiled twice, for AVX2+FMA CPUs and for the baseline, and picked when the program loads.
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
-Divergences PreparedReference::Compare(std::span<const uint64_t> window) const {
+Divergences
+PreparedReference::Compare(std::span<const uint64_t> window) const {
   Divergences d;
   uint64_t n = 0;
   for (uint64_t c : window) n += c;

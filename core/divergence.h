@@ -11,7 +11,7 @@ namespace driftd {
 enum class LogBase { kE, kTwo };
 
 struct DivergenceOptions {
-  double alpha = 0.5;         // additive smoothing on every bin of both distributions; must be > 0
+  double alpha = 0.5;          // additive smoothing on every bin of both distributions; must be > 0
   LogBase base = LogBase::kE;  // for KL, entropy, cross-entropy and JS; PSI is always in nats
 };
 
@@ -20,15 +20,15 @@ struct DivergenceOptions {
 struct Divergences {
   bool has_data = false;
   uint64_t samples = 0;
-  double kl_window_to_reference = 0;  // D_KL(P || Q)
-  double kl_reference_to_window = 0;  // D_KL(Q || P)
-  double entropy = 0;                 // H(P)
-  double cross_entropy = 0;           // H(P, Q) = H(P) + D_KL(P || Q)
-  double reference_entropy = 0;       // H(Q)
+  double kl_window_to_reference = 0;   // D_KL(P || Q)
+  double kl_reference_to_window = 0;   // D_KL(Q || P)
+  double entropy = 0;                  // H(P)
+  double cross_entropy = 0;            // H(P, Q) = H(P) + D_KL(P || Q)
+  double reference_entropy = 0;        // H(Q)
   double reference_cross_entropy = 0;  // H(Q, P) = H(Q) + D_KL(Q || P)
-  double psi = 0;                     // sum (p_i - q_i) ln(p_i / q_i), nats
-  double js = 0;                      // Jensen-Shannon divergence
-  double hellinger = 0;               // sqrt(1/2 sum (sqrt p_i - sqrt q_i)^2), in [0, 1]
+  double psi = 0;                      // sum (p_i - q_i) ln(p_i / q_i), nats
+  double js = 0;                       // Jensen-Shannon divergence
+  double hellinger = 0;                // sqrt(1/2 sum (sqrt p_i - sqrt q_i)^2), in [0, 1]
 };
 
 // The reference side of the computation, prepared once per feature so an evaluation only takes

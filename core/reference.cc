@@ -1,13 +1,13 @@
 #include "core/reference.h"
 
-#include "core/json_validation.h"
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+
+#include "core/json_validation.h"
 
 namespace driftd {
 namespace {
@@ -83,9 +83,9 @@ std::optional<ReferenceFeature> ParseNumeric(const std::string& name, const Json
     p->Add(Join(path, "counts"), "must be an array of counts");
   } else {
     if (e != f.end() && e->is_array() && c->size() + 1 != e->size()) {
-      p->Add(Join(path, "counts"), "must hold len(edges) - 1 = " +
-                                       std::to_string(e->size() > 0 ? e->size() - 1 : 0) +
-                                       " counts, got " + std::to_string(c->size()));
+      p->Add(Join(path, "counts"),
+             "must hold len(edges) - 1 = " + std::to_string(e->size() > 0 ? e->size() - 1 : 0) +
+                 " counts, got " + std::to_string(c->size()));
     }
     for (size_t i = 0; i < c->size(); ++i) {
       counts.push_back(
@@ -137,8 +137,9 @@ void RequireString(const Json& doc, const char* key, bool required, std::string*
 }  // namespace
 
 int Reference::FindFeature(std::string_view name) const {
-  auto it = std::lower_bound(features.begin(), features.end(), name,
-                             [](const ReferenceFeature& f, std::string_view n) { return f.name < n; });
+  auto it =
+      std::lower_bound(features.begin(), features.end(), name,
+                       [](const ReferenceFeature& f, std::string_view n) { return f.name < n; });
   if (it == features.end() || it->name != name) return -1;
   return static_cast<int>(it - features.begin());
 }
@@ -231,7 +232,8 @@ std::string SerializeReference(const Reference& ref) {
     } else {
       j["type"] = "categorical";
       nlohmann::ordered_json cats = nlohmann::ordered_json::object();
-      for (size_t i = 0; i < f.bins.categories().size(); ++i) cats[f.bins.categories()[i]] = f.counts[i];
+      for (size_t i = 0; i < f.bins.categories().size(); ++i)
+        cats[f.bins.categories()[i]] = f.counts[i];
       j["categories"] = cats;
       j["other"] = f.counts[n - 2];
     }

@@ -1,7 +1,5 @@
 #include "core/reference_builder.h"
 
-#include "core/json_validation.h"
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -9,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
+
+#include "core/json_validation.h"
 
 namespace driftd {
 namespace {
@@ -23,7 +23,8 @@ struct Column {
 
 std::optional<double> ParseNumber(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   if (s.empty()) return std::nullopt;
   if (s.front() == '+') s.remove_prefix(1);
   double v = 0;
@@ -135,7 +136,8 @@ bool ReadCsv(std::istream& in, std::string_view source, Collector* out, std::str
       std::set<std::string> unique;
       for (const std::string& h : header) {
         if (h.empty() || !unique.insert(h).second) {
-          *error = Where(source, start) + "header has an empty or repeated column name \"" + h + "\"";
+          *error =
+              Where(source, start) + "header has an empty or repeated column name \"" + h + "\"";
           return false;
         }
         out->Get(h);
@@ -328,9 +330,10 @@ std::optional<Reference> BuildReference(std::istream& in, std::string_view sourc
       ref.features.push_back(CategoricalFeature(name, *col, options));
     } else if (col->numbers.empty() || std::none_of(col->numbers.begin(), col->numbers.end(),
                                                     [](double v) { return std::isfinite(v); })) {
-      *error = std::string(source) + ": column \"" + name +
-               "\" has no finite numeric value to bin (force it with --categorical, or leave it out "
-               "with --features)";
+      *error =
+          std::string(source) + ": column \"" + name +
+          "\" has no finite numeric value to bin (force it with --categorical, or leave it out "
+          "with --features)";
       return std::nullopt;
     } else {
       ref.features.push_back(NumericFeature(name, *col, options));

@@ -76,8 +76,8 @@ class SlidingWindow {
   double slice_seconds_;
   std::vector<uint32_t> offsets_;  // feature f's bins start at offsets_[f]; one past the end last
   size_t stride_ = 0;              // counters per slice
-  std::vector<uint32_t> counts_;  // [slice][feature bins...]
-  int64_t head_ = 0;              // absolute index of the newest slice
+  std::vector<uint32_t> counts_;   // [slice][feature bins...]
+  int64_t head_ = 0;               // absolute index of the newest slice
   double end_ = 0;
 };
 

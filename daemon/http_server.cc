@@ -1,10 +1,10 @@
 #include "daemon/http_server.h"
 
+#include <prometheus/text_serializer.h>
+
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-#include <prometheus/text_serializer.h>
-
 #include <set>
 
 #include "daemon/line_splitter.h"
@@ -52,11 +52,11 @@ std::string StatusJson(const HttpContext& ctx) {
   out["evaluation_seconds"] = eval->duration_seconds;
   const MonitorOptions& o = ctx.monitor->options();
   out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
-  out["evaluation"] = {{"min_samples", o.min_samples},
-                       {"smoothing", o.divergence.alpha},
-                       {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
-                       {"kl_direction", o.kl_reference_to_window ? "reference_to_window"
-                                                                  : "window_to_reference"}};
+  out["evaluation"] = {
+      {"min_samples", o.min_samples},
+      {"smoothing", o.divergence.alpha},
+      {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
+      {"kl_direction", o.kl_reference_to_window ? "reference_to_window" : "window_to_reference"}};
   auto models = nlohmann::ordered_json::array();
   for (const ModelEvaluation& m : eval->models) {
     nlohmann::ordered_json jm;
@@ -95,14 +95,15 @@ std::string StatusJson(const HttpContext& ctx) {
       jf["missing_ratio"] = f.missing_ratio;
       jf["out_of_range_ratio"] = f.out_of_range_ratio;
       auto bins = nlohmann::ordered_json::array();
-      const std::vector<double> window_p = SmoothedProbabilities(f.window_counts, o.divergence.alpha);
+      const std::vector<double> window_p =
+          SmoothedProbabilities(f.window_counts, o.divergence.alpha);
       for (size_t b = 0; b < f.window_counts.size(); ++b) {
-        bins.push_back(nlohmann::ordered_json{
-            {"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},
-            {"window_count", f.window_counts[b]},
-            {"window_probability", window_p[b]},
-            {"reference_count", (*f.reference_counts)[b]},
-            {"reference_probability", (*f.reference_probabilities)[b]}});
+        bins.push_back(
+            nlohmann::ordered_json{{"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},
+                                   {"window_count", f.window_counts[b]},
+                                   {"window_probability", window_p[b]},
+                                   {"reference_count", (*f.reference_counts)[b]},
+                                   {"reference_probability", (*f.reference_probabilities)[b]}});
       }
       jf["bins"] = std::move(bins);
       features.push_back(std::move(jf));
@@ -155,7 +156,8 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
   if (!get) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   if (path == "/metrics") {
     // One allocation of the right size: with 10,000s of features the page is megabytes.
-    const std::string registry_text = prometheus::TextSerializer().Serialize(ctx->registry->Collect());
+    const std::string registry_text =
+        prometheus::TextSerializer().Serialize(ctx->registry->Collect());
     const std::string process_text = RenderProcessMetrics();
     auto eval_text = ctx->published->metrics_text();
     std::string text;
@@ -206,28 +208,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto parser = std::make_shared<http::request_parser<http::string_body>>();
     parser->body_limit(self->ctx.max_body_bytes);
     stream->expires_after(std::chrono::seconds(60));
-    http::async_read(*stream, *buffer, *parser,
-                     [self, stream, buffer, parser](error_code ec, size_t) {
-                       if (ec == http::error::body_limit) {
-                         self->ctx.metrics->transport(Transport::kHttp).Error("body_too_large");
-                         HttpResponse r{413, "text/plain; charset=utf-8", "body too large\n"};
-                         Write(self, stream, std::move(r), false, false);
-                         return;
-                       }
-                       if (ec) {
-                         self->Close(stream);
-                         return;
-                       }
-                       auto& req = parser->get();
-                       const auto method = req.method_string();
-                       const auto target = req.target();
-                       HttpResponse r = HandleHttp(
-                           &self->ctx, std::string_view(method.data(), method.size()),
-                           std::string_view(target.data(), target.size()), req.body(),
-                           &self->limiter);
-                       Write(self, stream, std::move(r), req.keep_alive(),
-                             req.method() == http::verb::head);
-                     });
+    http::async_read(
+        *stream, *buffer, *parser, [self, stream, buffer, parser](error_code ec, size_t) {
+          if (ec == http::error::body_limit) {
+            self->ctx.metrics->transport(Transport::kHttp).Error("body_too_large");
+            HttpResponse r{413, "text/plain; charset=utf-8", "body too large\n"};
+            Write(self, stream, std::move(r), false, false);
+            return;
+          }
+          if (ec) {
+            self->Close(stream);
+            return;
+          }
+          auto& req = parser->get();
+          const auto method = req.method_string();
+          const auto target = req.target();
+          HttpResponse r = HandleHttp(&self->ctx, std::string_view(method.data(), method.size()),
+                                      std::string_view(target.data(), target.size()), req.body(),
+                                      &self->limiter);
+          Write(self, stream, std::move(r), req.keep_alive(), req.method() == http::verb::head);
+        });
   }
 
   static void Write(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream,

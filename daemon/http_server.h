@@ -3,15 +3,14 @@
 // never waits on ingest or on an evaluation in progress.
 #pragma once
 
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
-
-#include <boost/asio.hpp>
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <boost/asio.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
 #include "daemon/line_processor.h"
 
@@ -26,7 +25,7 @@ class Published {
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const Evaluation> eval_;            // guarded by mu_
+  std::shared_ptr<const Evaluation> eval_;           // guarded by mu_
   std::shared_ptr<const std::string> metrics_text_;  // guarded by mu_
 };
 

@@ -183,8 +183,8 @@ class StreamSession : public SessionBase,
 };
 
 template <class Protocol>
-void Accept(std::shared_ptr<IngestServer::Shared> shared,
-            typename Protocol::acceptor* acceptor, Transport transport) {
+void Accept(std::shared_ptr<IngestServer::Shared> shared, typename Protocol::acceptor* acceptor,
+            Transport transport) {
   acceptor->async_accept([shared, acceptor, transport](error_code ec,
                                                        typename Protocol::socket socket) {
     if (shared->draining || !acceptor->is_open()) return;
@@ -231,15 +231,16 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
         buffer_(65536) {}
 
   void Receive() {
-    shared_->udp->async_receive_from(
-        asio::buffer(buffer_), sender_, [self = shared_from_this()](error_code ec, size_t n) {
-          if (n > 0) self->Datagram(n);
-          if (self->shared_->draining) {
-            self->DrainNow();
-            return;
-          }
-          if (!ec || ec != asio::error::operation_aborted) self->Receive();
-        });
+    shared_->udp->async_receive_from(asio::buffer(buffer_), sender_,
+                                     [self = shared_from_this()](error_code ec, size_t n) {
+                                       if (n > 0) self->Datagram(n);
+                                       if (self->shared_->draining) {
+                                         self->DrainNow();
+                                         return;
+                                       }
+                                       if (!ec || ec != asio::error::operation_aborted)
+                                         self->Receive();
+                                     });
   }
 
  private:

@@ -337,10 +337,13 @@ int LoadgenCommand(const std::vector<std::string>& args) {
       if (after != last) done = Clock::now();
     }
     const double accepted = after - before;
-    const double end_to_end = std::max(seconds, std::chrono::duration<double>(done - start).count());
-    std::printf("driftd counted %.0f records: %.0f records/s end to end (within 0.2 s), lost %.0f (%.4f%%)\n",
-                accepted, accepted / end_to_end, static_cast<double>(sent) - accepted,
-                100.0 * (static_cast<double>(sent) - accepted) / std::max<double>(1, sent));
+    const double end_to_end =
+        std::max(seconds, std::chrono::duration<double>(done - start).count());
+    std::printf(
+        "driftd counted %.0f records: %.0f records/s end to end (within 0.2 s), lost %.0f "
+        "(%.4f%%)\n",
+        accepted, accepted / end_to_end, static_cast<double>(sent) - accepted,
+        100.0 * (static_cast<double>(sent) - accepted) / std::max<double>(1, sent));
     return static_cast<double>(sent) == accepted || datagram ? 0 : 3;
   }
   return 0;

@@ -40,8 +40,8 @@ LogField::LogField(std::string_view k, double v) : key(k), quoted(false) {
 bool SetupLogging(std::string_view level, LogFormat format) {
   const auto lvl = spdlog::level::from_str(std::string(level));
   if (lvl == spdlog::level::off && level != "off") return false;
-  auto logger = std::make_shared<spdlog::logger>("driftd",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("driftd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   logger->set_pattern("%v");  // the line is formatted here, so text and JSON share one path
   logger->set_level(lvl);
   logger->flush_on(spdlog::level::trace);

@@ -1,9 +1,9 @@
 #include "daemon/metrics.h"
 
+#include <dirent.h>
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
-#include <dirent.h>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -65,10 +65,11 @@ IngestMetrics::IngestMetrics(prometheus::Registry* registry) {
                       .Name("driftd_ingest_records_total")
                       .Help("Records decoded, by transport and wire format.")
                       .Register(*registry);
-  auto& errors = prometheus::BuildCounter()
-                     .Name("driftd_ingest_errors_total")
-                     .Help("Lines, records, values or connections rejected, by transport and reason.")
-                     .Register(*registry);
+  auto& errors =
+      prometheus::BuildCounter()
+          .Name("driftd_ingest_errors_total")
+          .Help("Lines, records, values or connections rejected, by transport and reason.")
+          .Register(*registry);
   auto& connections = prometheus::BuildGauge()
                           .Name("driftd_ingest_connections")
                           .Help("Open ingest connections, by transport.")
@@ -207,8 +208,10 @@ std::string RenderProcessMetrics() {
     // f[0] is field 3; utime=14, stime=15, starttime=22, vsize=23, rss=24.
     if (f.size() > 21) {
       const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
-      MetricFamily c{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                     MetricType::Counter, {}};
+      MetricFamily c{"process_cpu_seconds_total",
+                     "Total user and system CPU time spent in seconds.",
+                     MetricType::Counter,
+                     {}};
       ClientMetric m;
       m.counter.value = cpu;
       c.metric.push_back(m);

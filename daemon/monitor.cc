@@ -77,11 +77,11 @@ struct Monitor::Model {
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index;
 
   std::mutex mu;
-  SlidingWindow window;      // guarded by mu
+  SlidingWindow window;        // guarded by mu
   std::vector<uint32_t> seen;  // guarded by mu: generation a feature was last counted in
   std::vector<std::pair<std::string, int>> by_position;  // guarded by mu: see Lookup()
-  uint32_t generation = 0;   // guarded by mu
-  uint64_t late = 0, future = 0;  // guarded by mu
+  uint32_t generation = 0;                               // guarded by mu
+  uint64_t late = 0, future = 0;                         // guarded by mu
 };
 
 Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references,
@@ -245,10 +245,10 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
       if (fe.samples > 0) {
         const double n = static_cast<double>(fe.samples);
         fe.missing_ratio = static_cast<double>(fe.window_counts[bins.missing_bin()]) / n;
-        const uint64_t out = bins.kind() == FeatureKind::kNumeric
-                                 ? fe.window_counts[bins.underflow_bin()] +
-                                       fe.window_counts[bins.overflow_bin()]
-                                 : fe.window_counts[bins.other_bin()];
+        const uint64_t out =
+            bins.kind() == FeatureKind::kNumeric
+                ? fe.window_counts[bins.underflow_bin()] + fe.window_counts[bins.overflow_bin()]
+                : fe.window_counts[bins.other_bin()];
         fe.out_of_range_ratio = static_cast<double>(out) / n;
       }
       fe.bins = &rf.bins;

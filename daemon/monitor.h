@@ -15,8 +15,8 @@
 
 #include "core/alert_policy.h"
 #include "core/divergence.h"
-#include "core/significance.h"
 #include "core/reference.h"
+#include "core/significance.h"
 #include "core/window.h"
 #include "daemon/decoder.h"
 
@@ -56,11 +56,11 @@ struct FeatureEvaluation {
   bool evaluable = false;  // samples >= min_samples: the divergences may be reported
   Divergences divergences;
   double kl = 0, entropy = 0, cross_entropy = 0;  // in the configured KL direction
-  Significance significance;  // G-test of the window against the reference
-  double p_adjusted = 1;       // Benjamini-Hochberg across the model's evaluable features
-  double kl_noise_floor = 0;   // (K-1)/(2n), in the configured log base
-  double alert_value = 0;      // the alert policy's metric
-  FeatureAlertState alert;     // the state after this evaluation
+  Significance significance;                      // G-test of the window against the reference
+  double p_adjusted = 1;      // Benjamini-Hochberg across the model's evaluable features
+  double kl_noise_floor = 0;  // (K-1)/(2n), in the configured log base
+  double alert_value = 0;     // the alert policy's metric
+  FeatureAlertState alert;    // the state after this evaluation
   double missing_ratio = 0;
   double out_of_range_ratio = 0;  // underflow + overflow, or other
   std::vector<uint64_t> window_counts;

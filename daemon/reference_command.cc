@@ -51,8 +51,8 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
   BuildOptions options;
   options.model = flags.Get("model");
   options.created_at = UtcNow();
-  options.version = flags.IsSet("reference-version") ? flags.Get("reference-version")
-                                                     : options.created_at;
+  options.version =
+      flags.IsSet("reference-version") ? flags.Get("reference-version") : options.created_at;
   options.features = SplitList(flags.Get("features"));
   options.categorical = SplitList(flags.Get("categorical"));
   try {
@@ -120,8 +120,8 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
       return 1;
     }
   }
-  std::cerr << "wrote " << (output == "-" ? "<stdout>" : output) << ": model " << ref->model
-            << ", " << ref->features.size() << " features\n";
+  std::cerr << "wrote " << (output == "-" ? "<stdout>" : output) << ": model " << ref->model << ", "
+            << ref->features.size() << " features\n";
   return 0;
 }
 

@@ -4,12 +4,10 @@
 // Threads (one io_context each): main (signals), ingest (TCP/UDP/Unix sessions), http (Beast),
 // eval (the evaluation timer). The Monitor's models each have their own mutex; the evaluation is
 // published through `Published`.
+#include <malloc.h>
 #include <prometheus/gauge.h>
 
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
-
 #include <boost/asio.hpp>
-#include <malloc.h>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -17,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
 #include "config/config.h"
 #include "daemon/commands.h"
@@ -178,7 +177,8 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
     std::cerr << "driftd: cannot listen on " << error << "\n";
     return 1;
   }
-  for (const std::string& b : ingest.bound()) Log(spdlog::level::info, "listening", {{"address", b}});
+  for (const std::string& b : ingest.bound())
+    Log(spdlog::level::info, "listening", {{"address", b}});
   Log(spdlog::level::info, "listening", {{"address", http.bound()}});
 
   auto evaluate = [&] {
@@ -219,7 +219,8 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   std::thread eval_thread([&] { eval_io.run(); });
   ready = true;
   Log(spdlog::level::info, "driftd started",
-      {{"version", version}, {"models", static_cast<uint64_t>(monitor.models())},
+      {{"version", version},
+       {"models", static_cast<uint64_t>(monitor.models())},
        {"config", flags.Get("config")}});
 
   signals.async_wait([&](boost::system::error_code, int sig) {

@@ -20,7 +20,8 @@ namespace {
 
 double NormalCdf(double x, double mean) { return 0.5 * std::erfc(-(x - mean) / std::sqrt(2.0)); }
 
-// True probabilities of the full bin vector (interior, underflow, overflow, missing) for N(mean, 1).
+// True probabilities of the full bin vector (interior, underflow, overflow, missing) for N(mean,
+// 1).
 std::vector<double> TrueProbabilities(const std::vector<double>& edges, double mean) {
   std::vector<double> p;
   for (size_t i = 0; i + 1 < edges.size(); ++i) {
@@ -66,34 +67,36 @@ int main() {
   const std::vector<double> shifted = TrueProbabilities(bins.edges(), 0.25);
 
   auto false_alarms = [&](const char* title, const std::vector<double>& source) {
-  std::printf("## False alarms: %s\n\n", title);
-  std::printf("Reference: 100,000 draws of N(0,1) in %u bins. Alert = KL >= %.3g (warning); "
-              "4,000 windows per row.\n\n",
-              bins.size(), policy.warning);
-  std::printf("| n | KL noise floor (K-1)/2n | mean KL | KL threshold alone | p <= %.2g alone | "
-              "driftd (KL threshold and p <= %.2g) |\n",
-              *policy.max_p_value, *policy.max_p_value);
-  std::printf("|---:|---:|---:|---:|---:|---:|\n");
-  for (uint64_t n : {100ull, 1000ull, 10000ull, 100000ull, 1000000ull}) {
-    const int trials = 4000;
-    const std::vector<double>& no_drift = source;
-    int threshold = 0, significant = 0, both = 0;
-    double mean_kl = 0;
-    for (int t = 0; t < trials; ++t) {
-      const std::vector<uint64_t> w = Multinomial(rng, n, no_drift);
-      const double kl = prepared.Compare(w).kl_window_to_reference;
-      const double p = GTest(w, prepared.probabilities(), ref).p_value;
-      mean_kl += kl / trials;
-      threshold += kl >= policy.warning;
-      significant += p <= *policy.max_p_value;
-      both += kl >= policy.warning && p <= *policy.max_p_value;
+    std::printf("## False alarms: %s\n\n", title);
+    std::printf(
+        "Reference: 100,000 draws of N(0,1) in %u bins. Alert = KL >= %.3g (warning); "
+        "4,000 windows per row.\n\n",
+        bins.size(), policy.warning);
+    std::printf(
+        "| n | KL noise floor (K-1)/2n | mean KL | KL threshold alone | p <= %.2g alone | "
+        "driftd (KL threshold and p <= %.2g) |\n",
+        *policy.max_p_value, *policy.max_p_value);
+    std::printf("|---:|---:|---:|---:|---:|---:|\n");
+    for (uint64_t n : {100ull, 1000ull, 10000ull, 100000ull, 1000000ull}) {
+      const int trials = 4000;
+      const std::vector<double>& no_drift = source;
+      int threshold = 0, significant = 0, both = 0;
+      double mean_kl = 0;
+      for (int t = 0; t < trials; ++t) {
+        const std::vector<uint64_t> w = Multinomial(rng, n, no_drift);
+        const double kl = prepared.Compare(w).kl_window_to_reference;
+        const double p = GTest(w, prepared.probabilities(), ref).p_value;
+        mean_kl += kl / trials;
+        threshold += kl >= policy.warning;
+        significant += p <= *policy.max_p_value;
+        both += kl >= policy.warning && p <= *policy.max_p_value;
+      }
+      const Significance s = GTest(Multinomial(rng, n, no_drift), prepared.probabilities(), ref);
+      std::printf("| %llu | %.5f | %.5f | %.2f%% | %.2f%% | %.2f%% |\n",
+                  static_cast<unsigned long long>(n), s.kl_noise_floor, mean_kl,
+                  100.0 * threshold / trials, 100.0 * significant / trials, 100.0 * both / trials);
     }
-    const Significance s = GTest(Multinomial(rng, n, no_drift), prepared.probabilities(), ref);
-    std::printf("| %llu | %.5f | %.5f | %.2f%% | %.2f%% | %.2f%% |\n",
-                static_cast<unsigned long long>(n), s.kl_noise_floor, mean_kl,
-                100.0 * threshold / trials, 100.0 * significant / trials, 100.0 * both / trials);
-  }
-  std::printf("\n");
+    std::printf("\n");
   };
   std::vector<double> empirical;  // the reference histogram itself, r_i / N
   for (uint64_t c : ref) empirical.push_back(static_cast<double>(c) / train.size());
@@ -102,20 +105,21 @@ int main() {
                TrueProbabilities(bins.edges(), 0));
 
   std::printf("## Detection: the mean shifts by 0.25 standard deviations\n\n");
-  std::printf("Shifted data streams in at 50 samples per evaluation into an empty window "
-              "(min_samples 200, for_evaluations %u, defaults otherwise); 500 runs. True binned "
-              "KL of the shift: %.4f nats.\n\n",
-              policy.for_evaluations,
-              [&] {
-                double kl = 0;
-                const auto& q = prepared.probabilities();
-                for (size_t i = 0; i < q.size(); ++i) {
-                  if (shifted[i] > 0) kl += shifted[i] * std::log(shifted[i] / q[i]);
-                }
-                return kl;
-              }());
-  std::printf("| level | median samples to reach it | 90th percentile | runs that reached it "
-              "within 20,000 |\n|---|---:|---:|---:|\n");
+  std::printf(
+      "Shifted data streams in at 50 samples per evaluation into an empty window "
+      "(min_samples 200, for_evaluations %u, defaults otherwise); 500 runs. True binned "
+      "KL of the shift: %.4f nats.\n\n",
+      policy.for_evaluations, [&] {
+        double kl = 0;
+        const auto& q = prepared.probabilities();
+        for (size_t i = 0; i < q.size(); ++i) {
+          if (shifted[i] > 0) kl += shifted[i] * std::log(shifted[i] / q[i]);
+        }
+        return kl;
+      }());
+  std::printf(
+      "| level | median samples to reach it | 90th percentile | runs that reached it "
+      "within 20,000 |\n|---|---:|---:|---:|\n");
   const int runs = 500;
   std::vector<double> to_warning, to_critical;
   for (int r = 0; r < runs; ++r) {

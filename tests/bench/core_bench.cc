@@ -60,7 +60,8 @@ void BM_RecordTenFeatures(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(state.iterations());
-  state.counters["values/s"] = benchmark::Counter(10.0 * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["values/s"] =
+      benchmark::Counter(10.0 * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_RecordTenFeatures);
 

@@ -128,7 +128,8 @@ TEST(LoadReferencesTest, AlertOverrideForAnUnknownFeature) {
   std::vector<Reference> refs;
   EXPECT_FALSE(LoadReferences(*c, &refs, &errors));
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0], "d.json: models[0].alerts.features.amuont: no feature \"amuont\" in the reference");
+  EXPECT_EQ(errors[0],
+            "d.json: models[0].alerts.features.amuont: no feature \"amuont\" in the reference");
 }
 
 TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {

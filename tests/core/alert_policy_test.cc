@@ -97,7 +97,7 @@ TEST(FeatureAlertStateTest, InsufficientDataResets) {
 TEST(SummarizeTest, RetrainRules) {
   const AlertPolicy p = Policy();
   std::vector<FeatureAlertState> f(4);
-  f[0].Update(p, At(0.0));                          // ok
+  f[0].Update(p, At(0.0));                               // ok
   for (int i = 0; i < 3; ++i) f[1].Update(p, At(0.15));  // warning
   // f[2], f[3]: insufficient data, not part of the share
   RetrainPolicy share{0.5, std::nullopt};

@@ -18,9 +18,9 @@ TEST(FeatureBinsTest, NumericLayoutAndBoundaries) {
   EXPECT_EQ(b.overflow_bin(), 5u);
   EXPECT_EQ(b.missing_bin(), 6u);
 
-  EXPECT_EQ(b.NumericBin(0), 0u);     // e_0 is in the first bin
+  EXPECT_EQ(b.NumericBin(0), 0u);  // e_0 is in the first bin
   EXPECT_EQ(b.NumericBin(9.999), 0u);
-  EXPECT_EQ(b.NumericBin(10), 1u);    // left-closed
+  EXPECT_EQ(b.NumericBin(10), 1u);  // left-closed
   EXPECT_EQ(b.NumericBin(49.5), 1u);
   EXPECT_EQ(b.NumericBin(50), 2u);
   EXPECT_EQ(b.NumericBin(200), 3u);

@@ -31,8 +31,7 @@ TEST(DivergenceTest, TwoBinsByHand) {
   EXPECT_NEAR(d.entropy, h, 1e-15);
   EXPECT_NEAR(d.cross_entropy, -(0.3 * std::log(0.7) + 0.7 * std::log(0.3)), 1e-15);
   EXPECT_NEAR(d.cross_entropy, d.entropy + d.kl_window_to_reference, 1e-15);
-  EXPECT_NEAR(d.psi, (0.3 - 0.7) * std::log(0.3 / 0.7) + (0.7 - 0.3) * std::log(0.7 / 0.3),
-              1e-15);
+  EXPECT_NEAR(d.psi, (0.3 - 0.7) * std::log(0.3 / 0.7) + (0.7 - 0.3) * std::log(0.7 / 0.3), 1e-15);
   // m = {0.5, 0.5}
   const double js = 0.5 * (0.3 * std::log(0.6) + 0.7 * std::log(1.4)) +
                     0.5 * (0.7 * std::log(1.4) + 0.3 * std::log(0.6));

@@ -57,7 +57,8 @@ TEST(ReferenceTest, RoundTripsThroughSerialize) {
 
 TEST(ReferenceTest, EdgesRoundTripBitForBit) {
   Reference ref{"m", "v", "", {}};
-  ref.features.push_back({"x", FeatureBins::Numeric({0.1, 1.0 / 3, 2.718281828459045}), {1, 2, 0, 0, 0}});
+  ref.features.push_back(
+      {"x", FeatureBins::Numeric({0.1, 1.0 / 3, 2.718281828459045}), {1, 2, 0, 0, 0}});
   std::vector<std::string> errors;
   auto again = ParseReference(SerializeReference(ref), "x.json", &errors);
   ASSERT_TRUE(again);
@@ -107,7 +108,8 @@ const BadCase kBad[] = {
      "fraud.json: features.country.categories.US: must be non-negative, got -1"},
     {"zero_total_numeric",
      R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[0]}}})",
-     "fraud.json: features.amount: total count is zero: a reference needs at least one observation"},
+     "fraud.json: features.amount: total count is zero: a reference needs at least one "
+     "observation"},
     {"zero_total_categorical",
      R"({"model":"fraud","version":"1","features":{"c":{"type":"categorical","categories":{"a":0},"other":0}}})",
      "fraud.json: features.c: total count is zero: a reference needs at least one observation"},
