@@ -6,12 +6,11 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
-#include <boost/asio.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
+#include "daemon/asio.h"
 #include "daemon/line_processor.h"
 
 namespace driftd {

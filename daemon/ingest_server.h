@@ -2,14 +2,13 @@
 // thread). Sessions only move bytes; LineSplitter and LineProcessor do the rest.
 #pragma once
 
-#include <boost/asio.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
+#include "daemon/asio.h"
 #include "daemon/line_processor.h"
 
 namespace driftd {

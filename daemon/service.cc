@@ -7,7 +7,6 @@
 #include <malloc.h>
 #include <prometheus/gauge.h>
 
-#include <boost/asio.hpp>
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -15,9 +14,9 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
-#include <utility>  // before Asio: Boost 1.74's awaitable.hpp needs std::exchange
 
 #include "config/config.h"
+#include "daemon/asio.h"
 #include "daemon/commands.h"
 #include "daemon/flags.h"
 #include "daemon/http_server.h"
