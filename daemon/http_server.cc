@@ -155,17 +155,14 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
   }
   if (!get) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   if (path == "/metrics") {
-    // One allocation of the right size: with 10,000s of features the page is megabytes.
-    const std::string registry_text =
-        prometheus::TextSerializer().Serialize(ctx->registry->Collect());
-    const std::string process_text = RenderProcessMetrics();
-    auto eval_text = ctx->published->metrics_text();
-    std::string text;
-    text.reserve((eval_text ? eval_text->size() : 0) + registry_text.size() + process_text.size());
-    if (eval_text) text += *eval_text;
-    text += registry_text;
-    text += process_text;
-    return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)};
+    // The evaluation's families go out as they were rendered, shared rather than copied.
+    HttpResponse r{
+        200,
+        "text/plain; version=0.0.4; charset=utf-8",
+        prometheus::TextSerializer().Serialize(ctx->registry->Collect()) + RenderProcessMetrics(),
+        {}};
+    if (auto eval_text = ctx->published->metrics_text()) r.shared.push_back(std::move(eval_text));
+    return r;
   }
   if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (path == "/readyz") {
@@ -180,6 +177,46 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
   }
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
+
+namespace {
+
+// A Beast body of a string plus shared strings, written as a sequence of buffers: no copy.
+struct PiecesBody {
+  struct value_type {
+    std::string head;
+    std::vector<std::shared_ptr<const std::string>> shared;
+  };
+  static std::uint64_t size(const value_type& v) {
+    std::uint64_t n = v.head.size();
+    for (const auto& piece : v.shared) n += piece->size();
+    return n;
+  }
+  class writer {
+   public:
+    using const_buffers_type = asio::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(const http::header<isRequest, Fields>&, const value_type& v) : v_(v) {}
+    void init(error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(error_code& ec) {
+      ec = {};
+      // Piece 0 is the head, then the shared pieces; empty ones are skipped.
+      while (next_ <= v_.shared.size()) {
+        const std::string& s = next_ == 0 ? v_.head : *v_.shared[next_ - 1];
+        ++next_;
+        if (!s.empty()) {
+          return std::make_pair(asio::const_buffer(s.data(), s.size()), next_ <= v_.shared.size());
+        }
+      }
+      return boost::none;
+    }
+
+   private:
+    const value_type& v_;
+    size_t next_ = 0;
+  };
+};
+
+}  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(asio::io_context* io, HttpContext c) : io(io), acceptor(*io), ctx(std::move(c)) {}
@@ -232,12 +269,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   static void Write(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream,
                     HttpResponse r, bool keep_alive, bool head) {
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(r.status), 11);
+    auto res =
+        std::make_shared<http::response<PiecesBody>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "driftd");
     res->set(http::field::content_type, r.content_type);
     res->keep_alive(keep_alive && !self->stopped);
-    res->body() = head ? std::string() : std::move(r.body);
+    if (!head) res->body() = {std::move(r.body), std::move(r.shared)};
     res->prepare_payload();
     http::async_write(*stream, *res, [self, stream, res](error_code ec, size_t) {
       if (ec || !res->keep_alive()) {

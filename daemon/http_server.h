@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "daemon/asio.h"
 #include "daemon/line_processor.h"
@@ -45,6 +46,9 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Shared, immutable text sent after `body` without being copied (the rendered metrics of an
+  // evaluation run to megabytes with 10,000s of features).
+  std::vector<std::shared_ptr<const std::string>> shared;
 };
 
 // Answers one request. Thread-safe (the ingest path keeps its own LineProcessor per call).

@@ -164,7 +164,12 @@ std::string RenderEvaluation(const Evaluation& eval) {
   };
   // One family at a time, so the transient prometheus-cpp structures stay small with 10,000s of
   // features.
-  std::ostringstream out;
+  // Each family is serialised on its own and appended to a string sized from the feature count
+  // (about 120 bytes a sample), so no stream buffer doubles past the page's size.
+  size_t samples = 0;
+  for (const ModelEvaluation& m : eval.models) samples += m.features.size();
+  std::string out;
+  out.reserve(samples * std::size(kSpecs) * 120);
   prometheus::TextSerializer serializer;
   for (const Spec& spec : kSpecs) {
     std::vector<MetricFamily> one(1, Gauges(spec.name, spec.help));
@@ -174,7 +179,7 @@ std::string RenderEvaluation(const Evaluation& eval) {
         AddGauge(&one[0], {{"feature", f.name}, {"model", m.model}}, spec.value(f));
       }
     }
-    if (!one[0].metric.empty()) serializer.Serialize(out, one);
+    if (!one[0].metric.empty()) out += serializer.Serialize(one);
   }
   std::vector<MetricFamily> models = {
       Gauges("driftd_model_drifted_features",
@@ -189,8 +194,8 @@ std::string RenderEvaluation(const Evaluation& eval) {
     AddGauge(&models[2], {{"model", m.model}}, m.alerts.retrain ? 1 : 0);
     AddGauge(&models[3], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
   }
-  if (!eval.models.empty()) serializer.Serialize(out, models);
-  return std::move(out).str();
+  if (!eval.models.empty()) out += serializer.Serialize(models);
+  return out;
 }
 
 std::string RenderProcessMetrics() {
