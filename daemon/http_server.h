@@ -43,6 +43,9 @@ struct HttpContext {
 
 // A response, before it meets the socket (so handlers are testable without one).
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int s, std::string type, std::string text)
+      : status(s), content_type(std::move(type)), body(std::move(text)) {}
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
