@@ -156,11 +156,9 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
   if (!get) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   if (path == "/metrics") {
     // The evaluation's families go out as they were rendered, shared rather than copied.
-    HttpResponse r{
-        200,
-        "text/plain; version=0.0.4; charset=utf-8",
-        prometheus::TextSerializer().Serialize(ctx->registry->Collect()) + RenderProcessMetrics(),
-        {}};
+    HttpResponse r(
+        200, "text/plain; version=0.0.4; charset=utf-8",
+        prometheus::TextSerializer().Serialize(ctx->registry->Collect()) + RenderProcessMetrics());
     if (auto eval_text = ctx->published->metrics_text()) r.shared.push_back(std::move(eval_text));
     return r;
   }
