@@ -19,7 +19,7 @@ bool LineProcessor::Line(std::string_view line, double now) {
   ++records_[record_.format == Format::kJson ? 0 : 1];
   const uint64_t before = stats_.records;
   const auto unknown_model = stats_.errors[static_cast<size_t>(IngestError::kUnknownModel)];
-  monitor_->Apply(record_, now, &stats_);
+  monitor_->Apply(record_, now, &stats_, &batch_);
   if (stats_.records == before) {
     ++rejected_;
     if (stats_.errors[static_cast<size_t>(IngestError::kUnknownModel)] != unknown_model) {
@@ -35,6 +35,7 @@ bool LineProcessor::Line(std::string_view line, double now) {
 
 void LineProcessor::Error(std::string_view reason, std::string_view message,
                           std::string_view sample) {
+  batch_.Release();  // logging may block on stderr: never while holding a model's lock
   ++rejected_;
   last_error_ = std::string(reason) + ": " + std::string(message);
   metrics_->Error(reason);
@@ -49,6 +50,7 @@ void LineProcessor::Error(std::string_view reason, std::string_view message,
 }
 
 void LineProcessor::Flush() {
+  batch_.Release();
   for (int f = 0; f < 2; ++f) {
     if (records_[f]) metrics_->records[f]->Increment(static_cast<double>(records_[f]));
     records_[f] = 0;

@@ -37,6 +37,7 @@ class LineProcessor {
   Record record_;
   DecodeError error_;
   ApplyStats stats_;
+  Monitor::Batch batch_;  // released by Flush()
   uint64_t records_[2] = {0, 0};
   uint64_t accepted_ = 0, rejected_ = 0;
   std::string last_error_;

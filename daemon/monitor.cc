@@ -25,9 +25,9 @@ const char* IngestErrorReason(IngestError e) {
   return "unknown";
 }
 
-struct Monitor::Model {
-  Model(Reference ref, std::string sha, const MonitorOptions& options, double now,
-        ModelAlerts alerts_policy)
+struct MonitoredModel {
+  MonitoredModel(Reference ref, std::string sha, const MonitorOptions& options, double now,
+                 ModelAlerts alerts_policy)
       : reference(std::move(ref)),
         sha256(std::move(sha)),
         alerts(std::move(alerts_policy)),
@@ -96,6 +96,12 @@ Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> reference
 
 Monitor::~Monitor() = default;
 
+void Monitor::Batch::Release() {
+  if (model_ != nullptr) model_->mu.unlock();
+  model_ = nullptr;
+  now_ = -1;
+}
+
 Monitor::Model* Monitor::Find(std::string_view name) {
   for (auto& m : models_) {
     if (m->reference.model == name) return m.get();
@@ -139,17 +145,32 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
 
 }  // namespace
 
-void Monitor::Apply(const Record& record, double now, ApplyStats* stats) {
+void Monitor::Apply(const Record& record, double now, ApplyStats* stats, Batch* batch) {
   Model* m = Find(record.model);
   if (m == nullptr) {
     stats->Add(IngestError::kUnknownModel);
     return;
   }
-  const double t = std::isnan(record.timestamp) ? now : record.timestamp;
-  std::lock_guard<std::mutex> lock(m->mu);
-  m->window.AdvanceTo(now);
-  uint32_t slot;
-  switch (m->window.Admit(t, &slot)) {
+  Batch local;
+  if (batch == nullptr) batch = &local;
+  if (batch->model_ != m) {
+    batch->Release();
+    m->mu.lock();
+    batch->model_ = m;
+  }
+  if (now != batch->now_) {
+    m->window.AdvanceTo(now);
+    batch->now_ = now;
+    batch->now_admitted_ = m->window.Admit(now, &batch->now_slot_) == Admission::kAccepted;
+  }
+  uint32_t slot = batch->now_slot_;
+  Admission admission = Admission::kAccepted;
+  if (!std::isnan(record.timestamp)) {
+    admission = m->window.Admit(record.timestamp, &slot);
+  } else if (!batch->now_admitted_) {
+    admission = m->window.Admit(now, &slot);
+  }
+  switch (admission) {
     case Admission::kLate:
       ++m->late;
       stats->Add(IngestError::kLate);

@@ -84,6 +84,8 @@ struct Evaluation {
   std::vector<ModelEvaluation> models;
 };
 
+struct MonitoredModel;  // one model's reference, window and alert state (monitor.cc)
+
 class Monitor {
  public:
   // `references[i]` with the SHA-256 of its file `sha256[i]`; windows start at `now`.
@@ -92,11 +94,31 @@ class Monitor {
           std::vector<std::string> sha256, double now, std::vector<ModelAlerts> alerts = {});
   ~Monitor();
 
+  // Keeps the model of the last applied record locked across consecutive Apply() calls, so a
+  // chunk of records for one model takes the lock, advances the window and places arrival-time
+  // records once. Owned by one thread; Release() it (or destroy it) before doing anything slow,
+  // at the latest at the end of each read: the evaluation waits on the lock meanwhile.
+  class Batch {
+   public:
+    Batch() = default;
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    ~Batch() { Release(); }
+    void Release();
+
+   private:
+    friend class Monitor;
+    MonitoredModel* model_ = nullptr;  // locked while set
+    double now_ = -1;                  // the `now` the window was advanced to
+    bool now_admitted_ = false;        // whether arrival-time records are accepted, and where:
+    uint32_t now_slot_ = 0;
+  };
+
   // Counts `record` (arrival time `now`, unix seconds) into its model's window. A feature absent
   // from a record counts as missing for that record, as in `driftd reference build`. A tag whose
   // key names a categorical feature counts as that feature (unless a field already named it).
   // Thread-safe.
-  void Apply(const Record& record, double now, ApplyStats* stats);
+  void Apply(const Record& record, double now, ApplyStats* stats, Batch* batch = nullptr);
 
   // Advances every window to `now`, evaluates every feature and moves the alert states on by
   // one evaluation (logging every change). Holds each model's lock only while summing its window.
@@ -109,7 +131,7 @@ class Monitor {
   size_t WindowBytes() const;
 
  private:
-  struct Model;
+  using Model = MonitoredModel;
   Model* Find(std::string_view name);
   void UpdateAlerts(Model* m, ModelEvaluation* me);
   MonitorOptions options_;
