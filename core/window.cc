@@ -77,8 +77,6 @@ bool SlidingWindow::Merge(const SlidingWindow& other) {
   return true;
 }
 
-void SlidingWindow::Clear() { std::fill(counts_.begin(), counts_.end(), 0u); }
-
 size_t SlidingWindow::MemoryBytes() const {
   return sizeof(*this) + counts_.capacity() * sizeof(uint32_t) +
          offsets_.capacity() * sizeof(uint32_t);

@@ -55,9 +55,6 @@ class SlidingWindow {
   // windows' observations: its end is the later of the two ends.
   bool Merge(const SlidingWindow& other);
 
-  // Clears every counter, keeping the window's end.
-  void Clear();
-
   uint32_t features() const { return static_cast<uint32_t>(offsets_.size() - 1); }
   uint32_t bins(uint32_t feature) const { return offsets_[feature + 1] - offsets_[feature]; }
   size_t offset(uint32_t feature) const { return offsets_[feature]; }

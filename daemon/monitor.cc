@@ -342,13 +342,4 @@ void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {
   }
 }
 
-size_t Monitor::WindowBytes() const {
-  size_t bytes = 0;
-  for (const auto& m : models_) {
-    std::lock_guard<std::mutex> lock(m->mu);
-    bytes += m->window.MemoryBytes();
-  }
-  return bytes;
-}
-
 }  // namespace driftd

@@ -127,8 +127,6 @@ class Monitor {
 
   const MonitorOptions& options() const { return options_; }
   size_t models() const { return models_.size(); }
-  // Bytes held by all windows.
-  size_t WindowBytes() const;
 
  private:
   using Model = MonitoredModel;
