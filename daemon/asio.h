@@ -7,3 +7,19 @@
 #include <utility>
 #include <boost/asio.hpp>
 // clang-format on
+
+namespace driftd {
+
+// Opens `acceptor` on `endpoint`, binds (with SO_REUSEADDR when `reuse_address`) and listens.
+// Returns the first error, or success.
+template <class Acceptor, class Endpoint>
+boost::system::error_code Listen(Acceptor* acceptor, const Endpoint& endpoint, bool reuse_address) {
+  boost::system::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec && reuse_address) acceptor->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(boost::asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+}  // namespace driftd

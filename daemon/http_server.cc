@@ -309,11 +309,7 @@ bool HttpServer::Start(std::string* error) {
     *error = what + ": " + ec.message();
     return false;
   }
-  asio::ip::tcp::endpoint ep(addr, port);
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(ep, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  ec = Listen(&impl_->acceptor, asio::ip::tcp::endpoint(addr, port), true);
   if (ec) {
     *error = what + ": " + ec.message();
     return false;

@@ -312,12 +312,8 @@ bool IngestServer::Start(std::string* error) {
       *error = what + ": " + ec.message();
       return false;
     }
-    asio::ip::tcp::endpoint ep(addr, o.tcp->second);
     auto& a = shared_->tcp.emplace(*shared_->io);
-    a.open(ep.protocol(), ec);
-    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) a.bind(ep, ec);
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    ec = Listen(&a, asio::ip::tcp::endpoint(addr, o.tcp->second), true);
     if (ec) {
       *error = what + ": " + ec.message();
       return false;
@@ -350,11 +346,8 @@ bool IngestServer::Start(std::string* error) {
   if (o.unix_path) {
     const std::string what = "unix " + *o.unix_path;
     std::remove(o.unix_path->c_str());  // a stale socket from an earlier run
-    asio::local::stream_protocol::endpoint ep(*o.unix_path);
     auto& a = shared_->unix_acceptor.emplace(*shared_->io);
-    a.open(ep.protocol(), ec);
-    if (!ec) a.bind(ep, ec);
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    ec = Listen(&a, asio::local::stream_protocol::endpoint(*o.unix_path), false);
     if (ec) {
       *error = what + ": " + ec.message();
       return false;
