@@ -1,6 +1,6 @@
-// Boost.Asio for driftd. Boost 1.74's awaitable.hpp uses std::exchange without including
-// <utility>, so <utility> must come first; this header keeps that order out of clang-format's
-// reach.
+// Boost.Asio for driftd, and the listen sequence its acceptors share. Boost 1.74's awaitable.hpp
+// uses std::exchange without including <utility>, so <utility> must come first; this header keeps
+// that order out of clang-format's reach.
 #pragma once
 
 // clang-format off
