@@ -150,15 +150,7 @@ class StreamSession : public SessionBase,
     closed_ = true;
     // A last line without its newline is still a record if it decodes; otherwise it was cut off.
     if (!splitter_.rest().empty()) {
-      const std::string rest(splitter_.rest());
-      LineDecoder decoder;
-      Record record;
-      DecodeError error;
-      if (decoder.Decode(rest, &record, &error) == DecodeStatus::kRecord) {
-        processor_.Line(rest, shared_->clock());
-      } else {
-        processor_.Error("truncated_line", "connection closed in the middle of a line", rest);
-      }
+      processor_.LastLine(splitter_.rest(), shared_->clock());
       splitter_.Reset();
     }
     processor_.Flush();

@@ -6,12 +6,20 @@ LineProcessor::LineProcessor(Monitor* monitor, TransportMetrics* metrics,
                              prometheus::Counter* values, LogRateLimiter* log_limiter)
     : monitor_(monitor), metrics_(metrics), values_(values), log_limiter_(log_limiter) {}
 
-bool LineProcessor::Line(std::string_view line, double now) {
+bool LineProcessor::Line(std::string_view line, double now) { return Process(line, now, false); }
+
+bool LineProcessor::LastLine(std::string_view line, double now) { return Process(line, now, true); }
+
+bool LineProcessor::Process(std::string_view line, double now, bool stream_ended) {
   switch (decoder_.Decode(line, &record_, &error_)) {
     case DecodeStatus::kSkip:
       return true;
     case DecodeStatus::kError:
-      Error(error_.reason, error_.message, line);
+      if (stream_ended) {
+        Error("truncated_line", "connection closed in the middle of a line", line);
+      } else {
+        Error(error_.reason, error_.message, line);
+      }
       return false;
     case DecodeStatus::kRecord:
       break;

@@ -19,6 +19,9 @@ class LineProcessor {
   // Decodes and applies one line (without its newline) that arrived at `now` (unix seconds).
   // Returns false when the line was rejected.
   bool Line(std::string_view line, double now);
+  // Like Line(), for the unterminated rest of a stream that just ended: if it does not decode,
+  // it was cut off, and is counted as "truncated_line" rather than as malformed.
+  bool LastLine(std::string_view line, double now);
   // Counts and logs a transport-level error.
   void Error(std::string_view reason, std::string_view message, std::string_view sample = {});
   // Adds the counts gathered since the last Flush() to the metrics.
@@ -29,6 +32,8 @@ class LineProcessor {
   const std::string& last_error() const { return last_error_; }
 
  private:
+  bool Process(std::string_view line, double now, bool stream_ended);
+
   Monitor* monitor_;
   TransportMetrics* metrics_;
   prometheus::Counter* values_;
