@@ -20,14 +20,20 @@ std::vector<double> Edges(uint32_t interior) {
   return e;
 }
 
+// 65,536 values spread over the edges, the underflow and the overflow, in random order.
+std::vector<double> RandomValues(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-10, 300);
+  std::vector<double> values(1 << 16);
+  for (double& v : values) v = u(rng);
+  return values;
+}
+
 // Bin lookup + count of one numeric value into a 32-bin feature of a 60-slice window.
 void BM_RecordNumeric(benchmark::State& state) {
   FeatureBins bins = FeatureBins::Numeric(Edges(kBins - 3));
   SlidingWindow window({3600, 60}, std::vector<uint32_t>(64, kBins), 0);
-  std::mt19937_64 rng(1);
-  std::uniform_real_distribution<double> u(-10, 300);
-  std::vector<double> values(1 << 16);
-  for (double& v : values) v = u(rng);
+  const std::vector<double> values = RandomValues(1);
   uint32_t slot = 0;
   window.Admit(0, &slot);
   size_t i = 0;
@@ -45,10 +51,7 @@ BENCHMARK(BM_RecordNumeric);
 void BM_RecordTenFeatures(benchmark::State& state) {
   std::vector<FeatureBins> bins(10, FeatureBins::Numeric(Edges(kBins - 3)));
   SlidingWindow window({3600, 60}, std::vector<uint32_t>(10, kBins), 1000);
-  std::mt19937_64 rng(2);
-  std::uniform_real_distribution<double> u(-10, 300);
-  std::vector<double> values(1 << 16);
-  for (double& v : values) v = u(rng);
+  const std::vector<double> values = RandomValues(2);
   size_t i = 0;
   for (auto _ : state) {
     uint32_t slot;
