@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/json_validation.h"
+#include "core/sha256.h"
 
 namespace driftd {
 namespace {
@@ -199,6 +200,7 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
   if (p.count() != 0) return std::nullopt;
   std::sort(ref.features.begin(), ref.features.end(),
             [](const ReferenceFeature& a, const ReferenceFeature& b) { return a.name < b.name; });
+  ref.sha256 = Sha256Hex(text);
   return ref;
 }
 

@@ -24,6 +24,9 @@ struct Reference {
   std::string version;
   std::string created_at;
   std::vector<ReferenceFeature> features;  // sorted by name
+  // SHA-256 (lowercase hex) of the document's bytes as parsed; empty for a reference built in
+  // memory. Identifies the file a model was loaded from (driftd_reference_info{sha256}).
+  std::string sha256;
 
   // Index of the feature called `name`, or -1.
   int FindFeature(std::string_view name) const;

@@ -312,7 +312,7 @@ std::optional<Reference> BuildReference(std::istream& in, std::string_view sourc
   }
   std::vector<std::string> wanted = options.features.empty() ? collected.names() : options.features;
   const std::set<std::string> categorical(options.categorical.begin(), options.categorical.end());
-  Reference ref{options.model, options.version, options.created_at, {}};
+  Reference ref{options.model, options.version, options.created_at, {}, {}};
   for (const std::string& name : wanted) {
     Column* col = nullptr;
     for (size_t i = 0; i < collected.names().size(); ++i) {

@@ -52,7 +52,7 @@ void LineProcessor::Error(std::string_view reason, std::string_view message,
     Log(spdlog::level::warn, "ingest error",
         {{"reason", reason},
          {"error", message},
-         {"sample", sample.substr(0, 200)},
+         {"sample", Utf8Prefix(sample, kSampleBytes)},
          {"suppressed", suppressed}});
   }
 }

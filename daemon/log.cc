@@ -24,7 +24,107 @@ std::string Timestamp() {
   return buf;
 }
 
+// The length of the valid UTF-8 sequence at the start of `s`, or 0 when its first byte does not
+// begin one (a stray continuation byte, an overlong form, a surrogate, a cut sequence, > U+10FFFF).
+size_t Utf8SequenceLength(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if ((b(i) & 0xC0) != 0x80) return 0;
+  }
+  return n;
+}
+
+// Writes `s` to `out` as valid UTF-8 without C1 controls; with `text`, also escapes what the
+// text format must (quote, backslash, C0 controls, DEL), which JSON's serialiser does otherwise.
+void AppendEscaped(std::string_view s, bool text, std::string* out) {
+  char buf[8];
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = Utf8SequenceLength(s.substr(i));
+    if (n == 0) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      *out += buf;
+      ++i;
+      continue;
+    }
+    if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {  // U+0080..U+009F
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+      *out += buf;
+    } else if (n > 1 || !text) {
+      out->append(s.substr(i, n));
+    } else if (c == '"' || c == '\\') {
+      *out += '\\';
+      *out += static_cast<char>(c);
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else if (c == '\r') {
+      *out += "\\r";
+    } else if (c == '\t') {
+      *out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      *out += buf;
+    } else {
+      *out += static_cast<char>(c);
+    }
+    i += n;
+  }
+}
+
 }  // namespace
+
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t cut = max_bytes;
+  // Back off over continuation bytes to the start of the character the cut falls in.
+  for (size_t back = 0; back < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80;
+       ++back) {
+    --cut;
+  }
+  // Keep that character only if it ends by max_bytes (the cut was between characters after all).
+  if (cut < max_bytes && cut + Utf8SequenceLength(s.substr(cut)) <= max_bytes) cut = max_bytes;
+  return s.substr(0, cut);
+}
+
+std::string QuoteLogValue(std::string_view s) {
+  bool bare = !s.empty();
+  for (char c : s) {
+    if (c <= ' ' || c > '~' || c == '"' || c == '=' || c == '\\') {
+      bare = false;
+      break;
+    }
+  }
+  if (bare) return std::string(s);
+  std::string out = "\"";
+  AppendEscaped(s, true, &out);
+  out += '"';
+  return out;
+}
+
+std::string SanitizeUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  AppendEscaped(s, false, &out);
+  return out;
+}
 
 LogField::LogField(std::string_view k, double v) : key(k), quoted(false) {
   if (std::isfinite(v)) {
@@ -60,20 +160,20 @@ void Log(spdlog::level::level_enum level, std::string_view msg,
     nlohmann::ordered_json j;
     j["ts"] = Timestamp();
     j["level"] = std::string(name.data(), name.size());
-    j["msg"] = msg;
+    j["msg"] = SanitizeUtf8(msg);
     for (const LogField& f : fields) {
       if (f.quoted) {
-        j[f.key] = f.value;
+        j[f.key] = SanitizeUtf8(f.value);
       } else {
         j[f.key] = nlohmann::json::parse(f.value, nullptr, false);
       }
     }
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
-    line = Timestamp() + " " + std::string(name.data(), name.size()) + " " + std::string(msg);
+    line = Timestamp() + " " + std::string(name.data(), name.size()) + " ";
+    AppendEscaped(msg, true, &line);
     for (const LogField& f : fields) {
-      const bool plain = f.value.find_first_of(" \"=") == std::string::npos && !f.value.empty();
-      line += " " + f.key + "=" + (plain || !f.quoted ? f.value : nlohmann::json(f.value).dump());
+      line += " " + f.key + "=" + (f.quoted ? QuoteLogValue(f.value) : f.value);
     }
   }
   logger->log(level, line);

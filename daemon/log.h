@@ -1,5 +1,7 @@
 // Structured logging to stderr through spdlog: text ("ts level msg key=value ...") or JSON (one
 // object per line with ts, level, msg and the fields). The daemon writes no log files of its own.
+// Whatever a value holds (client bytes included), a log line is valid UTF-8 with no raw control
+// character, and logging never throws.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -30,9 +32,23 @@ struct LogField {
 // Returns false (and changes nothing) on an unknown level.
 bool SetupLogging(std::string_view level, LogFormat format);
 
-// Logs `msg` with `fields` at `level`. Thread-safe.
+// Logs `msg` with `fields` at `level`. Thread-safe; never throws on any bytes in msg or fields.
 void Log(spdlog::level::level_enum level, std::string_view msg,
          std::initializer_list<LogField> fields = {});
+
+// The longest prefix of `s` that is at most `max_bytes` long and does not end inside a UTF-8
+// sequence: how a sample of client input is cut for a log line.
+std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
+
+// `s` as a text-format value: bare when it is non-empty printable ASCII without space, quote,
+// equals sign or backslash; otherwise double-quoted, with `"` and `\` escaped, \n, \r, \t and
+// other C0/C1 controls and DEL as escapes (\x1b, \u0085), and each byte that is not part of a
+// valid UTF-8 sequence as \xNN. Valid printable UTF-8 is kept as it is.
+std::string QuoteLogValue(std::string_view s);
+
+// `s` as valid UTF-8 for a JSON log value: each invalid byte becomes the text \xNN and each C1
+// control \uNNNN (the JSON serialiser escapes C0 controls itself).
+std::string SanitizeUtf8(std::string_view s);
 
 // Lets through at most `per_second` events a second; the rest are counted and reported with the
 // next event let through (as "suppressed"). Thread-safe, lock-free.

@@ -9,20 +9,18 @@
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
 #include <future>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "config/config.h"
 #include "daemon/asio.h"
 #include "daemon/commands.h"
+#include "daemon/event_loop.h"
 #include "daemon/flags.h"
 #include "daemon/http_server.h"
 #include "daemon/ingest_server.h"
 #include "daemon/log.h"
-#include "daemon/sha256.h"
 
 namespace driftd {
 namespace {
@@ -31,13 +29,6 @@ namespace asio = boost::asio;
 
 double WallClock() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void AddLogFlags(Flags* flags) {
@@ -121,7 +112,7 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   std::vector<Reference> refs;
   if (!LoadAll(flags.Get("config"), &config, &refs)) return 1;
   std::vector<std::string> sha;
-  for (const ModelConfig& m : config.models) sha.push_back(Sha256Hex(ReadFile(m.reference)));
+  for (const Reference& r : refs) sha.push_back(r.sha256);
 
   MonitorOptions mo;
   mo.window.length_seconds = config.window.length_seconds;
@@ -208,21 +199,37 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   };
   schedule();
 
-  // Installed before anything reports readiness, so an early SIGTERM is never fatal.
-  asio::signal_set signals(main_io, SIGINT, SIGTERM);
+  // Installed before anything reports readiness, so an early SIGTERM or SIGHUP is never fatal.
+  asio::signal_set signals(main_io, SIGINT, SIGTERM, SIGHUP);
   auto ingest_guard = asio::make_work_guard(ingest_io);
   auto http_guard = asio::make_work_guard(http_io);
   auto eval_guard = asio::make_work_guard(eval_io);
-  std::thread ingest_thread([&] { ingest_io.run(); });
-  std::thread http_thread([&] { http_io.run(); });
-  std::thread eval_thread([&] { eval_io.run(); });
+  // Each thread's loop survives a handler that throws (logged and counted, see event_loop.h).
+  auto run = [&registry](asio::io_context* io, const std::string& name) {
+    return std::thread([io, name, errors = InternalErrors(&registry, name)] {
+      RunEventLoop(io, name, errors);
+    });
+  };
+  prometheus::Counter* main_errors = InternalErrors(&registry, "main");
+  std::thread ingest_thread = run(&ingest_io, "ingest");
+  std::thread http_thread = run(&http_io, "http");
+  std::thread eval_thread = run(&eval_io, "eval");
   ready = true;
   Log(spdlog::level::info, "driftd started",
       {{"version", version},
        {"models", static_cast<uint64_t>(monitor.models())},
        {"config", flags.Get("config")}});
 
-  signals.async_wait([&](boost::system::error_code, int sig) {
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      // systemctl reload, a terminal hang-up, a process manager: never a reason to stop.
+      Log(spdlog::level::warn, "SIGHUP received: configuration reload is not supported yet",
+          {{"signal", "SIGHUP"}});
+      signals.async_wait(on_signal);
+      return;
+    }
     Log(spdlog::level::info, "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     ready = false;
     // Stop accepting and process everything already received, on the ingest thread.
@@ -249,8 +256,9 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
     eval_io.stop();
     asio::post(http_io, [&] { http.Stop(); });
     http_guard.reset();
-  });
-  main_io.run();
+  };
+  signals.async_wait(on_signal);
+  RunEventLoop(&main_io, "main", main_errors);
   ingest_thread.join();
   eval_thread.join();
   http_io.stop();

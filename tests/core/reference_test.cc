@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
+#include "core/sha256.h"
+
 namespace driftd {
 namespace {
 
@@ -56,7 +61,7 @@ TEST(ReferenceTest, RoundTripsThroughSerialize) {
 }
 
 TEST(ReferenceTest, EdgesRoundTripBitForBit) {
-  Reference ref{"m", "v", "", {}};
+  Reference ref{"m", "v", "", {}, {}};
   ref.features.push_back(
       {"x", FeatureBins::Numeric({0.1, 1.0 / 3, 2.718281828459045}), {1, 2, 0, 0, 0}});
   std::vector<std::string> errors;
@@ -178,6 +183,27 @@ TEST(ReferenceTest, InvalidJsonNamesTheFile) {
   EXPECT_FALSE(ParseReference("{\"model\": ", "broken.json", &errors));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].rfind("broken.json: invalid JSON: ", 0), 0u) << errors[0];
+}
+
+// driftd_reference_info{sha256} names the bytes that were parsed: not a second read of the file,
+// not a re-serialisation (two spellings of one histogram hash differently).
+TEST(ReferenceTest, Sha256IsOfTheBytesParsed) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(kGood, "fraud.json", &errors);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->sha256, Sha256Hex(kGood));
+  const std::string respaced = std::string(kGood) + "\n";
+  auto again = ParseReference(respaced, "fraud.json", &errors);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->sha256, Sha256Hex(respaced));
+  EXPECT_NE(again->sha256, ref->sha256);
+
+  const std::string path = ::testing::TempDir() + "/sha256_reference.json";
+  std::ofstream(path, std::ios::binary) << respaced;
+  auto loaded = LoadReferenceFile(path, &errors);
+  std::remove(path.c_str());
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->sha256, Sha256Hex(respaced));
 }
 
 TEST(ReferenceTest, MissingFileNamesThePath) {

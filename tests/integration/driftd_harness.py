@@ -1,7 +1,8 @@
 """Starts a real `driftd run` on ephemeral ports for a test, and talks to it.
 
-Every server binds 127.0.0.1 port 0; the addresses come from driftd's JSON log ("listening").
-The process is stopped (SIGTERM, then SIGKILL) when the test ends.
+Every server binds 127.0.0.1 port 0; the addresses come from driftd's log ("listening"), which is
+in the default text format unless a test asks for JSON (DRIFTD_TEST_LOG_FORMAT=json makes that the
+default). The process is stopped (SIGTERM, then SIGKILL) when the test ends.
 """
 import json
 import os
@@ -87,6 +88,45 @@ def parse_metrics(text):
     return out
 
 
+_TEXT_FIELD = r'[A-Za-z_][A-Za-z0-9_.]*=(?:"(?:[^"\\]|\\.)*"|[^ "]*)'
+_TEXT_FIELDS = re.compile(r'(?: ' + _TEXT_FIELD + r')*')
+_TEXT_ONE = re.compile(r' ([A-Za-z_][A-Za-z0-9_.]*)=("(?:[^"\\]|\\.)*"|[^ "]*)')
+_NUMBER = re.compile(r'^-?\d+(\.\d+)?([eE][-+]?\d+)?$')
+
+
+def parse_log_line(line):
+    """One log line, JSON or text ("ts level msg key=value ..."), as a dict; None if neither.
+
+    Text values keep driftd's escapes (\\xff, \\u0085) except for \\" and \\\\; bare numbers
+    become numbers, as they are in JSON."""
+    line = line.rstrip("\n")
+    if line.startswith("{"):
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+    parts = line.split(" ", 2)
+    if len(parts) < 3 or not re.match(r"^\d{4}-\d\d-\d\dT", parts[0]):
+        return None
+    entry = {"ts": parts[0], "level": parts[1]}
+    rest = " " + parts[2]
+    # The message ends where a run of key=value fields reaching the end of the line starts.
+    cut = len(rest)
+    for m in re.finditer(r" [A-Za-z_][A-Za-z0-9_.]*=", rest):
+        if _TEXT_FIELDS.fullmatch(rest, m.start()):
+            cut = m.start()
+            break
+    entry["msg"] = rest[1:cut]
+    for m in _TEXT_ONE.finditer(rest, cut):
+        value = m.group(2)
+        if value.startswith('"'):
+            value = re.sub(r'\\(["\\])', r"\1", value[1:-1])
+        elif _NUMBER.match(value):
+            value = float(value) if any(c in value for c in ".eE") else int(value)
+        entry[m.group(1)] = value
+    return entry
+
+
 def metric(metrics, name, **labels):
     want = set(labels.items())
     total, found = 0.0, False
@@ -98,7 +138,8 @@ def metric(metrics, name, **labels):
 
 
 class Driftd:
-    def __init__(self, tmp, config_overrides=None, reference=None, start=True):
+    def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None):
+        self.log_format = log_format or os.environ.get("DRIFTD_TEST_LOG_FORMAT", "text")
         self.tmp = tmp
         self.ref_path = os.path.join(tmp, "references", "m.json")
         os.makedirs(os.path.dirname(self.ref_path), exist_ok=True)
@@ -127,18 +168,23 @@ class Driftd:
             self.start()
 
     def start(self):
-        self.proc = subprocess.Popen(
-            [DRIFTD, "run", "--config", self.config_path, "--log.format", "json"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        args = [DRIFTD, "run", "--config", self.config_path]
+        if self.log_format != "text":  # text is the default: run it as users do
+            args += ["--log.format", self.log_format]
+        # Bytes, not text: a test can check that what driftd writes is valid UTF-8 (raw_logs).
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
         self.addresses = {}
+        self.raw_logs = []
         ready = threading.Event()
 
         def pump():
-            for line in self.proc.stderr:
+            for raw in self.proc.stderr:
+                self.raw_logs.append(raw)
+                line = raw.decode("utf-8", errors="backslashreplace")
                 self.logs.append(line)
-                try:
-                    entry = json.loads(line)
-                except ValueError:
+                entry = parse_log_line(line)
+                if entry is None:
                     continue
                 if entry.get("msg") == "listening":
                     kind, addr = entry["address"].split(" ", 1)
@@ -153,13 +199,7 @@ class Driftd:
             raise AssertionError("driftd did not start:\n" + "".join(self.logs))
 
     def log_entries(self):
-        out = []
-        for line in list(self.logs):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
+        return [e for e in map(parse_log_line, list(self.logs)) if e is not None]
 
     def url(self, path):
         return f"http://{self.addresses['http']}{path}"
@@ -172,7 +212,8 @@ class Driftd:
             return e.code, e.read().decode()
 
     def post(self, path, body):
-        req = urllib.request.Request(self.url(path), data=body.encode(), method="POST")
+        data = body if isinstance(body, bytes) else body.encode()
+        req = urllib.request.Request(self.url(path), data=data, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return r.status, r.read().decode()
@@ -212,7 +253,7 @@ class Driftd:
                 if chunk:
                     s.sendto(chunk, (host, int(port)))
         elif transport == "http":
-            code, body = self.post("/api/v1/ingest", data.decode())
+            code, body = self.post("/api/v1/ingest", data)
             assert code in (204, 400), (code, body)
         else:
             raise ValueError(transport)
@@ -247,6 +288,7 @@ class Driftd:
             self.proc.kill()
             self.proc.wait()
         self.pump.join(5)
+        self.proc.stderr.close()
         return self.proc.returncode
 
 

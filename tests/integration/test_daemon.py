@@ -29,6 +29,19 @@ METRIC_NAMES = {
 }
 
 
+def assert_logs_are_clean(test, d):
+    """Every line driftd wrote is valid UTF-8 with no raw control character but its newline."""
+    for raw in list(d.raw_logs):
+        body = raw[:-1] if raw.endswith(b"\n") else raw
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            test.fail(f"log line is not UTF-8 ({e}): {raw!r}")
+        bad = [b for b in body if b < 0x20 or b == 0x7F]
+        test.assertEqual(bad, [], f"raw control bytes in a log line: {raw!r}")
+        test.assertNotRegex(body.decode("utf-8"), "[\u0080-\u009f]", f"C1 control: {raw!r}")
+
+
 def random_values(rng, n):
     """n (x, c) pairs covering every bin, including out-of-range, unseen and missing."""
     xs = [-1.5, 0.5, 1.0, 1.5, 2.5, 3.99, 4.0, 7.0, None]
@@ -244,8 +257,71 @@ class BadInputTest(unittest.TestCase):
                     d.send("tcp", junk + b"\n" + ndjson([(1.5, "b")]).encode())
                 d.wait_samples("x", 20)
                 self.assertEqual(d.get("/healthz")[0], 200)
+                self.assertTrue(any(e.get("msg") == "ingest error" for e in d.log_entries()))
             finally:
                 self.assertEqual(d.stop(), 0)
+            assert_logs_are_clean(self, d)
+
+
+class LogSafetyTest(unittest.TestCase):
+    """What a client sends cannot end driftd through its log, in either format, on any transport,
+    and never reaches the terminal or journal raw."""
+
+    # Each is a line driftd rejects; the comment says what it once did to the daemon.
+    KILLERS = [
+        b"x \xff y",                           # one invalid byte: std::terminate in text logs
+        b"m x=1 bad\xff value",                # the same in a line-protocol line
+        b"m x=1 " + b"a" * 193 + "é€😀".encode() * 10,  # the 200-byte cut inside a character
+        b"m x=1 \x1b[2J\x1b]0;owned\x07 esc",    # terminal escapes
+        b"m x=1 \rfake 2026-01-01T00:00:00Z info driftd started",  # CR: a forged log line
+        b"m x=1 nul\x00byte",                   # NUL (reason binary)
+        "m x=1 \u0085\u009bc1".encode(),        # C1 controls, as valid UTF-8
+        b"\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80 overlong, surrogate, > U+10FFFF",
+    ]
+
+    def check(self, log_format, transport):
+        good = ndjson([(0.5, "a")]).encode()
+        with TempDir() as tmp:
+            d = Driftd(tmp, log_format=log_format)
+            try:
+                for i, bad in enumerate(self.KILLERS):
+                    d.send(transport, bad + b"\n" + good)
+                    time.sleep(0.21)  # under the 5-a-second log limit: every sample is logged
+                    self.assertIsNone(d.proc.poll(), f"driftd died on {bad!r}")
+                d.wait_samples("x", len(self.KILLERS))
+                self.assertEqual(d.get("/healthz")[0], 200)
+                m = d.metrics()
+                errors = metric(m, "driftd_ingest_errors_total", transport=transport)
+                self.assertEqual(errors, len(self.KILLERS))
+                self.assertEqual(metric(m, "driftd_internal_errors_total"), 0)
+                logged = [e for e in d.log_entries() if e.get("msg") == "ingest error"]
+                self.assertEqual(len(logged), len(self.KILLERS), d.logs)
+                samples = [e["sample"] for e in logged]
+                self.assertIn("x \\xff y", samples)  # the invalid byte, escaped
+                # 199 bytes of ASCII, then "é" (2 bytes) straddles byte 200: it is left out whole.
+                cut = [s for s in samples if s.startswith("m x=1 aaa")]
+                self.assertEqual(len(cut), 1, samples)
+                self.assertEqual(cut[0], "m x=1 " + "a" * 193)
+            finally:
+                self.assertEqual(d.stop(), 0)
+            assert_logs_are_clean(self, d)
+            if log_format == "text":
+                text = b"".join(d.raw_logs).decode()
+                self.assertIn('sample="x \\xff y"', text)
+                self.assertIn("\\x1b[2J", text)
+                self.assertIn("\\rfake", text)
+                self.assertIn("\\x00byte", text)
+                self.assertIn("\\u0085\\u009bc1", text)
+
+    def test_text_logs(self):
+        for transport in ("udp", "tcp", "unix", "http"):
+            with self.subTest(transport=transport):
+                self.check("text", transport)
+
+    def test_json_logs(self):
+        for transport in ("udp", "tcp"):
+            with self.subTest(transport=transport):
+                self.check("json", transport)
 
 
 class ConcurrencyTest(unittest.TestCase):

@@ -1,5 +1,5 @@
 // FIPS 180-4 SHA-256.
-#include "daemon/sha256.h"
+#include "core/sha256.h"
 
 #include <array>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// SHA-256 of a byte string, as lowercase hex: identifies the reference file a model was loaded
+// SHA-256 of a byte string, as lowercase hex: identifies the reference document a model was loaded
 // from (driftd_reference_info{sha256}).
 #pragma once
 

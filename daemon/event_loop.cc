@@ -1,0 +1,37 @@
+#include "daemon/event_loop.h"
+
+#include <exception>
+
+#include "daemon/log.h"
+
+namespace driftd {
+
+prometheus::Counter* InternalErrors(prometheus::Registry* registry, const std::string& thread) {
+  return &prometheus::BuildCounter()
+              .Name("driftd_internal_errors_total")
+              .Help("Exceptions that escaped a handler and were caught by the thread's event "
+                    "loop, by thread. Any increase is a driftd bug: please report it.")
+              .Register(*registry)
+              .Add({{"thread", thread}});
+}
+
+uint64_t RunEventLoop(boost::asio::io_context* io, const std::string& thread,
+                      prometheus::Counter* errors) {
+  uint64_t caught = 0;
+  for (;;) {
+    std::string what;
+    try {
+      io->run();  // Asio lets run() resume after a handler threw, without restart()
+      return caught;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+      what = "unknown exception";
+    }
+    ++caught;
+    errors->Increment();
+    Log(spdlog::level::err, "internal error", {{"thread", thread}, {"error", what}});
+  }
+}
+
+}  // namespace driftd

@@ -1,0 +1,24 @@
+// Runs one thread's io_context so that an exception escaping a handler costs that handler only:
+// it is logged, counted in driftd_internal_errors_total{thread}, and the loop goes on.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+#include "daemon/asio.h"
+
+namespace driftd {
+
+// Registers driftd_internal_errors_total in `registry` and returns its counter for `thread`
+// (the same counter for the same thread). Thread-safe.
+prometheus::Counter* InternalErrors(prometheus::Registry* registry, const std::string& thread);
+
+// Runs `io` until it runs out of work or is stopped. What a handler throws is caught, logged
+// ("internal error", with the thread and the exception's message), counted in `errors`, and the
+// loop is resumed: the remaining handlers still run. Returns the number of exceptions caught.
+uint64_t RunEventLoop(boost::asio::io_context* io, const std::string& thread,
+                      prometheus::Counter* errors);
+
+}  // namespace driftd
