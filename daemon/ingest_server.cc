@@ -1,7 +1,6 @@
 #include "daemon/ingest_server.h"
 
-#include <poll.h>
-
+#include <algorithm>
 #include <cstdio>
 
 #include "daemon/line_splitter.h"
@@ -30,6 +29,7 @@ struct IngestServer::Shared {
   std::set<SessionBase*> sessions;  // open stream sessions (ingest thread only)
   bool draining = false;
   bool udp_drained = true;
+  std::chrono::steady_clock::time_point drain_deadline;
   std::function<void()> on_drained;  // called once, when draining and nothing is left open
 
   // Called whenever a session or the UDP socket finishes; reports the end of a drain.
@@ -49,6 +49,11 @@ constexpr size_t kReadBuffer = 256 * 1024;
 constexpr std::chrono::milliseconds kQuiet(100);
 // Draining all connections takes at most this long (the whole shutdown must fit in 5 s).
 constexpr std::chrono::milliseconds kDrainBudget(2500);
+// How many buffers one connection reads before the others get a turn, while draining.
+constexpr int kDrainChunksPerTurn = 8;
+// At the drain deadline, at most this much of a connection's receive buffer is read to count the
+// lines it held (a sender can refill it as fast as it is read).
+constexpr size_t kCutOffReadLimit = 16 * kReadBuffer;
 
 // One stream connection (TCP or Unix).
 template <class Protocol>
@@ -63,7 +68,8 @@ class StreamSession : public SessionBase,
         metrics_(&shared_->metrics->transport(transport)),
         splitter_(shared_->options.max_line_bytes),
         processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter),
-        buffer_(kReadBuffer) {}
+        buffer_(kReadBuffer),
+        transport_(transport) {}
 
   void Start() {
     shared_->sessions.insert(this);
@@ -73,13 +79,24 @@ class StreamSession : public SessionBase,
   }
 
   // Starts draining: the pending read completes (with any bytes it already took, or aborted),
-  // and its handler reads the rest the peer has sent, then closes. See DrainNow().
+  // and its handler goes on with DrainStep() until the peer is quiet, ends the stream, or the
+  // drain deadline passes.
   void Drain(std::chrono::steady_clock::time_point deadline) override {
     draining_ = true;
     deadline_ = deadline;
     error_code ec;
     timer_.cancel();
     socket_.cancel(ec);
+  }
+
+  ~StreamSession() override {
+    // Only reached unclosed when a handler threw (the event loop caught it): leave no dangling
+    // pointer in the session set, and no connection counted that is gone.
+    if (!closed_) {
+      metrics_->connections->Decrement();
+      shared_->sessions.erase(this);
+      shared_->Settled();
+    }
   }
 
  private:
@@ -99,8 +116,13 @@ class StreamSession : public SessionBase,
                               if (self->closed_) return;
                               if (n > 0) self->Process(n);
                               if (self->draining_) {
-                                if (!ec) self->DrainNow();
-                                self->Finish();
+                                // Cancelled by Drain() (operation_aborted) or not: either way
+                                // the kernel may still hold what the peer sent.
+                                if (ec && ec != asio::error::operation_aborted) {
+                                  self->Finish();
+                                } else {
+                                  self->DrainStep();
+                                }
                                 return;
                               }
                               if (ec) {
@@ -112,26 +134,78 @@ class StreamSession : public SessionBase,
                             });
   }
 
-  // Reads what the peer has already sent, until it is quiet for kQuiet, ends the stream, or the
-  // drain deadline passes.
-  void DrainNow() {
+  // One step of the drain: reads what the kernel holds for this connection without blocking, a
+  // bounded number of chunks at a time so that every connection drains in turn, then waits for
+  // more data, for kQuiet of silence (the peer has nothing in flight: close), or for the deadline
+  // (the peer is still sending: cut it off).
+  void DrainStep() {
+    if (closed_) return;
     error_code ec;
     socket_.non_blocking(true, ec);
-    for (;;) {
-      const size_t n = socket_.read_some(asio::buffer(buffer_), ec);
-      if (!ec) {
-        Process(n);
-        continue;
-      }
-      if (ec != asio::error::would_block) return;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline_ - std::chrono::steady_clock::now());
-      pollfd pfd{socket_.native_handle(), POLLIN, 0};
-      if (left.count() <= 0 ||
-          ::poll(&pfd, 1, static_cast<int>(std::min(left, kQuiet).count())) <= 0) {
+    for (int chunk = 0; chunk < kDrainChunksPerTurn; ++chunk) {
+      if (std::chrono::steady_clock::now() >= deadline_) {
+        CutOff();
         return;
       }
+      const size_t n = socket_.read_some(asio::buffer(buffer_), ec);
+      if (ec == asio::error::would_block) {
+        WaitDuringDrain();
+        return;
+      }
+      if (ec) {  // end of stream, or the peer is gone: what was sent has been read
+        Finish();
+        return;
+      }
+      Process(n);
     }
+    asio::post(*shared_->io, [self = this->shared_from_this()] { self->DrainStep(); });
+  }
+
+  void WaitDuringDrain() {
+    const uint64_t wait = ++drain_wait_;
+    const auto now = std::chrono::steady_clock::now();
+    timer_.expires_at(std::min(now + kQuiet, deadline_));
+    timer_.async_wait([self = this->shared_from_this(), wait](error_code ec) {
+      if (ec || self->closed_ || wait != self->drain_wait_) return;
+      ++self->drain_wait_;  // the socket wait below is stale now
+      if (std::chrono::steady_clock::now() >= self->deadline_) {
+        self->CutOff();
+      } else {
+        self->Finish();  // quiet for kQuiet: nothing more in flight
+      }
+    });
+    socket_.async_wait(Protocol::socket::wait_read,
+                       [self = this->shared_from_this(), wait](error_code ec) {
+                         if (self->closed_ || wait != self->drain_wait_) return;
+                         ++self->drain_wait_;  // the timer is stale now
+                         self->timer_.cancel();
+                         if (ec) {
+                           self->Finish();
+                         } else {
+                           self->DrainStep();
+                         }
+                       });
+  }
+
+  // The drain deadline passed while the peer was still sending: stop reading (SHUT_RD), count
+  // what it had in flight (its unfinished line and the complete lines still in the receive
+  // buffer, up to kCutOffReadLimit bytes) as reason="shutdown", and close.
+  void CutOff() {
+    error_code ec;
+    socket_.shutdown(Protocol::socket::shutdown_receive, ec);
+    uint64_t lost = splitter_.rest().empty() ? 0 : 1;
+    splitter_.Reset();
+    socket_.non_blocking(true, ec);
+    for (size_t read = 0; read < kCutOffReadLimit;) {
+      const size_t n = socket_.read_some(asio::buffer(buffer_), ec);
+      if (ec) break;
+      lost += static_cast<uint64_t>(std::count(buffer_.data(), buffer_.data() + n, '\n'));
+      read += n;
+    }
+    metrics_->Error("shutdown", static_cast<double>(lost));
+    Log(spdlog::level::warn, "connection cut off at the shutdown deadline",
+        {{"transport", TransportName(transport_)}, {"lines_in_flight", lost}});
+    Finish();
   }
 
   void Process(size_t n) {
@@ -169,8 +243,10 @@ class StreamSession : public SessionBase,
   LineSplitter splitter_;
   LineProcessor processor_;
   std::vector<char> buffer_;
+  Transport transport_;
   bool closed_ = false;
   bool draining_ = false;
+  uint64_t drain_wait_ = 0;  // the current drain wait; older timer/socket waits are stale
   std::chrono::steady_clock::time_point deadline_;
 };
 
@@ -236,11 +312,12 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   }
 
  private:
-  // Processes the datagrams already queued on the socket, then closes it.
+  // Processes the datagrams already queued on the socket (until none is left or the drain
+  // deadline passes, however fast senders go on sending), then closes it.
   void DrainNow() {
     error_code ec;
     shared_->udp->non_blocking(true, ec);
-    for (;;) {
+    while (std::chrono::steady_clock::now() < shared_->drain_deadline) {
       const size_t n = shared_->udp->receive_from(asio::buffer(buffer_), sender_, 0, ec);
       if (ec) break;
       Datagram(n);
@@ -258,7 +335,7 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
       const std::string_view line = data.substr(0, nl);
       if (line.size() > shared_->options.max_line_bytes) {
         processor_.Error("line_too_long", "line longer than max_line_bytes; skipped",
-                         line.substr(0, 200));
+                         line);
       } else {
         processor_.Line(line, now);
       }
@@ -352,6 +429,7 @@ bool IngestServer::Start(std::string* error) {
 
 void IngestServer::Drain(std::function<void()> done) {
   shared_->draining = true;
+  shared_->drain_deadline = std::chrono::steady_clock::now() + kDrainBudget;
   shared_->on_drained = std::move(done);
   error_code ec;
   // Connections the kernel completed but driftd has not accepted yet may already hold data:
@@ -370,8 +448,7 @@ void IngestServer::Drain(std::function<void()> done) {
     shared_->udp_drained = false;
     shared_->udp->cancel(ec);
   }
-  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  for (SessionBase* session : shared_->sessions) session->Drain(deadline);
+  for (SessionBase* session : shared_->sessions) session->Drain(shared_->drain_deadline);
   shared_->Settled();
 }
 

@@ -35,9 +35,11 @@ class IngestServer {
   // The addresses actually bound (port 0 resolved), e.g. "tcp 127.0.0.1:41234".
   const std::vector<std::string>& bound() const { return bound_; }
 
-  // Stops accepting, then reads and processes what every peer has already sent (a stream until it
-  // is quiet for 100 ms or ends, within 2.5 s in all), closes every socket and calls `done` on
-  // the io_context's thread. Must run on that thread (post it there).
+  // Stops accepting (connections already queued are accepted first), then reads and processes
+  // what every peer has sent: every connection drains concurrently until it is quiet for 100 ms
+  // or ends. A sender still streaming 2.5 s after the call is cut off (shutdown(SHUT_RD)) and what
+  // it had in flight is counted as reason="shutdown". Closes every socket and calls `done` on the
+  // io_context's thread. Must run on that thread (post it there).
   void Drain(std::function<void()> done);
 
   // Implementation detail shared with the sessions.

@@ -37,7 +37,7 @@ const std::vector<std::string>& IngestMetrics::Reasons() {
         "malformed_json", "malformed_line_protocol", "missing_model", "bad_timestamp", "binary",
         // transport
         "line_too_long", "truncated_line", "too_many_connections", "idle_timeout",
-        "body_too_large"};
+        "body_too_large", "shutdown"};
     for (size_t e = 0; e < static_cast<size_t>(IngestError::kCount); ++e) {
       r.push_back(IngestErrorReason(static_cast<IngestError>(e)));
     }
