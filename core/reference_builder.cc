@@ -1,13 +1,13 @@
 #include "core/reference_builder.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
+#include "core/category.h"
 #include "core/json_validation.h"
 
 namespace driftd {
@@ -16,22 +16,10 @@ namespace {
 // Everything seen in one column.
 struct Column {
   std::vector<double> numbers;       // parsed values (finite or +-inf), in input order
-  std::vector<std::string> strings;  // the text of every non-missing value, in input order
+  std::vector<std::string> strings;  // the category text of every non-missing value, in input order
   uint64_t missing = 0;
   bool all_numeric = true;
 };
-
-std::optional<double> ParseNumber(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  if (s.empty()) return std::nullopt;
-  if (s.front() == '+') s.remove_prefix(1);
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
 
 // Splits one CSV record (RFC 4180 quoting). Returns false when a quoted field is still open at the
 // end of `line` (the caller appends the next line and tries again).
@@ -97,18 +85,24 @@ class Collector {
   uint64_t records_ = 0;
 };
 
-void AddText(Column* col, std::string_view text) {
-  auto v = ParseNumber(text);
-  if (v && std::isnan(*v)) {
+// A number (NaN: missing). Its category text, used when the column turns out categorical, is the
+// canonical one (core/category.h): the text the daemon derives from the same value on the wire.
+void AddNumber(Column* col, double v) {
+  if (std::isnan(v)) {
     ++col->missing;
     return;
   }
-  if (v) {
-    col->numbers.push_back(*v);
-  } else {
-    col->all_numeric = false;
-  }
-  col->strings.emplace_back(text);
+  CategoryBuffer buf;
+  col->numbers.push_back(v);
+  col->strings.emplace_back(CanonicalNumber(v, &buf));
+}
+
+// A CSV cell: a number if it spells one, otherwise a category in its canonical text.
+void AddText(Column* col, std::string_view text) {
+  if (const std::optional<double> v = ParseNumber(text)) return AddNumber(col, *v);
+  CategoryBuffer buf;
+  col->all_numeric = false;
+  col->strings.emplace_back(CanonicalText(text, &buf).value_or(text));
 }
 
 std::string Where(std::string_view source, uint64_t line) {
@@ -197,7 +191,7 @@ bool ReadNdjson(std::istream& in, std::string_view source, Collector* out, std::
       if (v.is_null()) {
         ++col.missing;
       } else if (v.is_number()) {
-        AddText(&col, v.dump());
+        AddNumber(&col, v.get<double>());
       } else if (v.is_string()) {
         col.all_numeric = false;
         col.strings.push_back(v.get<std::string>());

@@ -1,8 +1,9 @@
 #include "daemon/monitor.h"
 
-#include <charconv>
 #include <cmath>
+#include <optional>
 
+#include "core/category.h"
 #include "daemon/log.h"
 
 namespace driftd {
@@ -111,16 +112,16 @@ Monitor::Model* Monitor::Find(std::string_view name) {
 
 namespace {
 
-// The category text of a number sent for a categorical feature: integers without a fraction
-// ("10115"), others in their shortest round-trip form.
-std::string_view NumberText(double v, char (&buf)[32]) {
-  char* end;
-  if (std::fabs(v) < 1e15 && v == std::floor(v)) {
-    end = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v)).ptr;
-  } else {
-    end = std::to_chars(buf, buf + sizeof buf, v).ptr;
-  }
-  return std::string_view(buf, static_cast<size_t>(end - buf));
+// The bin of a category that came as text (a string or a tag): the category as written, or else
+// the one of its canonical text (core/category.h), so that a tag "10115.0" finds the "10115" a CSV
+// built. The second lookup is paid only by text that misses.
+uint32_t TextCategoryBin(const FeatureBins& bins, std::string_view text) {
+  const uint32_t bin = bins.CategoryBin(text);
+  if (bin != bins.other_bin()) return bin;
+  CategoryBuffer buf;
+  const std::optional<std::string_view> canonical = CanonicalText(text, &buf);
+  if (!canonical) return bins.missing_bin();  // "nan", as the builder counts it
+  return *canonical == text ? bin : bins.CategoryBin(*canonical);
 }
 
 // The bin of `v` for `bins`, or false on a type mismatch.
@@ -135,10 +136,13 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
     return true;
   }
   if (v.kind == Value::Kind::kNumber) {
-    char buf[32];
-    *bin = bins.CategoryBin(NumberText(v.number, buf));
+    CategoryBuffer buf;
+    *bin = std::isnan(v.number) ? bins.missing_bin()
+                                : bins.CategoryBin(CanonicalNumber(v.number, &buf));
+  } else if (v.kind == Value::Kind::kBool) {
+    *bin = bins.CategoryBin(v.text);  // "true" / "false": canonical already
   } else {
-    *bin = bins.CategoryBin(v.text);
+    *bin = TextCategoryBin(bins, v.text);
   }
   return true;
 }
@@ -214,7 +218,7 @@ void Monitor::Apply(const Record& record, double now, ApplyStats* stats, Batch* 
     const FeatureBins& bins = m->reference.features[f].bins;
     if (bins.kind() != FeatureKind::kCategorical || m->seen[f] == gen) continue;
     m->seen[f] = gen;
-    m->window.Add(slot, f, bins.CategoryBin(tag.value.text));
+    m->window.Add(slot, f, TextCategoryBin(bins, tag.value.text));
     ++stats->values;
   }
 }

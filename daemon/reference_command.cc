@@ -26,7 +26,10 @@ std::string UtcNow() {
 int ReferenceBuildCommand(const std::vector<std::string>& args) {
   Flags flags("driftd reference build --input FILE --output FILE --model NAME [flags]",
               "Builds a reference distribution from training data: a CSV file with a header row,\n"
-              "or NDJSON (one object of feature -> value per line, or {\"features\": {...}}).");
+              "or NDJSON (one object of feature -> value per line, or {\"features\": {...}}).\n"
+              "A number used as a category is stored in the canonical text the daemon derives\n"
+              "from it on the wire: 10115.0, 1.0115e4 and +10115 are 10115, 1.50 is 1.5, -0 is 0,\n"
+              "True and TRUE are true (docs/reference-format.md).");
   flags.Value("input", "", "training data file (CSV or NDJSON; - for standard input)", true);
   flags.Value("output", "", "reference file to write (- for standard output)", true);
   flags.Value("model", "", "model name recorded in the reference", true);
@@ -35,7 +38,9 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
   flags.Value("bins", "20", "bins per numeric feature (quantile bins may merge to fewer)");
   flags.Value("strategy", "quantile", "numeric bin edges: quantile or uniform");
   flags.Value("features", "", "comma-separated columns to include (default: all)");
-  flags.Value("categorical", "", "comma-separated columns to treat as categorical");
+  flags.Value("categorical", "",
+              "comma-separated columns to treat as categorical (numbers in canonical text: "
+              "10115.0 -> 10115)");
   flags.Value("max-categories", "1000",
               "categories kept per categorical feature (most frequent); the rest count as other");
   flags.Value("format", "auto", "input format: auto, csv or ndjson");

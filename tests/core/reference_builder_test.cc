@@ -102,6 +102,47 @@ TEST(ReferenceBuilderTest, FeatureSelectionAndForcedCategorical) {
   EXPECT_EQ(ref->features[0].bins.categories(), (std::vector<std::string>{"10115", "80331"}));
 }
 
+// Every spelling of a number or boolean is one category, in the canonical text the daemon derives
+// from the same value on the wire (core/category.h); other text stays as written.
+TEST(ReferenceBuilderTest, CategoriesAreCanonicalInCsvAndNdjson) {
+  BuildOptions o;
+  o.categorical = {"zip", "rate"};
+  std::string error;
+  auto csv = Build(
+      "zip,rate,flag\n"
+      "10115.0,1.50,True\n"
+      "10115,1.5,true\n"
+      "1.0115e4,0.10,FALSE\n"
+      "+10115,-0,t\n"
+      "0x10,-0.0,\n"
+      "nan, 2 ,TRUE\n",
+      o, &error);
+  ASSERT_TRUE(csv) << error;
+  EXPECT_EQ(Feature(*csv, "zip").bins.categories(), (std::vector<std::string>{"0x10", "10115"}));
+  EXPECT_EQ(Feature(*csv, "zip").counts, (std::vector<uint64_t>{1, 4, 0, 1}));
+  EXPECT_EQ(Feature(*csv, "rate").bins.categories(),
+            (std::vector<std::string>{"0", "0.1", "1.5", "2"}));
+  EXPECT_EQ(Feature(*csv, "rate").counts, (std::vector<uint64_t>{2, 1, 2, 1, 0, 0}));
+  EXPECT_EQ(Feature(*csv, "flag").bins.categories(),
+            (std::vector<std::string>{"false", "t", "true"}));
+  EXPECT_EQ(Feature(*csv, "flag").counts, (std::vector<uint64_t>{1, 1, 3, 0, 1}));
+
+  auto ndjson = Build(
+      "{\"zip\": 10115.0, \"rate\": 1.50, \"flag\": true}\n"
+      "{\"zip\": 10115, \"rate\": 15e-1, \"flag\": false}\n"
+      "{\"zip\": \"10115.0\", \"rate\": -0.0, \"flag\": \"True\"}\n",
+      o, &error);
+  ASSERT_TRUE(ndjson) << error;
+  // A JSON string is a category as written.
+  EXPECT_EQ(Feature(*ndjson, "zip").bins.categories(),
+            (std::vector<std::string>{"10115", "10115.0"}));
+  EXPECT_EQ(Feature(*ndjson, "zip").counts, (std::vector<uint64_t>{2, 1, 0, 0}));
+  EXPECT_EQ(Feature(*ndjson, "rate").bins.categories(), (std::vector<std::string>{"0", "1.5"}));
+  EXPECT_EQ(Feature(*ndjson, "rate").counts, (std::vector<uint64_t>{1, 2, 0, 0}));
+  EXPECT_EQ(Feature(*ndjson, "flag").bins.categories(),
+            (std::vector<std::string>{"True", "false", "true"}));
+}
+
 TEST(ReferenceBuilderTest, MaxCategoriesKeepsTheMostFrequent) {
   std::string error;
   BuildOptions o;

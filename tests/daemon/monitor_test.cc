@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace driftd {
 namespace {
 
@@ -102,6 +104,45 @@ TEST(MonitorTest, NumbersForCategoricalFeaturesUseTheirText) {
   m.Apply(r, kNow, &stats);
   auto e = m.Evaluate(kNow);
   EXPECT_EQ(e->models[0].features[0].window_counts, (std::vector<uint64_t>{1, 1, 0, 0}));
+}
+
+// Every wire spelling of a category finds the category `driftd reference build` wrote for it
+// (core/category.h): numbers by their canonical text, strings and tags as written or else by it.
+TEST(MonitorTest, CategoriesAreMatchedByTheirCanonicalText) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {
+      "zip": {"type": "categorical",
+              "categories": {"0": 1, "1.5": 1, "10115": 1, "1e-07": 1, "true": 1, "01234": 1}}}})",
+                            "m.json", &errors);
+  ASSERT_TRUE(ref);
+  Monitor m(Options(), {*ref}, {""}, kNow);
+  ApplyStats stats;
+  Record r;
+  r.model = "m";
+  const Value kTrue{Value::Kind::kBool, 1, "true"};
+  // In bin order: 0 01234 1.5 10115 1e-07 true other missing.
+  const std::vector<std::pair<Value, size_t>> fields = {
+      {Num(-0.0), 0}, {Str("-0.0"), 0},      {Str("01234"), 1}, {Num(1234), 6},
+      {Num(1.5), 2},  {Str("1.50"), 2},      {Num(10115.0), 3}, {Str("1.0115e4"), 3},
+      {Num(1e-7), 4}, {Str("0.0000001"), 4}, {kTrue, 5},        {Str("TRUE"), 5},
+      {Str("t"), 6},  {Str("0x10"), 6},      {Num(NAN), 7},     {Str("NaN"), 7},
+  };
+  std::vector<uint64_t> want(8, 0);
+  for (const auto& [value, bin] : fields) {
+    r.fields = {{"zip", value}};
+    m.Apply(r, kNow, &stats);
+    ++want[bin];
+  }
+  r.fields.clear();
+  for (const char* tag : {"10115.0", "+10115", "1.50", "true", "True"}) {
+    r.tags = {{"zip", Str(tag)}};
+    m.Apply(r, kNow, &stats);
+  }
+  want[3] += 2;
+  want[2] += 1;
+  want[5] += 2;
+  auto e = m.Evaluate(kNow);
+  EXPECT_EQ(e->models[0].features[0].window_counts, want);
 }
 
 TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
