@@ -52,7 +52,7 @@ void LineProcessor::Error(std::string_view reason, std::string_view message,
     Log(spdlog::level::warn, "ingest error",
         {{"reason", reason},
          {"error", message},
-         {"sample", Utf8Prefix(sample, kSampleBytes)},
+         {"sample", Utf8Prefix(sample, kLogSampleBytes)},
          {"suppressed", suppressed}});
   }
 }

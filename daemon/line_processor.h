@@ -11,9 +11,6 @@
 
 namespace driftd {
 
-// How much of a rejected line a log entry quotes (cut on a UTF-8 character boundary).
-inline constexpr size_t kSampleBytes = 200;
-
 class LineProcessor {
  public:
   LineProcessor(Monitor* monitor, TransportMetrics* metrics, prometheus::Counter* values,

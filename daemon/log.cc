@@ -52,8 +52,9 @@ size_t Utf8SequenceLength(std::string_view s) {
   return n;
 }
 
-// Writes `s` to `out` as valid UTF-8 without C1 controls; with `text`, also escapes what the
-// text format must (quote, backslash, C0 controls, DEL), which JSON's serialiser does otherwise.
+// Writes `s` to `out` as valid UTF-8, each invalid byte as the text \xNN; with `text`, also
+// escapes what the text format must (quote, backslash, C0 and C1 controls, DEL). For JSON the
+// serialiser escapes C0 controls, and EscapeJsonControls() DEL and C1.
 void AppendEscaped(std::string_view s, bool text, std::string* out) {
   char buf[8];
   for (size_t i = 0; i < s.size();) {
@@ -65,7 +66,7 @@ void AppendEscaped(std::string_view s, bool text, std::string* out) {
       ++i;
       continue;
     }
-    if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {  // U+0080..U+009F
+    if (text && n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {  // C1
       std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
       *out += buf;
     } else if (n > 1 || !text) {
@@ -87,6 +88,26 @@ void AppendEscaped(std::string_view s, bool text, std::string* out) {
     }
     i += n;
   }
+}
+
+// nlohmann's serialiser leaves DEL and the C1 controls (U+0080..U+009F) raw: write them as JSON
+// \u escapes. `json` is valid UTF-8, so 0xC2 is always a lead byte here.
+std::string EscapeJsonControls(std::string json) {
+  std::string out;
+  char buf[8];
+  for (size_t i = 0; i < json.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(json[i]);
+    const bool c1 = c == 0xC2 && i + 1 < json.size() &&
+                    static_cast<unsigned char>(json[i + 1]) < 0xA0;
+    if (c != 0x7F && !c1) {
+      if (!out.empty()) out += json[i];
+      continue;
+    }
+    if (out.empty()) out.assign(json, 0, i);
+    std::snprintf(buf, sizeof buf, "\\u%04x", c1 ? static_cast<unsigned char>(json[++i]) : c);
+    out += buf;
+  }
+  return out.empty() ? json : out;
 }
 
 }  // namespace
@@ -150,13 +171,11 @@ bool SetupLogging(std::string_view level, LogFormat format) {
   return true;
 }
 
-void Log(spdlog::level::level_enum level, std::string_view msg,
-         std::initializer_list<LogField> fields) {
-  auto* logger = spdlog::default_logger_raw();
-  if (!logger->should_log(level)) return;
+std::string FormatLogLine(spdlog::level::level_enum level, std::string_view msg,
+                          std::initializer_list<LogField> fields, LogFormat format) {
   const auto name = spdlog::level::to_string_view(level);
   std::string line;
-  if (g_format == LogFormat::kJson) {
+  if (format == LogFormat::kJson) {
     nlohmann::ordered_json j;
     j["ts"] = Timestamp();
     j["level"] = std::string(name.data(), name.size());
@@ -168,7 +187,7 @@ void Log(spdlog::level::level_enum level, std::string_view msg,
         j[f.key] = nlohmann::json::parse(f.value, nullptr, false);
       }
     }
-    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    line = EscapeJsonControls(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     line = Timestamp() + " " + std::string(name.data(), name.size()) + " ";
     AppendEscaped(msg, true, &line);
@@ -176,7 +195,14 @@ void Log(spdlog::level::level_enum level, std::string_view msg,
       line += " " + f.key + "=" + (f.quoted ? QuoteLogValue(f.value) : f.value);
     }
   }
-  logger->log(level, line);
+  return line;
+}
+
+void Log(spdlog::level::level_enum level, std::string_view msg,
+         std::initializer_list<LogField> fields) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(level)) return;
+  logger->log(level, FormatLogLine(level, msg, fields, g_format));
 }
 
 bool LogRateLimiter::Allow(uint64_t* suppressed) {

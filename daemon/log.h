@@ -36,6 +36,13 @@ bool SetupLogging(std::string_view level, LogFormat format);
 void Log(spdlog::level::level_enum level, std::string_view msg,
          std::initializer_list<LogField> fields = {});
 
+// The line Log() writes for these arguments in `format` (without its newline). Never throws.
+std::string FormatLogLine(spdlog::level::level_enum level, std::string_view msg,
+                          std::initializer_list<LogField> fields, LogFormat format);
+
+// How much of a rejected line a log entry quotes (cut with Utf8Prefix).
+inline constexpr size_t kLogSampleBytes = 200;
+
 // The longest prefix of `s` that is at most `max_bytes` long and does not end inside a UTF-8
 // sequence: how a sample of client input is cut for a log line.
 std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
@@ -46,8 +53,8 @@ std::string_view Utf8Prefix(std::string_view s, size_t max_bytes);
 // valid UTF-8 sequence as \xNN. Valid printable UTF-8 is kept as it is.
 std::string QuoteLogValue(std::string_view s);
 
-// `s` as valid UTF-8 for a JSON log value: each invalid byte becomes the text \xNN and each C1
-// control \uNNNN (the JSON serialiser escapes C0 controls itself).
+// `s` as valid UTF-8 for a JSON log value: each invalid byte becomes the text \xNN. (The JSON line
+// writes every control character, C0, DEL and C1, as a \u escape.)
 std::string SanitizeUtf8(std::string_view s);
 
 // Lets through at most `per_second` events a second; the rest are counted and reported with the

@@ -53,10 +53,27 @@ TEST(QuoteLogValueTest, InvalidUtf8IsEscapedValidUtf8Kept) {
   EXPECT_EQ(QuoteLogValue("\xc2\xa0"), "\"\xc2\xa0\"");                  // U+00A0 is printable
 }
 
-TEST(SanitizeUtf8Test, OnlyInvalidBytesAndC1Change) {
-  // Quotes and C0 controls are left to the JSON serialiser.
-  EXPECT_EQ(SanitizeUtf8("a \"b\"\n\x1b"), "a \"b\"\n\x1b");
-  EXPECT_EQ(SanitizeUtf8("x \xff y \xc3\xa9 \xc2\x85"), "x \\xff y \xc3\xa9 \\u0085");
+TEST(SanitizeUtf8Test, OnlyInvalidBytesChange) {
+  // Quotes and controls are left to the JSON line.
+  EXPECT_EQ(SanitizeUtf8("a \"b\"\n\x1b\x7f\xc2\x85"), "a \"b\"\n\x1b\x7f\xc2\x85");
+  EXPECT_EQ(SanitizeUtf8("x \xff y \xc3\xa9"), "x \\xff y \xc3\xa9");
+}
+
+TEST(FormatLogLineTest, JsonEscapesEveryControlCharacter) {
+  const std::string line = FormatLogLine(spdlog::level::warn, "ingest error",
+                                         {{"sample", "a\x1b\x7f\xc2\x85\xc2\xa0\xff\"q\""}},
+                                         LogFormat::kJson);
+  EXPECT_NE(line.find(R"("sample":"a\u001b\u007f\u0085)" "\xc2\xa0" R"(\\xff\"q\"")"),
+            std::string::npos)
+      << line;
+}
+
+TEST(FormatLogLineTest, TextQuotesValuesAndKeepsNumbersBare) {
+  const std::string line = FormatLogLine(spdlog::level::info, "ingest error",
+                                         {{"reason", "binary"}, {"sample", "a b\r"}, {"n", 3}},
+                                         LogFormat::kText);
+  EXPECT_NE(line.find(R"( info ingest error reason=binary sample="a b\r" n=3)"), std::string::npos)
+      << line;
 }
 
 // Every single byte, and every pair, gives printable ASCII or valid UTF-8 with no control.

@@ -1,20 +1,27 @@
-// libFuzzer entry point for LineDecoder: any bytes must decode to a valid status without crashing,
-// reading out of bounds or leaving dangling views. Not built by CMake (GCC has no libFuzzer); from
-// the repository root:
+// libFuzzer entry point for LineDecoder and the log line of what it rejects: any bytes must decode
+// to a valid status without crashing, reading out of bounds or leaving dangling views, and the
+// "ingest error" line driftd would log for them, in both formats, must be valid UTF-8 with no
+// control character (and, in JSON, parse back to the escaped sample).
+// CTest runs it under GCC with fuzz_driver.cc (seeded random inputs; fuzz.decoder_and_log). With
+// libFuzzer, from the repository root:
 //   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. daemon/decoder.cc
-//       tests/fuzz/decoder_fuzz.cc -lsimdjson -o decoder_fuzz
+//       daemon/log.cc tests/fuzz/decoder_fuzz.cc -lsimdjson -lspdlog -lfmt -o decoder_fuzz
 //   ./decoder_fuzz -max_len=512 corpus/
 // The input is split at '\n' and each piece decoded as a line, so one input exercises the reuse
 // of the decoder's buffers across lines of different sizes and formats.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "daemon/decoder.h"
+#include "daemon/log.h"
 
 namespace {
 
@@ -22,8 +29,55 @@ void Touch(std::string_view s, unsigned* sum) {
   for (char c : s) *sum += static_cast<unsigned char>(c);
 }
 
-void Check(bool ok) {
-  if (!ok) std::abort();
+void CheckAt(bool ok, int line) {
+  if (!ok) {
+    std::fprintf(stderr, "decoder_fuzz.cc:%d: check failed\n", line);
+    std::abort();
+  }
+}
+#define Check(ok) CheckAt((ok), __LINE__)
+
+// Valid UTF-8 (no overlong form, surrogate or code point past U+10FFFF) with no C0 control, DEL
+// or C1 control.
+bool IsCleanUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    const size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || i + n > s.size()) return false;
+    uint32_t cp = c & (0x7f >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    const uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+// The line LineProcessor::Error logs for a rejected `line`, in both formats.
+void CheckLogLines(std::string_view reason, std::string_view message, std::string_view line) {
+  const std::string_view sample = driftd::Utf8Prefix(line, driftd::kLogSampleBytes);
+  Check(sample.size() <= driftd::kLogSampleBytes && line.substr(0, sample.size()) == sample);
+  for (driftd::LogFormat format : {driftd::LogFormat::kText, driftd::LogFormat::kJson}) {
+    const std::string out = driftd::FormatLogLine(
+        spdlog::level::warn, "ingest error",
+        {{"reason", reason}, {"error", message}, {"sample", sample}, {"suppressed", uint64_t{0}}},
+        format);
+    Check(IsCleanUtf8(out));
+    if (format == driftd::LogFormat::kJson) {
+      const auto j = nlohmann::json::parse(out, nullptr, false);
+      Check(!j.is_discarded() && j["sample"] == driftd::SanitizeUtf8(sample));
+    }
+  }
 }
 
 }  // namespace
@@ -46,6 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case driftd::DecodeStatus::kRecord:
         Check(!record.model.empty());
         Touch(record.model, &sum);
+        // A record can still be rejected later (unknown model, late): logged the same way.
+        CheckLogLines("unknown_model", "unknown model \"" + std::string(record.model) + "\"", piece);
         for (const driftd::Field& f : record.fields) {
           Touch(f.key, &sum);
           Touch(f.value.text, &sum);
@@ -61,6 +117,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case driftd::DecodeStatus::kError:
         Check(error.reason != nullptr && *error.reason != '\0' && !error.message.empty());
+        CheckLogLines(error.reason, error.message, piece);
         break;
       default:
         Check(false);
