@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -163,7 +164,9 @@ bool ScrapeSum(const std::string& url, const std::string& metric, const std::str
     const char next = line.size() > metric.size() ? line[metric.size()] : ' ';
     if (next != '{' && next != ' ') continue;
     if (!match.empty() && line.find(match) == std::string::npos) continue;
-    *sum += std::stod(line.substr(line.rfind(' ') + 1));
+    double v = 0;
+    const char* value = line.data() + line.rfind(' ') + 1;
+    if (std::from_chars(value, line.data() + line.size(), v).ec == std::errc()) *sum += v;
   }
   return true;
 }
@@ -177,34 +180,48 @@ int LoadgenCommand(const std::vector<std::string>& args) {
   flags.Value("target", "", "tcp://host:port, udp://host:port or unix:///path", true);
   flags.Value("reference", "", "reference file to draw synthetic records from");
   flags.Value("input", "", "file of records (NDJSON or line protocol) to send instead");
-  flags.Value("format", "ndjson", "synthetic record format: ndjson or influx");
-  flags.Value("records", "1000000", "records to send (0: until --duration ends)");
-  flags.Value("duration", "0", "seconds to keep sending (0: until --records are sent)");
-  flags.Value("rate", "0", "records per second (0: as fast as possible)");
-  flags.Value("drift-after", "-1", "seconds after which synthetic records drift (-1: never)");
-  flags.Value("drift", "1", "drift strength from 0 to 1");
+  flags.Choice("format", "ndjson", {"ndjson", "influx"},
+               "synthetic record format: ndjson or influx");
+  flags.UInt("records", 1000000, "records to send (0: until --duration ends)");
+  flags.Number("duration", 0, "seconds to keep sending (0: until --records are sent)", 0);
+  flags.Number("rate", 0, "records per second (0: as fast as possible)", 0);
+  flags.Number("drift-after", -1, "seconds after which synthetic records drift (-1: never)", -1);
+  flags.Number("drift", 1, "drift strength from 0 to 1", 0, 1);
   flags.Value("metrics-url", "", "driftd's /metrics URL, to report accepted records and loss");
   flags.Value("write", "", "write the synthetic records to this file instead of sending them");
-  flags.Value("seed", "1", "random seed");
+  flags.UInt("seed", 1, "random seed");
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd loadgen: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("loadgen", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
   }
-  const std::string format = flags.Get("format");
-  if (format != "ndjson" && format != "influx") {
-    std::cerr << "driftd loadgen: --format must be ndjson or influx\n";
-    return 2;
+  if (flags.Get("input").empty() == flags.Get("reference").empty()) {
+    return UsageError("loadgen", "give either --reference or --input");
   }
-  const uint64_t records = std::stoull(flags.Get("records"));
-  const double duration = std::stod(flags.Get("duration"));
-  const double rate = std::stod(flags.Get("rate"));
-  const double drift_after = std::stod(flags.Get("drift-after"));
-  const double drift = std::stod(flags.Get("drift"));
+  const std::string& target = flags.Get("target");
+  if (target.rfind("unix://", 0) != 0) {
+    HostPort hp;
+    if ((target.rfind("tcp://", 0) != 0 && target.rfind("udp://", 0) != 0) ||
+        !ParseHostPort(target.substr(6), &hp, &error)) {
+      return UsageError("loadgen",
+                        "--target: expected tcp://host:port, udp://host:port or "
+                        "unix:///path, got \"" +
+                            target + "\"");
+    }
+  }
+  if (!flags.Get("metrics-url").empty() && flags.Get("metrics-url").rfind("http://", 0) != 0) {
+    return UsageError("loadgen", "--metrics-url: expected http://host:port/metrics, got \"" +
+                                     flags.Get("metrics-url") + "\"");
+  }
+  const std::string format = flags.Get("format");
+  const uint64_t records = flags.GetUInt("records");
+  const double duration = flags.GetNumber("duration");
+  const double rate = flags.GetNumber("rate");
+  const double drift_after = flags.GetNumber("drift-after");
+  const double drift = flags.GetNumber("drift");
 
   // The records to send, in blocks: a recorded file once, or synthetic blocks generated ahead.
   std::vector<std::string> lines;
@@ -217,19 +234,16 @@ int LoadgenCommand(const std::vector<std::string>& args) {
     }
     std::string line;
     while (std::getline(in, line)) lines.push_back(line + "\n");
-  } else if (!flags.Get("reference").empty()) {
+  } else {
     std::vector<std::string> errors;
     ref = LoadReferenceFile(flags.Get("reference"), &errors);
     if (!ref) {
       for (const auto& e : errors) std::cerr << "driftd loadgen: " << e << "\n";
       return 1;
     }
-  } else {
-    std::cerr << "driftd loadgen: give --reference or --input\n";
-    return 2;
   }
   std::optional<Sampler> sampler;
-  if (ref) sampler.emplace(*ref, std::stoull(flags.Get("seed")));
+  if (ref) sampler.emplace(*ref, flags.GetUInt("seed"));
   // Pre-generated blocks of 4096 records, so generation does not limit the sending rate.
   const size_t kBlock = records ? std::min<uint64_t>(4096, records) : 4096;
   const int kBlocks = records && records <= 4096 ? 1 : 8;

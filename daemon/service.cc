@@ -81,8 +81,7 @@ int CheckConfigCommand(const std::vector<std::string>& args) {
   flags.Value("config", "", "configuration file", true);
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd check-config: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("check-config", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
@@ -107,14 +106,13 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   AddLogFlags(&flags);
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd run: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("run", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
   }
-  if (!SetupLogFlags(flags, "run")) return 2;
+  if (!SetupLogFlags(flags, "run")) return kExitUsage;
   std::signal(SIGPIPE, SIG_IGN);
 
   Config config;
