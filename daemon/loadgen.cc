@@ -8,13 +8,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -28,57 +29,134 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Draws feature values from a reference's histograms; `drift` in [0, 1] moves numeric values up
-// by that many interior-range widths' tenths and tilts categorical choices to the last category.
+// Draws records from a reference: each feature's bin with the reference's frequency, from the
+// full bin vector (missing, underflow, overflow and other included), then a value in that bin.
+// Every record is a new draw, so a window of synthetic traffic is a sample of the reference: its
+// divergences are sampling noise only. `drift` in [0, 1] moves numeric values up by that many
+// tenths of the edges' span and sends categorical values to the last category with probability
+// drift / 2. Not thread-safe.
 class Sampler {
  public:
-  Sampler(const Reference& ref, uint64_t seed) : ref_(ref), rng_(seed) {
+  Sampler(const Reference& ref, bool influx, uint64_t seed) : influx_(influx), rng_(seed) {
+    model_json_ = "{\"model\":" + nlohmann::json(ref.model).dump() + ",\"features\":{";
+    model_influx_ = EscapeInflux(ref.model, ", ");
     for (const ReferenceFeature& f : ref.features) {
+      Feature out{&f.bins, {}, {}, {}, {}, {}};
+      uint64_t total = 0;
+      for (uint64_t c : f.counts) total += c;
       std::vector<double> w(f.counts.begin(), f.counts.end());
-      w.back() = 0;  // synthetic traffic has no missing values
-      if (f.bins.kind() == FeatureKind::kNumeric) {
-        w[f.bins.underflow_bin()] = w[f.bins.overflow_bin()] = 0;
+      if (total == 0) w.back() = 1;  // a reference that saw no value: always missing
+      out.bin = std::discrete_distribution<uint32_t>(w.begin(), w.end());
+      out.key_json = nlohmann::json(f.name).dump() + ":";
+      out.key_influx = EscapeInflux(f.name, ", =") + "=";
+      if (f.bins.kind() == FeatureKind::kCategorical) {
+        std::vector<std::string> values = f.bins.categories();
+        // `other` is a category the reference never saw.
+        std::string other = "other";
+        for (int i = 1; f.bins.CategoryBin(other) != f.bins.other_bin(); ++i) {
+          other = "other-" + std::to_string(i);
+        }
+        values.push_back(other);
+        for (const std::string& v : values) {
+          out.value_json.push_back(nlohmann::json(v).dump());
+          out.value_influx.push_back("\"" + EscapeInflux(v, "\"") + "\"");
+        }
       }
-      dists_.emplace_back(w.begin(), w.end());
+      features_.push_back(std::move(out));
     }
   }
 
-  // Appends one record in `format` ("ndjson" or "influx") to *out.
-  void Append(const std::string& format, double drift, std::string* out) {
-    const bool json = format == "ndjson";
-    if (json) {
-      *out += "{\"model\":\"" + ref_.model + "\",\"features\":{";
-    } else {
-      *out += ref_.model + " ";
+  // Appends one new record, NDJSON or line protocol, with its newline to *out.
+  void Append(double drift, std::string* out) {
+    // A line-protocol line needs at least one field: a record whose every value is missing goes
+    // as NDJSON, which driftd tells apart per line.
+    bool json = !influx_;
+    if (!json) {
+      values_.clear();
+      for (Feature& f : features_) values_.push_back(f.bin(rng_));
+      bool any = false;
+      for (size_t i = 0; i < features_.size(); ++i) {
+        any = any || values_[i] != features_[i].bins->missing_bin();
+      }
+      json = !any;
     }
-    char buf[64];
-    for (size_t i = 0; i < ref_.features.size(); ++i) {
-      const ReferenceFeature& f = ref_.features[i];
-      if (i) *out += ',';
-      *out += json ? "\"" + f.name + "\":" : f.name + "=";
-      uint32_t bin = static_cast<uint32_t>(dists_[i](rng_));
-      if (f.bins.kind() == FeatureKind::kNumeric) {
-        const auto& e = f.bins.edges();
-        std::uniform_real_distribution<double> u(e[bin], e[bin + 1]);
-        double v = u(rng_);
-        v += drift * 0.1 * (e.back() - e.front());
-        std::snprintf(buf, sizeof buf, "%.6g", v);
-        *out += buf;
+    *out += json ? model_json_ : model_influx_ + " ";
+    bool first = true;
+    for (size_t i = 0; i < features_.size(); ++i) {
+      Feature& f = features_[i];
+      uint32_t bin = influx_ ? values_[i] : f.bin(rng_);
+      const bool missing = bin == f.bins->missing_bin();
+      if (missing && !json) continue;  // an absent field counts as missing
+      if (!first) *out += ',';
+      first = false;
+      *out += json ? f.key_json : f.key_influx;
+      if (missing) {
+        *out += "null";
+      } else if (f.bins->kind() == FeatureKind::kNumeric) {
+        const auto& e = f.bins->edges();
+        AppendNumber(NumericValue(*f.bins, bin) + drift * 0.1 * (e.back() - e.front()), out);
       } else {
-        const auto& cats = f.bins.categories();
-        if (drift > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < drift * 0.5) {
-          bin = static_cast<uint32_t>(cats.size() - 1);
-        }
-        *out += "\"" + cats[bin] + "\"";
+        if (drift > 0 && f.value_json.size() > 1 && unit_(rng_) < drift * 0.5)
+          bin = f.bins->other_bin() - 1;
+        const size_t v = bin == f.bins->other_bin() ? f.value_json.size() - 1 : bin;
+        *out += json ? f.value_json[v] : f.value_influx[v];
       }
     }
     *out += json ? "}}\n" : "\n";
   }
 
  private:
-  const Reference& ref_;
+  struct Feature {
+    const FeatureBins* bins;
+    std::discrete_distribution<uint32_t> bin;
+    std::string key_json, key_influx;
+    // Categorical: the text of each category, then of a value that counts as `other`.
+    std::vector<std::string> value_json, value_influx;
+  };
+
+  // `s` with a backslash before every character of `special` and every backslash.
+  static std::string EscapeInflux(const std::string& s, std::string_view special) {
+    std::string out;
+    for (char c : s) {
+      if (c == '\\' || special.find(c) != std::string_view::npos) out += '\\';
+      out += c;
+    }
+    return out;
+  }
+
+  // Shortest text that reads back as exactly `v`, so the value lands in the bin it was drawn for.
+  static void AppendNumber(double v, std::string* out) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, r.ptr);
+  }
+
+  // A value in numeric bin `bin` (interior, underflow or overflow): uniform within an interior
+  // bin, within one span of the edges below or above them for underflow and overflow.
+  double NumericValue(const FeatureBins& bins, uint32_t bin) {
+    const auto& e = bins.edges();
+    const double span = e.back() - e.front();
+    for (;;) {
+      const double u = unit_(rng_);
+      double v;
+      if (bin == bins.underflow_bin()) {
+        v = e.front() - span * (1 - u);
+      } else if (bin == bins.overflow_bin()) {
+        v = e.back() + span * (1 - u);
+      } else {
+        v = e[bin] + (e[bin + 1] - e[bin]) * u;
+      }
+      // Rounding can put a value on the edge above its bin: draw again.
+      if (bins.NumericBin(v) == bin) return v;
+    }
+  }
+
+  bool influx_;
   std::mt19937_64 rng_;
-  std::vector<std::discrete_distribution<size_t>> dists_;
+  std::uniform_real_distribution<double> unit_{0, 1};
+  std::string model_json_, model_influx_;
+  std::vector<Feature> features_;
+  std::vector<uint32_t> values_;  // the bins drawn for the line-protocol record being written
 };
 
 // A connected socket to "tcp://host:port", "udp://host:port" or "unix:///path"; -1 on error.
@@ -163,7 +241,9 @@ bool ScrapeSum(const std::string& url, const std::string& metric, const std::str
     const char next = line.size() > metric.size() ? line[metric.size()] : ' ';
     if (next != '{' && next != ' ') continue;
     if (!match.empty() && line.find(match) == std::string::npos) continue;
-    *sum += std::stod(line.substr(line.rfind(' ') + 1));
+    double v = 0;
+    const char* value = line.data() + line.rfind(' ') + 1;
+    if (std::from_chars(value, line.data() + line.size(), v).ec == std::errc()) *sum += v;
   }
   return true;
 }
@@ -173,38 +253,53 @@ bool ScrapeSum(const std::string& url, const std::string& metric, const std::str
 int LoadgenCommand(const std::vector<std::string>& args) {
   Flags flags("driftd loadgen --target URL (--reference FILE | --input FILE) [flags]",
               "Sends traffic to a driftd and reports throughput. Synthetic records are drawn\n"
-              "from a reference file's histograms; --drift-after makes them drift.");
+              "from a reference file's histograms, each one anew, with missing, out-of-range and\n"
+              "unseen values at the reference's rates; --drift-after makes them drift.");
   flags.Value("target", "", "tcp://host:port, udp://host:port or unix:///path", true);
   flags.Value("reference", "", "reference file to draw synthetic records from");
   flags.Value("input", "", "file of records (NDJSON or line protocol) to send instead");
-  flags.Value("format", "ndjson", "synthetic record format: ndjson or influx");
-  flags.Value("records", "1000000", "records to send (0: until --duration ends)");
-  flags.Value("duration", "0", "seconds to keep sending (0: until --records are sent)");
-  flags.Value("rate", "0", "records per second (0: as fast as possible)");
-  flags.Value("drift-after", "-1", "seconds after which synthetic records drift (-1: never)");
-  flags.Value("drift", "1", "drift strength from 0 to 1");
+  flags.Choice("format", "ndjson", {"ndjson", "influx"},
+               "synthetic record format: ndjson or influx");
+  flags.UInt("records", 1000000, "records to send (0: until --duration ends)");
+  flags.Number("duration", 0, "seconds to keep sending (0: until --records are sent)", 0);
+  flags.Number("rate", 0, "records per second (0: as fast as possible)", 0);
+  flags.Number("drift-after", -1, "seconds after which synthetic records drift (-1: never)", -1);
+  flags.Number("drift", 1, "drift strength from 0 to 1", 0, 1);
   flags.Value("metrics-url", "", "driftd's /metrics URL, to report accepted records and loss");
   flags.Value("write", "", "write the synthetic records to this file instead of sending them");
-  flags.Value("seed", "1", "random seed");
+  flags.UInt("seed", 1, "random seed");
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd loadgen: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("loadgen", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
   }
-  const std::string format = flags.Get("format");
-  if (format != "ndjson" && format != "influx") {
-    std::cerr << "driftd loadgen: --format must be ndjson or influx\n";
-    return 2;
+  if (flags.Get("input").empty() == flags.Get("reference").empty()) {
+    return UsageError("loadgen", "give either --reference or --input");
   }
-  const uint64_t records = std::stoull(flags.Get("records"));
-  const double duration = std::stod(flags.Get("duration"));
-  const double rate = std::stod(flags.Get("rate"));
-  const double drift_after = std::stod(flags.Get("drift-after"));
-  const double drift = std::stod(flags.Get("drift"));
+  const std::string& target = flags.Get("target");
+  if (target.rfind("unix://", 0) != 0) {
+    HostPort hp;
+    if ((target.rfind("tcp://", 0) != 0 && target.rfind("udp://", 0) != 0) ||
+        !ParseHostPort(target.substr(6), &hp, &error)) {
+      return UsageError("loadgen",
+                        "--target: expected tcp://host:port, udp://host:port or "
+                        "unix:///path, got \"" +
+                            target + "\"");
+    }
+  }
+  if (!flags.Get("metrics-url").empty() && flags.Get("metrics-url").rfind("http://", 0) != 0) {
+    return UsageError("loadgen", "--metrics-url: expected http://host:port/metrics, got \"" +
+                                     flags.Get("metrics-url") + "\"");
+  }
+  const std::string format = flags.Get("format");
+  const uint64_t records = flags.GetUInt("records");
+  const double duration = flags.GetNumber("duration");
+  const double rate = flags.GetNumber("rate");
+  const double drift_after = flags.GetNumber("drift-after");
+  const double drift = flags.GetNumber("drift");
 
   // The records to send, in blocks: a recorded file once, or synthetic blocks generated ahead.
   std::vector<std::string> lines;
@@ -217,34 +312,25 @@ int LoadgenCommand(const std::vector<std::string>& args) {
     }
     std::string line;
     while (std::getline(in, line)) lines.push_back(line + "\n");
-  } else if (!flags.Get("reference").empty()) {
+  } else {
     std::vector<std::string> errors;
     ref = LoadReferenceFile(flags.Get("reference"), &errors);
     if (!ref) {
       for (const auto& e : errors) std::cerr << "driftd loadgen: " << e << "\n";
       return 1;
     }
-  } else {
-    std::cerr << "driftd loadgen: give --reference or --input\n";
-    return 2;
   }
   std::optional<Sampler> sampler;
-  if (ref) sampler.emplace(*ref, std::stoull(flags.Get("seed")));
-  // Pre-generated blocks of 4096 records, so generation does not limit the sending rate.
-  const size_t kBlock = records ? std::min<uint64_t>(4096, records) : 4096;
-  const int kBlocks = records && records <= 4096 ? 1 : 8;
-  auto make_block = [&](double d) {
-    std::string block;
-    for (size_t i = 0; i < kBlock; ++i) sampler->Append(format, d, &block);
-    return block;
-  };
+  if (ref) sampler.emplace(*ref, format == "influx", flags.GetUInt("seed"));
+  // Records go out in batches of at most this many.
+  constexpr uint64_t kBatch = 4096;
 
   if (!flags.Get("write").empty()) {
     std::ofstream out(flags.Get("write"), std::ios::binary | std::ios::trunc);
     std::string s;
     for (uint64_t i = 0; i < records; ++i) {
       s.clear();
-      sampler ? sampler->Append(format, 0, &s) : void(s = lines[i % lines.size()]);
+      sampler ? sampler->Append(0, &s) : void(s = lines[i % lines.size()]);
       out << s;
     }
     std::cerr << "wrote " << records << " records to " << flags.Get("write") << "\n";
@@ -261,19 +347,10 @@ int LoadgenCommand(const std::vector<std::string>& args) {
   const std::string url = flags.Get("metrics-url");
   if (!url.empty()) ScrapeSum(url, "driftd_ingest_records_total", "", &before);
 
-  // Ready-made blocks, so generating records does not limit the sending rate:
-  // [0, kBlocks) without drift, then as many drifted.
-  std::vector<std::string> blocks;
-  if (sampler) {
-    for (int i = 0; i < kBlocks; ++i) blocks.push_back(make_block(0));
-    if (drift_after >= 0) {
-      for (int i = 0; i < kBlocks; ++i) blocks.push_back(make_block(drift));
-    }
-  }
   const auto start = Clock::now();
   uint64_t sent = 0;
   bool drifting = false;
-  size_t next = 0;
+  std::string data;
   for (;;) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (records && sent >= records) break;
@@ -282,28 +359,26 @@ int LoadgenCommand(const std::vector<std::string>& args) {
       drifting = true;
       std::cerr << "loadgen: drifting now (after " << drift_after << " s)\n";
     }
-    // How many to send now: a whole block at full speed, or what the rate allows.
-    uint64_t batch = kBlock;
+    // How many to send now: a whole batch at full speed, or what the rate allows.
+    uint64_t batch = kBatch;
     if (rate > 0) {
       const double due = elapsed * rate - static_cast<double>(sent);
       if (due < 1) {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
         continue;
       }
-      batch = std::min<uint64_t>(kBlock, static_cast<uint64_t>(due));
+      batch = std::min<uint64_t>(kBatch, static_cast<uint64_t>(due));
     }
     if (records) batch = std::min<uint64_t>(batch, records - sent);
-    std::string_view data;
-    std::string tmp;
-    if (sampler) {
-      const std::string& block = blocks[(drifting ? kBlocks : 0) + (next++ % kBlocks)];
-      // Cut the block after `batch` lines.
-      size_t end = 0;
-      for (uint64_t i = 0; i < batch; ++i) end = block.find('\n', end) + 1;
-      data = std::string_view(block).substr(0, end);
-    } else {
-      for (uint64_t i = 0; i < batch; ++i) tmp += lines[(sent + i) % lines.size()];
-      data = tmp;
+    // Every synthetic record is drawn now, never resent: a window of them must be a sample of
+    // the reference, not a few records repeated.
+    data.clear();
+    for (uint64_t i = 0; i < batch; ++i) {
+      if (sampler) {
+        sampler->Append(drifting ? drift : 0, &data);
+      } else {
+        data += lines[(sent + i) % lines.size()];
+      }
     }
     if (datagram) {
       // Datagrams of whole lines, at most ~60 KB each.

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "daemon/commands.h"
+#include "daemon/flags.h"
 
 namespace {
 
@@ -24,8 +25,9 @@ constexpr char kUsage[] =
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << kUsage;
-    return args.empty() ? 2 : 0;
+    // No command at all is a usage error too, but the user gets the whole list of commands.
+    (args.empty() ? std::cerr : std::cout) << kUsage;
+    return args.empty() ? driftd::kExitUsage : 0;
   }
   const std::string command = args[0];
   if (command == "version" || command == "--version") {
@@ -42,8 +44,8 @@ int main(int argc, char** argv) {
       return driftd::ReferenceBuildCommand({args.begin() + 2, args.end()});
     }
     std::cerr << "driftd reference: expected 'build' (see driftd reference build --help)\n";
-    return 2;
+    return driftd::kExitUsage;
   }
-  std::cerr << "driftd: unknown command \"" << command << "\"\n\n" << kUsage;
-  return 2;
+  std::cerr << "driftd: unknown command \"" << command << "\" (see driftd --help)\n";
+  return driftd::kExitUsage;
 }

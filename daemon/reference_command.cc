@@ -1,5 +1,6 @@
 // `driftd reference build`: training data in, reference file out.
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -35,19 +36,20 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
   flags.Value("model", "", "model name recorded in the reference", true);
   flags.Value("reference-version", "",
               "version recorded in the reference (default: the creation time)");
-  flags.Value("bins", "20", "bins per numeric feature (quantile bins may merge to fewer)");
-  flags.Value("strategy", "quantile", "numeric bin edges: quantile or uniform");
+  flags.UInt("bins", 20, "bins per numeric feature (quantile bins may merge to fewer)", 1, 100000);
+  flags.Choice("strategy", "quantile", {"quantile", "uniform"},
+               "numeric bin edges: quantile or uniform");
   flags.Value("features", "", "comma-separated columns to include (default: all)");
   flags.Value("categorical", "",
               "comma-separated columns to treat as categorical (numbers in canonical text: "
               "10115.0 -> 10115)");
-  flags.Value("max-categories", "1000",
-              "categories kept per categorical feature (most frequent); the rest count as other");
-  flags.Value("format", "auto", "input format: auto, csv or ndjson");
+  flags.UInt("max-categories", 1000,
+             "categories kept per categorical feature (most frequent); the rest count as other", 1,
+             UINT32_MAX);
+  flags.Choice("format", "auto", {"auto", "csv", "ndjson"}, "input format: auto, csv or ndjson");
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd reference build: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("reference build", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
@@ -60,33 +62,16 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
       flags.IsSet("reference-version") ? flags.Get("reference-version") : options.created_at;
   options.features = SplitList(flags.Get("features"));
   options.categorical = SplitList(flags.Get("categorical"));
-  try {
-    const long bins = std::stol(flags.Get("bins"));
-    const long max_cat = std::stol(flags.Get("max-categories"));
-    if (bins < 1 || bins > 100000 || max_cat < 1) throw std::out_of_range("range");
-    options.bins = static_cast<uint32_t>(bins);
-    options.max_categories = static_cast<uint32_t>(max_cat);
-  } catch (const std::exception&) {
-    std::cerr << "driftd reference build: --bins must be 1..100000 and --max-categories >= 1\n";
-    return 2;
-  }
-  const std::string& strategy = flags.Get("strategy");
-  if (strategy == "quantile") {
-    options.strategy = BinStrategy::kQuantile;
-  } else if (strategy == "uniform") {
-    options.strategy = BinStrategy::kUniform;
-  } else {
-    std::cerr << "driftd reference build: --strategy must be quantile or uniform\n";
-    return 2;
-  }
+  // The ranges were checked by Parse.
+  options.bins = static_cast<uint32_t>(flags.GetUInt("bins"));
+  options.max_categories = static_cast<uint32_t>(flags.GetUInt("max-categories"));
+  options.strategy =
+      flags.Get("strategy") == "uniform" ? BinStrategy::kUniform : BinStrategy::kQuantile;
   InputFormat format = InputFormat::kAuto;
   if (flags.Get("format") == "csv") {
     format = InputFormat::kCsv;
   } else if (flags.Get("format") == "ndjson") {
     format = InputFormat::kNdjson;
-  } else if (flags.Get("format") != "auto") {
-    std::cerr << "driftd reference build: --format must be auto, csv or ndjson\n";
-    return 2;
   }
 
   const std::string& input = flags.Get("input");

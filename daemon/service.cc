@@ -32,23 +32,15 @@ double WallClock() {
 }
 
 void AddLogFlags(Flags* flags) {
-  flags->Value("log.level", "info", "log level: trace, debug, info, warn, error or off");
-  flags->Value("log.format", "text", "log format on stderr: text or json");
+  flags->Choice("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"},
+                "log level: trace, debug, info, warn, error or off");
+  flags->Choice("log.format", "text", {"text", "json"}, "log format on stderr: text or json");
 }
 
-bool SetupLogFlags(const Flags& flags, const char* command) {
-  const std::string& format = flags.Get("log.format");
-  if (format != "text" && format != "json") {
-    std::cerr << "driftd " << command << ": --log.format must be text or json\n";
-    return false;
-  }
-  if (!SetupLogging(flags.Get("log.level"),
-                    format == "json" ? LogFormat::kJson : LogFormat::kText)) {
-    std::cerr << "driftd " << command << ": unknown --log.level \"" << flags.Get("log.level")
-              << "\"\n";
-    return false;
-  }
-  return true;
+void SetupLogFlags(const Flags& flags) {
+  // Both values were checked by Flags::Parse (Choice), so this cannot fail.
+  SetupLogging(flags.Get("log.level"),
+               flags.Get("log.format") == "json" ? LogFormat::kJson : LogFormat::kText);
 }
 
 // Loads the configuration and every reference, printing every problem found.
@@ -72,8 +64,7 @@ int CheckConfigCommand(const std::vector<std::string>& args) {
   flags.Value("config", "", "configuration file", true);
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd check-config: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("check-config", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
@@ -98,14 +89,13 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   AddLogFlags(&flags);
   std::string error;
   if (!flags.Parse(args, &error)) {
-    std::cerr << "driftd run: " << error << " (see --help)\n";
-    return 2;
+    return UsageError("run", error);
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
   }
-  if (!SetupLogFlags(flags, "run")) return 2;
+  SetupLogFlags(flags);
   std::signal(SIGPIPE, SIG_IGN);
 
   Config config;
