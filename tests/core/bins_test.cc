@@ -82,6 +82,9 @@ TEST(FeatureBinsTest, Labels) {
   EXPECT_EQ(n.BinLabel(n.underflow_bin()), "underflow");
   EXPECT_EQ(n.BinLabel(n.overflow_bin()), "overflow");
   EXPECT_EQ(n.BinLabel(n.missing_bin()), "missing");
+  // The longest shortest forms (24 characters each) fit.
+  FeatureBins wide = FeatureBins::Numeric({-1.7976931348623157e308, -2.2250738585072014e-308, 0});
+  EXPECT_EQ(wide.BinLabel(0), "[-1.7976931348623157e+308, -2.2250738585072014e-308)");
   FeatureBins c = FeatureBins::Categorical({"a"});
   EXPECT_EQ(c.BinLabel(0), "a");
   EXPECT_EQ(c.BinLabel(c.other_bin()), "other");
