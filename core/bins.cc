@@ -31,12 +31,19 @@ std::string FeatureBins::BinLabel(uint32_t b) const {
   }
   if (b == underflow_bin()) return "underflow";
   if (b == overflow_bin()) return "overflow";
-  auto shortest = [](double v) {
-    char buf[32];
-    return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
-  };
-  const bool last = b + 1 == edges_.size() - 1;
-  return "[" + shortest(edges_[b]) + ", " + shortest(edges_[b + 1]) + (last ? "]" : ")");
+  // One buffer written front to back (a shortest double takes at most 24 characters), not a
+  // chain of std::string operator+, whose inlined insert at the front GCC 12 flags at -O2
+  // (-Wrestrict).
+  char buf[2 * 24 + 4];
+  char* const end = buf + sizeof buf;
+  char* p = buf;
+  *p++ = '[';
+  p = std::to_chars(p, end, edges_[b]).ptr;
+  *p++ = ',';
+  *p++ = ' ';
+  p = std::to_chars(p, end, edges_[b + 1]).ptr;
+  *p++ = b + 1 == edges_.size() - 1 ? ']' : ')';
+  return std::string(buf, p);
 }
 
 }  // namespace driftd

@@ -44,6 +44,9 @@ inline size_t CountLessEqual(const double* a, size_t n, double x) {
 
 class FeatureBins {
  public:
+  // NumericBin counts up to this many (padded) edges linearly; more take a binary search.
+  static constexpr size_t kLinearSearchMax = 64;
+
   // Numeric bins over `edges` (strictly increasing, finite, at least two; not checked here:
   // the reference loader validates).
   static FeatureBins Numeric(std::vector<double> edges);
@@ -100,7 +103,6 @@ class FeatureBins {
  private:
   FeatureKind kind_ = FeatureKind::kNumeric;
   uint32_t size_ = 0;
-  static constexpr size_t kLinearSearchMax = 64;
   std::vector<double> edges_;
   std::vector<double> padded_;  // edges_, then +inf up to a multiple of 4 (the linear count)
   std::vector<std::string> categories_;

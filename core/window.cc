@@ -56,7 +56,7 @@ void SlidingWindow::Totals(std::vector<uint64_t>* out) const {
   out->assign(stride_, 0);
   uint64_t* dst = out->data();
   for (uint32_t s = 0; s < options_.slices; ++s) {
-    const uint32_t* src = counts_.data() + static_cast<size_t>(s) * stride_;
+    const Counter* src = counts_.data() + static_cast<size_t>(s) * stride_;
     for (size_t i = 0; i < stride_; ++i) dst[i] += src[i];
   }
 }
@@ -78,8 +78,8 @@ bool SlidingWindow::Merge(const SlidingWindow& other) {
 }
 
 size_t SlidingWindow::MemoryBytes() const {
-  return sizeof(*this) + counts_.capacity() * sizeof(uint32_t) +
-         offsets_.capacity() * sizeof(uint32_t);
+  return sizeof(*this) + counts_.capacity() * sizeof(decltype(counts_)::value_type) +
+         offsets_.capacity() * sizeof(decltype(offsets_)::value_type);
 }
 
 }  // namespace driftd

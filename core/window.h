@@ -23,11 +23,14 @@ enum class Admission {
   kFuture,    // more than one slice ahead of the window's end: dropped
 };
 
-// Counters are 32-bit per (feature, bin, slice): 4 bytes each, no per-bin running totals (the
-// totals are summed when asked for). Not thread-safe: one owner at a time (the daemon guards each
-// model's window with its own mutex).
+// One Counter per (feature, bin, slice), 4 bytes each, and no per-bin running totals (the totals
+// are summed when asked for). Not thread-safe: one owner at a time (the daemon guards each model's
+// window with its own mutex).
 class SlidingWindow {
  public:
+  // The type of every (feature, bin, slice) counter.
+  using Counter = uint32_t;
+
   // `bins_per_feature[f]` is the size of feature f's full bin vector. The window ends at `now`.
   SlidingWindow(const WindowOptions& options, std::vector<uint32_t> bins_per_feature, double now);
 
@@ -62,7 +65,7 @@ class SlidingWindow {
   const WindowOptions& options() const { return options_; }
   // Unix time of the window's end (the latest AdvanceTo()).
   double end() const { return end_; }
-  // Bytes held by the counters and the bookkeeping.
+  // Bytes held by the counters and the bookkeeping, computed from the storage itself.
   size_t MemoryBytes() const;
 
  private:
@@ -73,7 +76,7 @@ class SlidingWindow {
   double slice_seconds_;
   std::vector<uint32_t> offsets_;  // feature f's bins start at offsets_[f]; one past the end last
   size_t stride_ = 0;              // counters per slice
-  std::vector<uint32_t> counts_;   // [slice][feature bins...]
+  std::vector<Counter> counts_;    // [slice][feature bins...]
   int64_t head_ = 0;               // absolute index of the newest slice
   double end_ = 0;
 };

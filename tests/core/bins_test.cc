@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <limits>
+#include <random>
+#include <vector>
 
 namespace driftd {
 namespace {
@@ -40,25 +44,42 @@ TEST(FeatureBinsTest, NumericSpecialValues) {
   EXPECT_EQ(b.NumericBin(-1), 0u);
 }
 
-TEST(FeatureBinsTest, NumericMatchesLinearScanOnManyEdgeCounts) {
-  // The branchless search against the definition, for every edge count from 2 to 40.
-  for (int k = 2; k <= 40; ++k) {
-    std::vector<double> edges;
-    for (int i = 0; i < k; ++i) edges.push_back(i * 1.5 - 7);
-    FeatureBins b = FeatureBins::Numeric(edges);
-    for (double x = -10; x <= k * 1.5 - 4; x += 0.25) {
-      uint32_t want;
-      if (x < edges.front()) {
-        want = b.underflow_bin();
-      } else if (x > edges.back()) {
-        want = b.overflow_bin();
-      } else if (x == edges.back()) {
-        want = static_cast<uint32_t>(k - 2);
-      } else {
-        want = 0;
-        while (!(edges[want] <= x && x < edges[want + 1])) ++want;
-      }
-      ASSERT_EQ(b.NumericBin(x), want) << "k=" << k << " x=" << x;
+// The definition NumericBin implements, written the obvious way: numpy.histogram's bins, the
+// last one closed.
+uint32_t ReferenceBin(const FeatureBins& b, double x) {
+  const std::vector<double>& e = b.edges();
+  if (std::isnan(x)) return b.missing_bin();
+  if (x < e.front()) return b.underflow_bin();
+  if (x > e.back()) return b.overflow_bin();
+  if (x == e.back()) return static_cast<uint32_t>(e.size() - 2);
+  return static_cast<uint32_t>(std::upper_bound(e.begin(), e.end(), x) - e.begin() - 1);
+}
+
+TEST(FeatureBinsTest, NumericMatchesUpperBoundOnBothSearchPaths) {
+  // Edge counts on both sides of kLinearSearchMax: up to it NumericBin counts the edges linearly,
+  // above it the branchless binary search runs. Random strictly increasing edges (some gaps of one
+  // ulp), probed at every edge, its neighbours, random points and the specials.
+  std::mt19937_64 rng(20241120);
+  std::uniform_real_distribution<double> gap(1e-3, 100);
+  std::vector<size_t> edge_counts;
+  for (size_t n = 2; n <= 2 * FeatureBins::kLinearSearchMax + 9; ++n) edge_counts.push_back(n);
+  edge_counts.insert(edge_counts.end(), {255, 256, 257, 1000, 1001, 4097});
+  for (size_t n : edge_counts) {
+    std::vector<double> edges{std::uniform_real_distribution<double>(-1e4, 1e4)(rng)};
+    while (edges.size() < n) {
+      const double last = edges.back();
+      edges.push_back(rng() % 8 == 0 ? std::nextafter(last, kInf) : last + gap(rng));
+    }
+    const FeatureBins b = FeatureBins::Numeric(edges);
+    std::vector<double> probes = {-kInf, kInf, std::nan(""), -1e308, 1e308};
+    for (double e : edges) {
+      probes.insert(probes.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf)});
+    }
+    std::uniform_real_distribution<double> inside(edges.front() - 10, edges.back() + 10);
+    for (int i = 0; i < 2000; ++i) probes.push_back(inside(rng));
+    for (double x : probes) {
+      ASSERT_EQ(b.NumericBin(x), ReferenceBin(b, x))
+          << "edges=" << n << " x=" << std::setprecision(17) << x;
     }
   }
 }
@@ -82,6 +103,9 @@ TEST(FeatureBinsTest, Labels) {
   EXPECT_EQ(n.BinLabel(n.underflow_bin()), "underflow");
   EXPECT_EQ(n.BinLabel(n.overflow_bin()), "overflow");
   EXPECT_EQ(n.BinLabel(n.missing_bin()), "missing");
+  // The longest shortest forms (24 characters each) fit.
+  FeatureBins wide = FeatureBins::Numeric({-1.7976931348623157e308, -2.2250738585072014e-308, 0});
+  EXPECT_EQ(wide.BinLabel(0), "[-1.7976931348623157e+308, -2.2250738585072014e-308)");
   FeatureBins c = FeatureBins::Categorical({"a"});
   EXPECT_EQ(c.BinLabel(0), "a");
   EXPECT_EQ(c.BinLabel(c.other_bin()), "other");

@@ -177,14 +177,32 @@ TEST(ReferenceBuilderTest, ErrorsNameTheLine) {
   EXPECT_EQ(error, "train.csv: no column named \"zz\"");
 }
 
-TEST(ReferenceBuilderTest, OutputAlwaysLoads) {
+TEST(ReferenceBuilderTest, CsvOutputLoadsBackWithItsEdgesAndCounts) {
   std::string error;
   BuildOptions o;
   o.version = "v1";
-  auto ref = Build("a,b\n1,x\n2,y\n2,y\n", o, &error);
-  ASSERT_TRUE(ref) << error;
+  o.bins = 2;
+  auto built = Build("a,b\n1,x\n2,y\n3,y\n7,\n-inf,y\n,x\n", o, &error);
+  ASSERT_TRUE(built) << error;
   std::vector<std::string> errors;
-  EXPECT_TRUE(ParseReference(SerializeReference(*ref), "out.json", &errors));
+  auto ref = ParseReference(SerializeReference(*built), "out.json", &errors);
+  ASSERT_TRUE(ref) << testing::PrintToString(errors);
+  EXPECT_EQ(ref->model, "m");
+  EXPECT_EQ(ref->version, "v1");
+  ASSERT_EQ(ref->features.size(), 2u);
+
+  const ReferenceFeature& a = Feature(*ref, "a");
+  ASSERT_EQ(a.bins.kind(), FeatureKind::kNumeric);
+  // Finite values 1, 2, 3, 7: the median interpolates at (n-1) * 0.5 = 1.5 -> 2 + 0.5 * (3 - 2).
+  EXPECT_EQ(a.bins.edges(), (std::vector<double>{1, 2.5, 7}));
+  // [1, 2.5): 1, 2; [2.5, 7]: 3, 7; underflow: -inf; overflow: none; missing: the empty cell.
+  EXPECT_EQ(a.counts, (std::vector<uint64_t>{2, 2, 1, 0, 1}));
+
+  const ReferenceFeature& b = Feature(*ref, "b");
+  ASSERT_EQ(b.bins.kind(), FeatureKind::kCategorical);
+  EXPECT_EQ(b.bins.categories(), (std::vector<std::string>{"x", "y"}));
+  // x, y, other, missing (the empty cell).
+  EXPECT_EQ(b.counts, (std::vector<uint64_t>{2, 3, 0, 1}));
 }
 
 }  // namespace

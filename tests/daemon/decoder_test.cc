@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace driftd {
@@ -659,18 +661,33 @@ bool IsKnownReason(std::string_view reason) {
          reason == "missing_model" || reason == "bad_timestamp" || reason == "binary";
 }
 
-// Reads every byte of every view of a decoded record (ASan reports dangling views) and checks
-// the record's invariants.
-size_t CheckRecord(const Record& record) {
-  size_t sum = 0;
-  auto touch = [&sum](std::string_view s) {
-    for (char c : s) sum += static_cast<unsigned char>(c);
+// Renders every member of a decoded record, which reads every byte of every view (ASan reports a
+// dangling one), and checks the record's invariants.
+std::string CheckRecord(const Record& record) {
+  std::string out;
+  auto number = [&out](double v) {
+    char buf[32];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    out += ' ';
+  };
+  auto text = [&out](std::string_view s) {
+    out += std::to_string(s.size()) + ':';
+    out += s;
+    out += ' ';
+  };
+  auto field = [&](const Field& f) {
+    text(f.key);
+    out += std::to_string(static_cast<int>(f.value.kind)) + ' ';
+    number(f.value.number);
+    text(f.value.text);
   };
   EXPECT_FALSE(record.model.empty());
-  touch(record.model);
+  out += record.format == Format::kJson ? "json " : "lp ";
+  text(record.model);
+  number(record.timestamp);
+  out += "fields ";
   for (const Field& f : record.fields) {
-    touch(f.key);
-    touch(f.value.text);
+    field(f);
     if (record.format == Format::kLineProtocol) {
       EXPECT_FALSE(f.key.empty());
     }
@@ -678,15 +695,15 @@ size_t CheckRecord(const Record& record) {
       EXPECT_TRUE(std::isfinite(f.value.number));
     }
   }
+  out += "tags ";
   for (const Field& f : record.tags) {
-    touch(f.key);
-    touch(f.value.text);
+    field(f);
     EXPECT_EQ(f.value.kind, Kind::kString);
   }
   if (record.format == Format::kLineProtocol) {
     EXPECT_FALSE(record.fields.empty());
   }
-  return sum;
+  return out;
 }
 
 TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
@@ -716,7 +733,6 @@ TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
   DecodeError error;
   size_t records = 0;
   size_t errors = 0;
-  size_t checksum = 0;
   std::string line;
   constexpr int kIterations = 300000;
   for (int iteration = 0; iteration < kIterations; ++iteration) {
@@ -752,13 +768,20 @@ TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
     // Decode from an exact-size heap copy so that ASan sees any read past the line's end.
     const std::unique_ptr<char[]> copy(new char[line.size() + 1]);
     std::memcpy(copy.get(), line.data(), line.size());
+    const std::string_view bytes(copy.get(), line.size());
     error.reason = "";
-    const DecodeStatus status =
-        decoder.Decode(std::string_view(copy.get(), line.size()), &record, &error);
+    const DecodeStatus status = decoder.Decode(bytes, &record, &error);
+    // The same bytes through a decoder and a record with no history decode the same: nothing the
+    // reused ones kept from earlier lines (scratch space, key indexes) leaks into this one.
+    LineDecoder fresh_decoder;
+    Record fresh;
+    DecodeError fresh_error;
+    ASSERT_EQ(fresh_decoder.Decode(bytes, &fresh, &fresh_error), status)
+        << testing::PrintToString(line);
     switch (status) {
       case DecodeStatus::kRecord:
         ++records;
-        checksum += CheckRecord(record);
+        ASSERT_EQ(CheckRecord(record), CheckRecord(fresh)) << testing::PrintToString(line);
         break;
       case DecodeStatus::kSkip:
         break;
@@ -766,6 +789,8 @@ TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
         ++errors;
         ASSERT_TRUE(IsKnownReason(error.reason)) << error.reason;
         ASSERT_FALSE(error.message.empty());
+        ASSERT_EQ(std::string_view(error.reason), fresh_error.reason);
+        ASSERT_EQ(error.message, fresh_error.message);
         break;
       default:
         FAIL() << "invalid status for " << testing::PrintToString(line);
@@ -774,7 +799,6 @@ TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
   // The mutations keep a good share of lines valid, so both paths are exercised.
   EXPECT_GT(records, kIterations / 20u);
   EXPECT_GT(errors, kIterations / 5u);
-  EXPECT_GT(checksum + 1, 0u);
 }
 
 }  // namespace

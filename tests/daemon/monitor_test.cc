@@ -3,20 +3,26 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace driftd {
 namespace {
 
 constexpr double kNow = 1'732'060'800;
 
-Reference MakeReference() {
+// Parses the reference the tests monitor into *out: a fatal failure, naming the parse errors, when
+// it does not parse (call it inside ASSERT_NO_FATAL_FAILURE).
+void MakeReference(Reference* out) {
   std::vector<std::string> errors;
   auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {
       "x": {"type": "numeric", "edges": [0, 1, 2], "counts": [5, 5]},
       "c": {"type": "categorical", "categories": {"a": 5, "b": 5}}}})",
                             "m.json", &errors);
-  EXPECT_TRUE(ref);
-  return *ref;
+  ASSERT_TRUE(ref) << testing::PrintToString(errors);
+  *out = std::move(*ref);
 }
 
 MonitorOptions Options() {
@@ -29,7 +35,9 @@ MonitorOptions Options() {
 Value Num(double v) { return {Value::Kind::kNumber, v, {}}; }
 Value Str(std::string_view s) { return {Value::Kind::kString, 0, s}; }
 
+// Feature `name` of the only model; throws (which fails the test) when there is no such feature.
 const FeatureEvaluation& Feature(const Evaluation& e, const std::string& name) {
+  if (e.models.size() != 1) throw std::runtime_error("expected one model");
   for (const auto& f : e.models[0].features) {
     if (f.name == name) return f;
   }
@@ -37,7 +45,9 @@ const FeatureEvaluation& Feature(const Evaluation& e, const std::string& name) {
 }
 
 TEST(MonitorTest, CountsValuesAbsentAsMissingAndTags) {
-  Monitor m(Options(), {MakeReference()}, {"sha"}, kNow);
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(Options(), {ref}, {"sha"}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "m";
@@ -61,7 +71,9 @@ TEST(MonitorTest, CountsValuesAbsentAsMissingAndTags) {
 }
 
 TEST(MonitorTest, ErrorsAreCountedAndLoseNothingElse) {
-  Monitor m(Options(), {MakeReference()}, {"sha"}, kNow);
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(Options(), {ref}, {"sha"}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "nope";
@@ -148,7 +160,9 @@ TEST(MonitorTest, CategoriesAreMatchedByTheirCanonicalText) {
 TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
   MonitorOptions o = Options();
   o.min_samples = 3;
-  Monitor m(o, {MakeReference()}, {""}, kNow);
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(o, {ref}, {""}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "m";
@@ -156,7 +170,9 @@ TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
   for (int i = 0; i < 2; ++i) m.Apply(r, kNow, &stats);
   EXPECT_FALSE(Feature(*m.Evaluate(kNow), "x").evaluable);
   m.Apply(r, kNow, &stats);
-  EXPECT_TRUE(Feature(*m.Evaluate(kNow), "x").evaluable);
+  auto full = m.Evaluate(kNow);
+  EXPECT_TRUE(Feature(*full, "x").evaluable);
+  EXPECT_EQ(Feature(*full, "x").samples, 3u);  // so that 0 below is the window expiring
   auto later = m.Evaluate(kNow + 601);
   EXPECT_EQ(Feature(*later, "x").samples, 0u);
   EXPECT_EQ(Feature(*later, "x").alert.Name(), std::string("insufficient_data"));
