@@ -18,7 +18,7 @@
 #include "core/reference.h"
 #include "core/significance.h"
 #include "core/window.h"
-#include "daemon/decoder.h"
+#include "daemon/ingest/decoder.h"
 
 namespace driftd {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/decoder.h"
+#include "daemon/ingest/decoder.h"
 
 namespace driftd {
 namespace {

@@ -4,7 +4,7 @@
 // control character (and, in JSON, parse back to the escaped sample).
 // CTest runs it under GCC with fuzz_driver.cc (seeded random inputs; fuzz.decoder_and_log). With
 // libFuzzer, from the repository root:
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. daemon/decoder.cc
+//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. daemon/ingest/decoder.cc
 //       daemon/log.cc tests/fuzz/decoder_fuzz.cc -lsimdjson -lspdlog -lfmt -o decoder_fuzz
 //   ./decoder_fuzz -max_len=512 corpus/
 // The input is split at '\n' and each piece decoded as a line, so one input exercises the reuse
@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/decoder.h"
+#include "daemon/ingest/decoder.h"
 #include "daemon/log.h"
 
 namespace {

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "daemon/cmd/commands.h"
+#include "daemon/cmd/flags.h"
 
 namespace {
 

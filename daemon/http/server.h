@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "daemon/asio.h"
-#include "daemon/line_processor.h"
+#include "daemon/ingest/line_processor.h"
 
 namespace driftd {
 

@@ -1,4 +1,4 @@
-#include "daemon/flags.h"
+#include "daemon/cmd/flags.h"
 
 #include <charconv>
 #include <cmath>

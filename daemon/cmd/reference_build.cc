@@ -7,8 +7,8 @@
 #include <iostream>
 
 #include "core/reference_builder.h"
-#include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "daemon/cmd/commands.h"
+#include "daemon/cmd/flags.h"
 
 namespace driftd {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/line_processor.h"
+#include "daemon/ingest/line_processor.h"
 
 namespace driftd {
 

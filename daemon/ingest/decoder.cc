@@ -1,4 +1,4 @@
-#include "daemon/decoder.h"
+#include "daemon/ingest/decoder.h"
 
 #include <simdjson.h>
 

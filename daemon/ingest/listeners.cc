@@ -1,9 +1,9 @@
-#include "daemon/ingest_server.h"
+#include "daemon/ingest/listeners.h"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "daemon/line_splitter.h"
+#include "daemon/ingest/line_splitter.h"
 
 namespace driftd {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "daemon/asio.h"
-#include "daemon/line_processor.h"
+#include "daemon/ingest/line_processor.h"
 
 namespace driftd {
 

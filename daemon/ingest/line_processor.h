@@ -4,9 +4,9 @@
 
 #include <string_view>
 
-#include "daemon/decoder.h"
+#include "daemon/ingest/decoder.h"
 #include "daemon/log.h"
-#include "daemon/metrics.h"
+#include "daemon/export/metrics.h"
 #include "daemon/monitor.h"
 
 namespace driftd {

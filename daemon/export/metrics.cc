@@ -1,4 +1,4 @@
-#include "daemon/metrics.h"
+#include "daemon/export/metrics.h"
 
 #include <dirent.h>
 #include <prometheus/text_serializer.h>

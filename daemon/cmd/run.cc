@@ -15,11 +15,11 @@
 
 #include "config/config.h"
 #include "daemon/asio.h"
-#include "daemon/commands.h"
+#include "daemon/cmd/commands.h"
 #include "daemon/event_loop.h"
-#include "daemon/flags.h"
-#include "daemon/http_server.h"
-#include "daemon/ingest_server.h"
+#include "daemon/cmd/flags.h"
+#include "daemon/http/server.h"
+#include "daemon/ingest/listeners.h"
 #include "daemon/log.h"
 
 namespace driftd {

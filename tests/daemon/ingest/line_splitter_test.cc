@@ -1,4 +1,4 @@
-#include "daemon/line_splitter.h"
+#include "daemon/ingest/line_splitter.h"
 
 #include <gtest/gtest.h>
 

@@ -21,8 +21,8 @@
 
 #include "config/config.h"
 #include "core/reference.h"
-#include "daemon/commands.h"
-#include "daemon/flags.h"
+#include "daemon/cmd/commands.h"
+#include "daemon/cmd/flags.h"
 
 namespace driftd {
 namespace {

@@ -1,4 +1,4 @@
-#include "daemon/http_server.h"
+#include "daemon/http/server.h"
 
 #include <prometheus/text_serializer.h>
 
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "daemon/line_splitter.h"
+#include "daemon/ingest/line_splitter.h"
 
 namespace driftd {
 
