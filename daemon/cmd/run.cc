@@ -18,6 +18,7 @@
 #include "daemon/cmd/commands.h"
 #include "daemon/event_loop.h"
 #include "daemon/cmd/flags.h"
+#include "daemon/drift_log.h"
 #include "daemon/http/server.h"
 #include "daemon/ingest/listeners.h"
 #include "daemon/log.h"
@@ -101,8 +102,6 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   Config config;
   std::vector<Reference> refs;
   if (!LoadAll(flags.Get("config"), &config, &refs)) return 1;
-  std::vector<std::string> sha;
-  for (const Reference& r : refs) sha.push_back(r.sha256);
 
   MonitorOptions mo;
   mo.window.length_seconds = config.window.length_seconds;
@@ -113,7 +112,8 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   mo.min_samples = config.evaluation.min_samples;
   std::vector<ModelAlerts> alerts;
   for (const ModelConfig& m : config.models) alerts.push_back(m.alerts);
-  Monitor monitor(mo, std::move(refs), sha, WallClock(), std::move(alerts));
+  DriftLog drift_log;
+  Monitor monitor(mo, std::move(refs), WallClock(), std::move(alerts), &drift_log);
 
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);

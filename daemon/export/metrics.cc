@@ -30,33 +30,10 @@ const char* TransportName(Transport t) {
   return "unknown";
 }
 
-const std::vector<std::string>& IngestMetrics::Reasons() {
-  static const std::vector<std::string> reasons = [] {
-    std::vector<std::string> r = {
-        // decoder
-        "malformed_json", "malformed_line_protocol", "missing_model", "bad_timestamp", "binary",
-        // transport
-        "line_too_long", "truncated_line", "too_many_connections", "idle_timeout",
-        "body_too_large", "shutdown"};
-    for (size_t e = 0; e < static_cast<size_t>(IngestError::kCount); ++e) {
-      r.push_back(IngestErrorReason(static_cast<IngestError>(e)));
-    }
-    return r;
-  }();
-  return reasons;
-}
-
-void TransportMetrics::Error(std::string_view reason, double n) {
-  auto it = errors.find(reason);
-  if (it != errors.end()) it->second->Increment(n);
-}
-
 void TransportMetrics::Add(const ApplyStats& stats, prometheus::Counter* values) {
   if (stats.values) values->Increment(static_cast<double>(stats.values));
-  for (size_t e = 0; e < stats.errors.size(); ++e) {
-    if (stats.errors[e]) {
-      Error(IngestErrorReason(static_cast<IngestError>(e)), static_cast<double>(stats.errors[e]));
-    }
+  for (size_t r = 0; r < kReasonCount; ++r) {
+    if (stats.errors.n[r]) errors[r]->Increment(static_cast<double>(stats.errors.n[r]));
   }
 }
 
@@ -77,13 +54,14 @@ IngestMetrics::IngestMetrics(prometheus::Registry* registry) {
   for (size_t t = 0; t < transports_.size(); ++t) {
     const std::string name = TransportName(static_cast<Transport>(t));
     TransportMetrics& m = transports_[t];
-    m.records[0] = &records.Add({{"transport", name}, {"format", "json"}});
-    m.records[1] = &records.Add({{"transport", name}, {"format", "line_protocol"}});
+    for (size_t f = 0; f < m.records.size(); ++f) {
+      m.records[f] = &records.Add({{"transport", name}, {"format", std::string(kFormatLabels[f])}});
+    }
     if (t != static_cast<size_t>(Transport::kUdp)) {
       m.connections = &connections.Add({{"transport", name}});
     }
-    for (const std::string& reason : Reasons()) {
-      m.errors.emplace(reason, &errors.Add({{"transport", name}, {"reason", reason}}));
+    for (size_t r = 0; r < kReasonCount; ++r) {
+      m.errors[r] = &errors.Add({{"transport", name}, {"reason", std::string(kReasonLabels[r])}});
     }
   }
   values_ = &prometheus::BuildCounter()

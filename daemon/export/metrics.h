@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/monitor.h"
+#include "core/monitor.h"
 
 namespace driftd {
 
@@ -24,20 +24,17 @@ const char* TransportName(Transport t);
 // The counters of one transport; pointers into the registry, valid while IngestMetrics lives.
 // prometheus-cpp counters are atomic: any thread may add to them.
 struct TransportMetrics {
-  prometheus::Counter* records[2] = {};  // by Format: json, line protocol
+  std::array<prometheus::Counter*, static_cast<size_t>(Format::kCount)> records{};  // by Format
   prometheus::Gauge* connections = nullptr;
-  std::map<std::string, prometheus::Counter*, std::less<>> errors;  // by reason
-  // Adds the error `reason` (one of IngestMetrics::kReasons) `n` times.
-  void Error(std::string_view reason, double n = 1);
-  // Adds a batch of Monitor::Apply() results.
+  std::array<prometheus::Counter*, kReasonCount> errors{};  // by Reason, every one exported
+  // Adds the error `reason` `n` times.
+  void Error(Reason reason, double n = 1) { errors[static_cast<size_t>(reason)]->Increment(n); }
+  // Adds a batch of Monitor::Apply() outcomes.
   void Add(const ApplyStats& stats, prometheus::Counter* values);
 };
 
 class IngestMetrics {
  public:
-  // Every `reason` label driftd_ingest_errors_total can carry; all are exported from the start.
-  static const std::vector<std::string>& Reasons();
-
   explicit IngestMetrics(prometheus::Registry* registry);
   TransportMetrics& transport(Transport t) { return transports_[static_cast<size_t>(t)]; }
   prometheus::Counter* values() { return values_; }

@@ -143,7 +143,7 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
     const double now = ctx->clock();
     splitter.Feed(
         body, [&](std::string_view line) { proc.Line(line, now); },
-        [&] { proc.Error("line_too_long", "line longer than max_line_bytes; skipped"); });
+        [&] { proc.Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped"); });
     if (!splitter.rest().empty()) proc.Line(splitter.rest(), now);  // the body ends the last line
     proc.Flush();
     if (proc.rejected() == 0) return {204, "text/plain; charset=utf-8", ""};
@@ -246,7 +246,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     http::async_read(
         *stream, *buffer, *parser, [self, stream, buffer, parser](error_code ec, size_t) {
           if (ec == http::error::body_limit) {
-            self->ctx.metrics->transport(Transport::kHttp).Error("body_too_large");
+            self->ctx.metrics->transport(Transport::kHttp).Error(Reason::kBodyTooLarge);
             HttpResponse r{413, "text/plain; charset=utf-8", "body too large\n"};
             Write(self, stream, std::move(r), false, false);
             return;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <system_error>
@@ -17,11 +18,11 @@
 namespace driftd {
 namespace {
 
-constexpr char kMalformedJson[] = "malformed_json";
-constexpr char kMalformedLineProtocol[] = "malformed_line_protocol";
-constexpr char kMissingModel[] = "missing_model";
-constexpr char kBadTimestamp[] = "bad_timestamp";
-constexpr char kBinary[] = "binary";
+constexpr Reason kMalformedJson = Reason::kMalformedJson;
+constexpr Reason kMalformedLineProtocol = Reason::kMalformedLineProtocol;
+constexpr Reason kMissingModel = Reason::kMissingModel;
+constexpr Reason kBadTimestamp = Reason::kBadTimestamp;
+constexpr Reason kBinary = Reason::kBinary;
 
 // Items quoted in error messages are cut to this many bytes.
 constexpr size_t kMaxQuotedBytes = 64;
@@ -29,7 +30,7 @@ constexpr size_t kMaxQuotedBytes = 64;
 // The JSON parser's first allocation; it doubles when a longer line arrives.
 constexpr size_t kInitialJsonCapacity = 4096;
 
-DecodeStatus Fail(DecodeError* error, const char* reason, std::string message) {
+DecodeStatus Fail(DecodeError* error, Reason reason, std::string message) {
   if (error != nullptr) {
     error->reason = reason;
     error->message = std::move(message);
@@ -532,14 +533,6 @@ struct LineDecoder::State {
   DecodeStatus LineProtocol(std::string_view line, size_t pos, Record* record, DecodeError* error);
   DecodeStatus Json(std::string_view line, Record* record, DecodeError* error);
 };
-
-void Record::Clear() {
-  format = Format::kJson;
-  model = {};
-  timestamp = NAN;
-  fields.clear();
-  tags.clear();
-}
 
 LineDecoder::LineDecoder() : state_(std::make_unique<State>()) {
   // A failed allocation is retried (and reported) by the first JSON line.

@@ -3,45 +3,21 @@
 // into lines and hands each one to LineDecoder::Decode. Wire formats: docs/ and the comments below.
 #pragma once
 
-#include <cmath>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
+
+#include "core/ingest_reason.h"
+#include "core/record.h"
 
 namespace driftd {
 
-enum class Format { kJson, kLineProtocol };
-
-struct Value {
-  enum class Kind { kNumber, kString, kBool, kNull };
-  Kind kind = Kind::kNull;
-  double number = 0;      // kNumber (i/u integers converted to double); kBool: 1 or 0
-  std::string_view text;  // kString: the unescaped string; kBool: "true"/"false"
-};
-
-struct Field {
-  std::string_view key;
-  Value value;
-};
-
-struct Record {
-  Format format = Format::kJson;
-  std::string_view model;
-  double timestamp = NAN;     // unix seconds; NaN when the line has none
-  std::vector<Field> fields;  // NDJSON "features", Telegraf "fields", line-protocol fields
-  std::vector<Field> tags;    // Telegraf "tags", line-protocol tags (kString values)
-  // Resets every member to its default; keeps the vectors' capacity.
-  void Clear();
-};
-
 enum class DecodeStatus { kRecord, kSkip, kError };
 
-// Reasons used as the Prometheus label `reason` on driftd_ingest_errors_total:
-//   "malformed_json", "malformed_line_protocol", "missing_model", "bad_timestamp", "binary"
 struct DecodeError {
-  const char* reason = "";  // one of the reasons above (a string literal)
-  std::string message;      // short human text naming the offending item and the byte offset
+  // kMalformedJson, kMalformedLineProtocol, kMissingModel, kBadTimestamp or kBinary.
+  Reason reason = Reason::kCount;
+  std::string message;  // short human text naming the offending item and the byte offset
 };
 
 // Decodes single lines. The format is chosen per line: if the first byte that is not a space or

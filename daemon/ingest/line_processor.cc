@@ -16,7 +16,7 @@ bool LineProcessor::Process(std::string_view line, double now, bool stream_ended
       return true;
     case DecodeStatus::kError:
       if (stream_ended) {
-        Error("truncated_line", "connection closed in the middle of a line", line);
+        Error(Reason::kTruncatedLine, "connection closed in the middle of a line", line);
       } else {
         Error(error_.reason, error_.message, line);
       }
@@ -24,33 +24,40 @@ bool LineProcessor::Process(std::string_view line, double now, bool stream_ended
     case DecodeStatus::kRecord:
       break;
   }
-  ++records_[record_.format == Format::kJson ? 0 : 1];
-  const uint64_t before = stats_.records;
-  const auto unknown_model = stats_.errors[static_cast<size_t>(IngestError::kUnknownModel)];
-  monitor_->Apply(record_, now, &stats_, &batch_);
-  if (stats_.records == before) {
+  ++records_[static_cast<size_t>(record_.format)];
+  const ApplyOutcome outcome = monitor_->Apply(record_, now, &batch_);
+  stats_.Add(outcome);
+  if (!outcome.accepted()) {
     ++rejected_;
-    if (stats_.errors[static_cast<size_t>(IngestError::kUnknownModel)] != unknown_model) {
-      last_error_ = "unknown model \"" + std::string(record_.model) + "\"";
-    } else {
-      last_error_ = "timestamp outside the window";
-    }
+    last_error_ = RejectionMessage(outcome.rejected);
     return false;
   }
   ++accepted_;
   return true;
 }
 
-void LineProcessor::Error(std::string_view reason, std::string_view message,
-                          std::string_view sample) {
+std::string LineProcessor::RejectionMessage(Reason reason) const {
+  switch (reason) {
+    case Reason::kUnknownModel:
+      return "unknown model \"" + std::string(record_.model) + "\"";
+    case Reason::kLate:
+      return "timestamp older than the window";
+    case Reason::kFuture:
+      return "timestamp more than one slice ahead of driftd's clock";
+    default:
+      return std::string(ReasonLabel(reason));
+  }
+}
+
+void LineProcessor::Error(Reason reason, std::string_view message, std::string_view sample) {
   batch_.Release();  // logging may block on stderr: never while holding a model's lock
   ++rejected_;
-  last_error_ = std::string(reason) + ": " + std::string(message);
+  last_error_ = std::string(ReasonLabel(reason)) + ": " + std::string(message);
   metrics_->Error(reason);
   uint64_t suppressed = 0;
   if (log_limiter_->Allow(&suppressed)) {
     Log(spdlog::level::warn, "ingest error",
-        {{"reason", reason},
+        {{"reason", ReasonLabel(reason)},
          {"error", message},
          {"sample", Utf8Prefix(sample, kLogSampleBytes)},
          {"suppressed", suppressed}});
@@ -59,7 +66,7 @@ void LineProcessor::Error(std::string_view reason, std::string_view message,
 
 void LineProcessor::Flush() {
   batch_.Release();
-  for (int f = 0; f < 2; ++f) {
+  for (size_t f = 0; f < records_.size(); ++f) {
     if (records_[f]) metrics_->records[f]->Increment(static_cast<double>(records_[f]));
     records_[f] = 0;
   }

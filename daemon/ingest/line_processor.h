@@ -2,12 +2,13 @@
 // count, and log a rate-limited sample of what was rejected. Not thread-safe: one per session.
 #pragma once
 
+#include <array>
+#include <string>
 #include <string_view>
 
 #include "daemon/ingest/decoder.h"
 #include "daemon/log.h"
 #include "daemon/export/metrics.h"
-#include "daemon/monitor.h"
 
 namespace driftd {
 
@@ -23,7 +24,7 @@ class LineProcessor {
   // it was cut off, and is counted as "truncated_line" rather than as malformed.
   bool LastLine(std::string_view line, double now);
   // Counts and logs a transport-level error.
-  void Error(std::string_view reason, std::string_view message, std::string_view sample = {});
+  void Error(Reason reason, std::string_view message, std::string_view sample = {});
   // Adds the counts gathered since the last Flush() to the metrics.
   void Flush();
 
@@ -33,6 +34,7 @@ class LineProcessor {
 
  private:
   bool Process(std::string_view line, double now, bool stream_ended);
+  std::string RejectionMessage(Reason reason) const;
 
   Monitor* monitor_;
   TransportMetrics* metrics_;
@@ -43,7 +45,7 @@ class LineProcessor {
   DecodeError error_;
   ApplyStats stats_;
   Monitor::Batch batch_;  // released by Flush()
-  uint64_t records_[2] = {0, 0};
+  std::array<uint64_t, static_cast<size_t>(Format::kCount)> records_{};  // by Format
   uint64_t accepted_ = 0, rejected_ = 0;
   std::string last_error_;
 };

@@ -105,7 +105,7 @@ class StreamSession : public SessionBase,
         std::chrono::duration<double>(shared_->options.idle_timeout_seconds)));
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (ec || self->closed_ || self->draining_) return;
-      self->processor_.Error("idle_timeout", "no data for idle_timeout_seconds; closing");
+      self->processor_.Error(Reason::kIdleTimeout, "no data for idle_timeout_seconds; closing");
       self->Finish();
     });
   }
@@ -202,7 +202,7 @@ class StreamSession : public SessionBase,
       lost += static_cast<uint64_t>(std::count(buffer_.data(), buffer_.data() + n, '\n'));
       read += n;
     }
-    metrics_->Error("shutdown", static_cast<double>(lost));
+    metrics_->Error(Reason::kShutdown, static_cast<double>(lost));
     Log(spdlog::level::warn, "connection cut off at the shutdown deadline",
         {{"transport", TransportName(transport_)}, {"lines_in_flight", lost}});
     Finish();
@@ -214,7 +214,7 @@ class StreamSession : public SessionBase,
         std::string_view(buffer_.data(), n),
         [&](std::string_view line) { processor_.Line(line, now); },
         [&] {
-          processor_.Error("line_too_long", "line longer than max_line_bytes; skipped to its end");
+          processor_.Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped to its end");
         });
     processor_.Flush();
   }
@@ -258,7 +258,7 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared, typename Protocol::acc
     if (shared->draining || !acceptor->is_open()) return;
     if (!ec) {
       if (shared->sessions.size() >= shared->options.max_connections) {
-        shared->metrics->transport(transport).Error("too_many_connections");
+        shared->metrics->transport(transport).Error(Reason::kTooManyConnections);
         uint64_t suppressed = 0;
         if (shared->log_limiter.Allow(&suppressed)) {
           Log(spdlog::level::warn, "connection refused: max_connections reached",
@@ -334,7 +334,7 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
       const size_t nl = data.find('\n');
       const std::string_view line = data.substr(0, nl);
       if (line.size() > shared_->options.max_line_bytes) {
-        processor_.Error("line_too_long", "line longer than max_line_bytes; skipped",
+        processor_.Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped",
                          line);
       } else {
         processor_.Line(line, now);

@@ -116,8 +116,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case driftd::DecodeStatus::kSkip:
         break;
       case driftd::DecodeStatus::kError:
-        Check(error.reason != nullptr && *error.reason != '\0' && !error.message.empty());
-        CheckLogLines(error.reason, error.message, piece);
+        Check(error.reason < driftd::Reason::kLineTooLong && !error.message.empty());
+        CheckLogLines(driftd::ReasonLabel(error.reason), error.message, piece);
         break;
       default:
         Check(false);

@@ -1,4 +1,4 @@
-#include "daemon/monitor.h"
+#include "core/monitor.h"
 
 #include <gtest/gtest.h>
 
@@ -47,17 +47,17 @@ const FeatureEvaluation& Feature(const Evaluation& e, const std::string& name) {
 TEST(MonitorTest, CountsValuesAbsentAsMissingAndTags) {
   Reference ref;
   ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
-  Monitor m(Options(), {ref}, {"sha"}, kNow);
+  Monitor m(Options(), {ref}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "m";
   r.fields = {{"x", Num(0.5)}, {"c", Str("b")}};
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   r.fields = {{"x", Num(1.5)}};  // c absent: missing
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   r.fields = {{"x", Num(7)}};
   r.tags = {{"c", Str("zz")}, {"host", Str("h1")}};  // a tag naming a categorical feature counts
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   EXPECT_EQ(stats.records, 3u);
   EXPECT_EQ(stats.values, 5u);
   auto e = m.Evaluate(kNow);
@@ -73,26 +73,25 @@ TEST(MonitorTest, CountsValuesAbsentAsMissingAndTags) {
 TEST(MonitorTest, ErrorsAreCountedAndLoseNothingElse) {
   Reference ref;
   ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
-  Monitor m(Options(), {ref}, {"sha"}, kNow);
+  Monitor m(Options(), {ref}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "nope";
   r.fields = {{"x", Num(0.5)}};
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   r.model = "m";
   r.fields = {{"x", Str("twelve")}, {"c", Str("a")}, {"new", Num(1)}, {"c", Str("b")}};
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   r.fields = {{"x", Num(0.5)}};
   r.timestamp = kNow - 10000;  // older than the 600 s window
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   r.timestamp = kNow + 3600;  // far in the future
-  m.Apply(r, kNow, &stats);
-  auto count = [&](IngestError e) { return stats.errors[static_cast<size_t>(e)]; };
-  EXPECT_EQ(count(IngestError::kUnknownModel), 1u);
-  EXPECT_EQ(count(IngestError::kTypeMismatch), 1u);
-  EXPECT_EQ(count(IngestError::kUnknownFeature), 1u);
-  EXPECT_EQ(count(IngestError::kLate), 1u);
-  EXPECT_EQ(count(IngestError::kFuture), 1u);
+  stats.Add(m.Apply(r, kNow));
+  EXPECT_EQ(stats.errors[Reason::kUnknownModel], 1u);
+  EXPECT_EQ(stats.errors[Reason::kTypeMismatch], 1u);
+  EXPECT_EQ(stats.errors[Reason::kUnknownFeature], 1u);
+  EXPECT_EQ(stats.errors[Reason::kLate], 1u);
+  EXPECT_EQ(stats.errors[Reason::kFuture], 1u);
   EXPECT_EQ(stats.records, 1u);
   auto e = m.Evaluate(kNow);
   // The mismatched x counts as missing; the repeated c counts once, the first time.
@@ -106,14 +105,14 @@ TEST(MonitorTest, NumbersForCategoricalFeaturesUseTheirText) {
       "zip": {"type": "categorical", "categories": {"10115": 5, "2.5": 5}}}})",
                             "m.json", &errors);
   ASSERT_TRUE(ref);
-  Monitor m(Options(), {*ref}, {""}, kNow);
+  Monitor m(Options(), {*ref}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "m";
   r.fields = {{"zip", Num(10115)}};
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   r.fields = {{"zip", Num(2.5)}};
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   auto e = m.Evaluate(kNow);
   EXPECT_EQ(e->models[0].features[0].window_counts, (std::vector<uint64_t>{1, 1, 0, 0}));
 }
@@ -127,7 +126,7 @@ TEST(MonitorTest, CategoriesAreMatchedByTheirCanonicalText) {
               "categories": {"0": 1, "1.5": 1, "10115": 1, "1e-07": 1, "true": 1, "01234": 1}}}})",
                             "m.json", &errors);
   ASSERT_TRUE(ref);
-  Monitor m(Options(), {*ref}, {""}, kNow);
+  Monitor m(Options(), {*ref}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "m";
@@ -142,13 +141,13 @@ TEST(MonitorTest, CategoriesAreMatchedByTheirCanonicalText) {
   std::vector<uint64_t> want(8, 0);
   for (const auto& [value, bin] : fields) {
     r.fields = {{"zip", value}};
-    m.Apply(r, kNow, &stats);
+    stats.Add(m.Apply(r, kNow));
     ++want[bin];
   }
   r.fields.clear();
   for (const char* tag : {"10115.0", "+10115", "1.50", "true", "True"}) {
     r.tags = {{"zip", Str(tag)}};
-    m.Apply(r, kNow, &stats);
+    stats.Add(m.Apply(r, kNow));
   }
   want[3] += 2;
   want[2] += 1;
@@ -157,19 +156,103 @@ TEST(MonitorTest, CategoriesAreMatchedByTheirCanonicalText) {
   EXPECT_EQ(e->models[0].features[0].window_counts, want);
 }
 
+// Apply() says what it did with each record; nobody has to compare counters to find out.
+TEST(MonitorTest, ApplyReturnsWhatItDid) {
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(Options(), {ref}, kNow);
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Str("twelve")}, {"c", Str("a")}, {"new", Num(1)}, {"other", Num(2)}};
+  ApplyOutcome o = m.Apply(r, kNow);
+  EXPECT_TRUE(o.accepted());
+  EXPECT_EQ(o.values, 1u);
+  EXPECT_EQ(o.type_mismatches, 1u);
+  EXPECT_EQ(o.unknown_features, 2u);
+  r.fields = {{"x", Num(0.5)}};
+  r.model = "nope";
+  o = m.Apply(r, kNow);
+  EXPECT_EQ(o.rejected, Reason::kUnknownModel);
+  EXPECT_EQ(o.values, 0u);
+  r.model = "m";
+  r.timestamp = kNow - 10000;
+  EXPECT_EQ(m.Apply(r, kNow).rejected, Reason::kLate);
+  r.timestamp = kNow + 3600;
+  EXPECT_EQ(m.Apply(r, kNow).rejected, Reason::kFuture);
+  r.timestamp = kNow - 1;
+  o = m.Apply(r, kNow);
+  EXPECT_TRUE(o.accepted());
+  EXPECT_EQ(o.values, 1u);
+}
+
+// Remembers what the Monitor reported.
+struct RecordingObserver : MonitorObserver {
+  struct Change {
+    std::string feature, from, to;
+    DriftLevel level;
+    double value;
+    uint64_t samples;
+  };
+  std::vector<Change> features;
+  std::vector<RetrainChange> retrains;
+  void FeatureStateChanged(const FeatureStateChange& c) override {
+    EXPECT_EQ(c.model, "m");
+    EXPECT_EQ(c.metric, DriftMetric::kKl);
+    features.push_back({std::string(c.feature), std::string(c.from), std::string(c.to), c.level,
+                        c.value, c.window_samples});
+  }
+  void RetrainChanged(const RetrainChange& c) override { retrains.push_back(c); }
+};
+
+TEST(MonitorTest, StateChangesGoToTheObserver) {
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  RecordingObserver observer;
+  Monitor m(Options(), {ref}, kNow, {}, &observer);
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Num(0.5)}, {"c", Str("a")}};  // every value in one bin: drift
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(m.Apply(r, kNow).accepted());
+  std::shared_ptr<Evaluation> e;
+  for (int i = 0; i < 3; ++i) e = m.Evaluate(kNow);  // the policy's for_evaluations: 3
+  ASSERT_FALSE(observer.features.empty());
+  for (const char* name : {"c", "x"}) {
+    std::vector<RecordingObserver::Change> seen;
+    for (const auto& c : observer.features) {
+      if (c.feature == name) seen.push_back(c);
+    }
+    ASSERT_GE(seen.size(), 2u) << name;
+    EXPECT_EQ(seen.front().from, "insufficient_data") << name;
+    EXPECT_EQ(seen.front().to, "ok") << name;
+    EXPECT_EQ(seen.back().to, "critical") << name;
+    EXPECT_EQ(seen.back().level, DriftLevel::kCritical) << name;
+    EXPECT_EQ(seen.back().value, Feature(*e, name).alert_value) << name;
+    EXPECT_EQ(seen.back().samples, 200u) << name;
+  }
+  ASSERT_EQ(observer.retrains.size(), 1u);
+  EXPECT_TRUE(observer.retrains[0].retrain);
+  EXPECT_EQ(observer.retrains[0].critical_features, 2u);
+  EXPECT_EQ(observer.retrains[0].evaluable_features, 2u);
+  // A fourth evaluation changes nothing: nothing is reported.
+  const size_t before = observer.features.size();
+  m.Evaluate(kNow);
+  EXPECT_EQ(observer.features.size(), before);
+  EXPECT_EQ(observer.retrains.size(), 1u);
+}
+
 TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
   MonitorOptions o = Options();
   o.min_samples = 3;
   Reference ref;
   ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
-  Monitor m(o, {ref}, {""}, kNow);
+  Monitor m(o, {ref}, kNow);
   ApplyStats stats;
   Record r;
   r.model = "m";
   r.fields = {{"x", Num(0.5)}, {"c", Str("a")}};
-  for (int i = 0; i < 2; ++i) m.Apply(r, kNow, &stats);
+  for (int i = 0; i < 2; ++i) stats.Add(m.Apply(r, kNow));
   EXPECT_FALSE(Feature(*m.Evaluate(kNow), "x").evaluable);
-  m.Apply(r, kNow, &stats);
+  stats.Add(m.Apply(r, kNow));
   auto full = m.Evaluate(kNow);
   EXPECT_TRUE(Feature(*full, "x").evaluable);
   EXPECT_EQ(Feature(*full, "x").samples, 3u);  // so that 0 below is the window expiring

@@ -1,36 +1,17 @@
-#include "daemon/monitor.h"
+#include "core/monitor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
 #include "core/category.h"
-#include "daemon/log.h"
 
 namespace driftd {
 
-const char* IngestErrorReason(IngestError e) {
-  switch (e) {
-    case IngestError::kUnknownModel:
-      return "unknown_model";
-    case IngestError::kUnknownFeature:
-      return "unknown_feature";
-    case IngestError::kTypeMismatch:
-      return "type_mismatch";
-    case IngestError::kLate:
-      return "late";
-    case IngestError::kFuture:
-      return "future";
-    case IngestError::kCount:
-      break;
-  }
-  return "unknown";
-}
-
 struct MonitoredModel {
-  MonitoredModel(Reference ref, std::string sha, const MonitorOptions& options, double now,
+  MonitoredModel(Reference ref, const MonitorOptions& options, double now,
                  ModelAlerts alerts_policy)
       : reference(std::move(ref)),
-        sha256(std::move(sha)),
         alerts(std::move(alerts_policy)),
         window(options.window, Bins(reference), now) {
     alert_states.resize(reference.features.size());
@@ -69,7 +50,6 @@ struct MonitoredModel {
   static constexpr size_t kPositions = 256;
 
   const Reference reference;
-  const std::string sha256;
   const ModelAlerts alerts;
   // Evaluation thread only: the alert state of every feature, and the model's last summary.
   std::vector<FeatureAlertState> alert_states;
@@ -85,12 +65,11 @@ struct MonitoredModel {
   uint64_t late = 0, future = 0;                         // guarded by mu
 };
 
-Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references,
-                 std::vector<std::string> sha256, double now, std::vector<ModelAlerts> alerts)
-    : options_(options) {
+Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references, double now,
+                 std::vector<ModelAlerts> alerts, MonitorObserver* observer)
+    : options_(options), observer_(observer) {
   for (size_t i = 0; i < references.size(); ++i) {
-    models_.push_back(std::make_unique<Model>(std::move(references[i]),
-                                              i < sha256.size() ? sha256[i] : "", options_, now,
+    models_.push_back(std::make_unique<Model>(std::move(references[i]), options_, now,
                                               i < alerts.size() ? alerts[i] : ModelAlerts()));
   }
 }
@@ -149,11 +128,12 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
 
 }  // namespace
 
-void Monitor::Apply(const Record& record, double now, ApplyStats* stats, Batch* batch) {
+ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
+  ApplyOutcome outcome;
   Model* m = Find(record.model);
   if (m == nullptr) {
-    stats->Add(IngestError::kUnknownModel);
-    return;
+    outcome.rejected = Reason::kUnknownModel;
+    return outcome;
   }
   Batch local;
   if (batch == nullptr) batch = &local;
@@ -177,12 +157,12 @@ void Monitor::Apply(const Record& record, double now, ApplyStats* stats, Batch* 
   switch (admission) {
     case Admission::kLate:
       ++m->late;
-      stats->Add(IngestError::kLate);
-      return;
+      outcome.rejected = Reason::kLate;
+      return outcome;
     case Admission::kFuture:
       ++m->future;
-      stats->Add(IngestError::kFuture);
-      return;
+      outcome.rejected = Reason::kFuture;
+      return outcome;
     case Admission::kAccepted:
       break;
   }
@@ -191,25 +171,24 @@ void Monitor::Apply(const Record& record, double now, ApplyStats* stats, Batch* 
     m->generation = 1;
   }
   const uint32_t gen = m->generation;
-  ++stats->records;
   m->window.Add(slot, m->records_feature(), 0);
   for (size_t i = 0; i < record.fields.size(); ++i) {
     const Field& field = record.fields[i];
     const int found = m->Lookup(i, field.key);
     if (found < 0) {
-      stats->Add(IngestError::kUnknownFeature);
+      ++outcome.unknown_features;
       continue;
     }
     const uint32_t f = static_cast<uint32_t>(found);
     if (m->seen[f] == gen) continue;  // a repeated key counts once
     uint32_t bin;
     if (!BinOf(m->reference.features[f].bins, field.value, &bin)) {
-      stats->Add(IngestError::kTypeMismatch);
+      ++outcome.type_mismatches;
       continue;  // counted as missing, like an absent feature
     }
     m->seen[f] = gen;
     m->window.Add(slot, f, bin);
-    ++stats->values;
+    ++outcome.values;
   }
   for (const Field& tag : record.tags) {
     auto it = m->index.find(tag.key);
@@ -219,8 +198,9 @@ void Monitor::Apply(const Record& record, double now, ApplyStats* stats, Batch* 
     if (bins.kind() != FeatureKind::kCategorical || m->seen[f] == gen) continue;
     m->seen[f] = gen;
     m->window.Add(slot, f, TextCategoryBin(bins, tag.value.text));
-    ++stats->values;
+    ++outcome.values;
   }
+  return outcome;
 }
 
 std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
@@ -239,7 +219,7 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
     }
     me.model = m->reference.model;
     me.version = m->reference.version;
-    me.sha256 = m->sha256;
+    me.sha256 = m->reference.sha256;
     const uint64_t records = totals[m->window.offset(m->records_feature())];
     me.records = records;
     for (uint32_t f = 0; f < m->reference.features.size(); ++f) {
@@ -317,31 +297,20 @@ void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {
     }
     FeatureAlertState& state = m->alert_states[f];
     const std::string from = state.Name();
-    if (state.Update(policy, {fe.evaluable, fe.alert_value, fe.p_adjusted})) {
-      Log(state.level() > DriftLevel::kOk ? spdlog::level::warn : spdlog::level::info,
-          "feature drift state changed",
-          {{"model", me->model},
-           {"feature", fe.name},
-           {"from", from},
-           {"to", state.Name()},
-           {"metric", DriftMetricName(policy.metric)},
-           {"value", fe.alert_value},
-           {"p_value", fe.significance.p_value},
-           {"p_adjusted", fe.p_adjusted},
-           {"window_samples", fe.samples}});
+    if (state.Update(policy, {fe.evaluable, fe.alert_value, fe.p_adjusted}) && observer_) {
+      const std::string to = state.Name();
+      observer_->FeatureStateChanged({me->model, fe.name, from, to, state.level(), policy.metric,
+                                      fe.alert_value, fe.significance.p_value, fe.p_adjusted,
+                                      fe.samples});
     }
     fe.alert = state;
   }
   me->alerts = Summarize(m->alerts.retrain, m->alert_states);
   if (me->alerts.retrain != m->retrain) {
-    Log(me->alerts.retrain ? spdlog::level::warn : spdlog::level::info,
-        "model retraining recommendation changed",
-        {{"model", me->model},
-         {"from", m->retrain ? "retrain" : "ok"},
-         {"to", me->alerts.retrain ? "retrain" : "ok"},
-         {"drifted_features", static_cast<uint64_t>(me->alerts.drifted)},
-         {"critical_features", static_cast<uint64_t>(me->alerts.critical)},
-         {"evaluable_features", static_cast<uint64_t>(me->alerts.evaluable)}});
+    if (observer_) {
+      observer_->RetrainChanged({me->model, me->alerts.retrain, me->alerts.drifted,
+                                 me->alerts.critical, me->alerts.evaluable});
+    }
     m->retrain = me->alerts.retrain;
   }
 }

@@ -1,7 +1,9 @@
-// The daemon's drift state: one sliding window per model over its reference's features, fed by
-// decoded records from any transport, and the evaluation that turns windows into divergences.
-// Thread-safety: every ModelState is guarded by its own mutex; Apply() and Evaluate() may run on
-// different threads. The latest Evaluation is immutable and shared by pointer.
+// The drift state machine, the heart of driftd: one sliding window per model over its reference's
+// features, fed by decoded records from any transport, and the evaluation that turns windows into
+// divergences and moves the alert states on. Pure: time is passed in, and state changes are
+// reported through MonitorObserver (the daemon logs them); no I/O, no threads of its own.
+// Thread-safety: every model is guarded by its own mutex; Apply() and Evaluate() may run on
+// different threads. An Evaluation is immutable once returned and shared by pointer.
 #pragma once
 
 #include <array>
@@ -22,23 +24,32 @@
 
 namespace driftd {
 
-// Why a record or a value was not counted: the `reason` label of driftd_ingest_errors_total.
-enum class IngestError {
-  kUnknownModel,
-  kUnknownFeature,
-  kTypeMismatch,  // a string for a numeric feature, an object, ...
-  kLate,
-  kFuture,
-  kCount,
+// What Apply() did with one record.
+struct ApplyOutcome {
+  // kCount when the record was counted into its model's window; otherwise why not:
+  // kUnknownModel, kLate or kFuture.
+  Reason rejected = Reason::kCount;
+  uint32_t values = 0;            // feature values counted
+  uint32_t unknown_features = 0;  // fields that are not a feature of the model (not counted)
+  uint32_t type_mismatches = 0;   // values of the wrong type (counted as missing)
+  bool accepted() const { return rejected == Reason::kCount; }
 };
-const char* IngestErrorReason(IngestError e);
 
-// Counts from applying records; the caller adds them to its metrics in one step per batch.
+// Outcomes added up; the caller adds them to its metrics in one step per batch.
 struct ApplyStats {
   uint64_t records = 0;  // records accepted into a window
   uint64_t values = 0;   // feature values counted
-  std::array<uint64_t, static_cast<size_t>(IngestError::kCount)> errors{};
-  void Add(IngestError e) { ++errors[static_cast<size_t>(e)]; }
+  ReasonCounts errors;   // records and values not counted, by reason
+  void Add(const ApplyOutcome& o) {
+    if (o.accepted()) {
+      ++records;
+    } else {
+      errors.Add(o.rejected);
+    }
+    values += o.values;
+    if (o.unknown_features) errors.Add(Reason::kUnknownFeature, o.unknown_features);
+    if (o.type_mismatches) errors.Add(Reason::kTypeMismatch, o.type_mismatches);
+  }
 };
 
 struct MonitorOptions {
@@ -84,14 +95,42 @@ struct Evaluation {
   std::vector<ModelEvaluation> models;
 };
 
+// A feature's drift state moved (FeatureAlertState::Update said so).
+struct FeatureStateChange {
+  std::string_view model, feature;
+  std::string_view from, to;  // FeatureAlertState::Name()s
+  DriftLevel level;           // the new level
+  DriftMetric metric;         // the policy's metric, and its value
+  double value;
+  double p_value, p_adjusted;
+  uint64_t window_samples;
+};
+
+// A model's retraining recommendation turned on or off.
+struct RetrainChange {
+  std::string_view model;
+  bool retrain;  // the new recommendation
+  size_t drifted_features, critical_features, evaluable_features;
+};
+
+// Where the Monitor reports its state changes; the daemon logs them. Called on the thread that
+// runs Evaluate(), during it.
+class MonitorObserver {
+ public:
+  virtual ~MonitorObserver() = default;
+  virtual void FeatureStateChanged(const FeatureStateChange& change) = 0;
+  virtual void RetrainChanged(const RetrainChange& change) = 0;
+};
+
 struct MonitoredModel;  // one model's reference, window and alert state (monitor.cc)
 
 class Monitor {
  public:
-  // `references[i]` with the SHA-256 of its file `sha256[i]`; windows start at `now`.
-  // `alerts[i]` is the alerting policy of references[i] (defaults when shorter).
-  Monitor(const MonitorOptions& options, std::vector<Reference> references,
-          std::vector<std::string> sha256, double now, std::vector<ModelAlerts> alerts = {});
+  // One model per reference (its sha256 names it), windows starting at `now`. `alerts[i]` is the
+  // alerting policy of references[i] (defaults when shorter). `observer` (may be null) hears of
+  // every state change and must outlive the Monitor.
+  Monitor(const MonitorOptions& options, std::vector<Reference> references, double now,
+          std::vector<ModelAlerts> alerts = {}, MonitorObserver* observer = nullptr);
   ~Monitor();
 
   // Keeps the model of the last applied record locked across consecutive Apply() calls, so a
@@ -114,14 +153,14 @@ class Monitor {
     uint32_t now_slot_ = 0;
   };
 
-  // Counts `record` (arrival time `now`, unix seconds) into its model's window. A feature absent
-  // from a record counts as missing for that record, as in `driftd reference build`. A tag whose
-  // key names a categorical feature counts as that feature (unless a field already named it).
-  // Thread-safe.
-  void Apply(const Record& record, double now, ApplyStats* stats, Batch* batch = nullptr);
+  // Counts `record` (arrival time `now`, unix seconds) into its model's window and says what it
+  // did. A feature absent from a record counts as missing for that record, as in `driftd
+  // reference build`. A tag whose key names a categorical feature counts as that feature (unless
+  // a field already named it). Thread-safe.
+  ApplyOutcome Apply(const Record& record, double now, Batch* batch = nullptr);
 
   // Advances every window to `now`, evaluates every feature and moves the alert states on by
-  // one evaluation (logging every change). Holds each model's lock only while summing its window.
+  // one evaluation (reporting every change to the observer). Holds each model's lock only while summing its window.
   // Must not run concurrently with itself (the alert states belong to the evaluating thread).
   std::shared_ptr<Evaluation> Evaluate(double now);
 
@@ -133,6 +172,7 @@ class Monitor {
   Model* Find(std::string_view name);
   void UpdateAlerts(Model* m, ModelEvaluation* me);
   MonitorOptions options_;
+  MonitorObserver* observer_;
   std::vector<std::unique_ptr<Model>> models_;
 };
 
