@@ -14,21 +14,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-const char* TransportName(Transport t) {
-  switch (t) {
-    case Transport::kTcp:
-      return "tcp";
-    case Transport::kUdp:
-      return "udp";
-    case Transport::kUnix:
-      return "unix";
-    case Transport::kHttp:
-      return "http";
-    case Transport::kCount:
-      break;
-  }
-  return "unknown";
-}
 
 void TransportMetrics::Add(const ApplyStats& stats, prometheus::Counter* values) {
   if (stats.values) values->Increment(static_cast<double>(stats.values));
@@ -52,7 +37,7 @@ IngestMetrics::IngestMetrics(prometheus::Registry* registry) {
                           .Help("Open ingest connections, by transport.")
                           .Register(*registry);
   for (size_t t = 0; t < transports_.size(); ++t) {
-    const std::string name = TransportName(static_cast<Transport>(t));
+    const std::string name(kTransportLabels[t]);
     TransportMetrics& m = transports_[t];
     for (size_t f = 0; f < m.records.size(); ++f) {
       m.records[f] = &records.Add({{"transport", name}, {"format", std::string(kFormatLabels[f])}});

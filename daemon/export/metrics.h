@@ -18,8 +18,13 @@
 
 namespace driftd {
 
+// The ingest transports, and their `transport` label.
 enum class Transport { kTcp, kUdp, kUnix, kHttp, kCount };
-const char* TransportName(Transport t);
+inline constexpr std::array<std::string_view, static_cast<size_t>(Transport::kCount)>
+    kTransportLabels = {"tcp", "udp", "unix", "http"};
+inline std::string_view TransportName(Transport t) {
+  return kTransportLabels[static_cast<size_t>(t)];
+}
 
 // The counters of one transport; pointers into the registry, valid while IngestMetrics lives.
 // prometheus-cpp counters are atomic: any thread may add to them.

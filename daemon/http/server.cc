@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "daemon/ingest/line_splitter.h"
 
 namespace driftd {
 
@@ -138,13 +137,10 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
   if (path == "/api/v1/ingest") {
     if (method != "POST") return {405, "text/plain; charset=utf-8", "use POST\n"};
     LineProcessor proc(ctx->monitor, &ctx->metrics->transport(Transport::kHttp),
-                       ctx->metrics->values(), limiter);
-    LineSplitter splitter(ctx->max_line_bytes);
+                       ctx->metrics->values(), limiter, ctx->max_line_bytes);
     const double now = ctx->clock();
-    splitter.Feed(
-        body, [&](std::string_view line) { proc.Line(line, now); },
-        [&] { proc.Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped"); });
-    if (!splitter.rest().empty()) proc.Line(splitter.rest(), now);  // the body ends the last line
+    proc.Feed(body, now);
+    proc.EndMessage(now);  // the body ends the last line
     proc.Flush();
     if (proc.rejected() == 0) return {204, "text/plain; charset=utf-8", ""};
     nlohmann::json j = {{"accepted", proc.accepted()},

@@ -3,12 +3,41 @@
 namespace driftd {
 
 LineProcessor::LineProcessor(Monitor* monitor, TransportMetrics* metrics,
-                             prometheus::Counter* values, LogRateLimiter* log_limiter)
-    : monitor_(monitor), metrics_(metrics), values_(values), log_limiter_(log_limiter) {}
+                             prometheus::Counter* values, LogRateLimiter* log_limiter,
+                             size_t max_line_bytes)
+    : monitor_(monitor),
+      metrics_(metrics),
+      values_(values),
+      log_limiter_(log_limiter),
+      splitter_(max_line_bytes) {}
 
-bool LineProcessor::Line(std::string_view line, double now) { return Process(line, now, false); }
+void LineProcessor::Feed(std::string_view bytes, double now) {
+  splitter_.Feed(
+      bytes, [&](std::string_view line) { Process(line, now, false); },
+      [&](std::string_view head) { TooLong(head); });
+}
 
-bool LineProcessor::LastLine(std::string_view line, double now) { return Process(line, now, true); }
+void LineProcessor::EndMessage(double now) {
+  if (splitter_.rest().empty()) return;
+  Process(splitter_.rest(), now, false);
+  splitter_.Reset();
+}
+
+void LineProcessor::EndStream(double now) {
+  if (splitter_.rest().empty()) return;
+  Process(splitter_.rest(), now, true);
+  splitter_.Reset();
+}
+
+bool LineProcessor::DropPartialLine() {
+  const bool had = !splitter_.rest().empty();
+  splitter_.Reset();
+  return had;
+}
+
+void LineProcessor::TooLong(std::string_view head) {
+  Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped to its end", head);
+}
 
 bool LineProcessor::Process(std::string_view line, double now, bool stream_ended) {
   switch (decoder_.Decode(line, &record_, &error_)) {

@@ -1,5 +1,7 @@
-// Turns lines into counted records for one connection or socket: decode, apply to the Monitor,
-// count, and log a rate-limited sample of what was rejected. Not thread-safe: one per session.
+// The one ingest pipeline every transport feeds: frames bytes into lines (LineSplitter), decodes
+// each, applies it to the Monitor, counts, and logs a rate-limited sample of what was rejected.
+// A stream, a datagram and an HTTP body differ only in how they end (EndStream, EndMessage).
+// Not thread-safe: one per connection, socket or request.
 #pragma once
 
 #include <array>
@@ -7,6 +9,7 @@
 #include <string_view>
 
 #include "daemon/ingest/decoder.h"
+#include "daemon/ingest/line_splitter.h"
 #include "daemon/log.h"
 #include "daemon/export/metrics.h"
 
@@ -15,14 +18,19 @@ namespace driftd {
 class LineProcessor {
  public:
   LineProcessor(Monitor* monitor, TransportMetrics* metrics, prometheus::Counter* values,
-                LogRateLimiter* log_limiter);
+                LogRateLimiter* log_limiter, size_t max_line_bytes);
 
-  // Decodes and applies one line (without its newline) that arrived at `now` (unix seconds).
-  // Returns false when the line was rejected.
-  bool Line(std::string_view line, double now);
-  // Like Line(), for the unterminated rest of a stream that just ended: if it does not decode,
-  // it was cut off, and is counted as "truncated_line" rather than as malformed.
-  bool LastLine(std::string_view line, double now);
+  // Processes the lines in `bytes`, which arrived at `now` (unix seconds). A line may span
+  // calls; one longer than max_line_bytes is counted as "line_too_long" and skipped to its end.
+  void Feed(std::string_view bytes, double now);
+  // The message (a datagram, an HTTP body) ended: its unterminated last line is a whole line.
+  void EndMessage(double now);
+  // The stream ended: an unterminated last line is a record if it decodes; otherwise it was cut
+  // off, and is counted as "truncated_line" rather than as malformed.
+  void EndStream(double now);
+  // Forgets the unterminated line buffered so far; returns whether there was one.
+  bool DropPartialLine();
+
   // Counts and logs a transport-level error.
   void Error(Reason reason, std::string_view message, std::string_view sample = {});
   // Adds the counts gathered since the last Flush() to the metrics.
@@ -34,12 +42,14 @@ class LineProcessor {
 
  private:
   bool Process(std::string_view line, double now, bool stream_ended);
+  void TooLong(std::string_view head);
   std::string RejectionMessage(Reason reason) const;
 
   Monitor* monitor_;
   TransportMetrics* metrics_;
   prometheus::Counter* values_;
   LogRateLimiter* log_limiter_;
+  LineSplitter splitter_;
   LineDecoder decoder_;
   Record record_;
   DecodeError error_;

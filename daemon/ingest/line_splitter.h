@@ -2,6 +2,7 @@
 // Pure: no sockets. Lines that fit in one read are handed out without copying.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -13,8 +14,9 @@ class LineSplitter {
   explicit LineSplitter(size_t max_line_bytes) : max_(max_line_bytes) {}
 
   // Feeds `data`: calls on_line(std::string_view) for every complete line (without '\n') and
-  // on_too_long() once for every line longer than max_line_bytes, whose rest is then skipped up to
-  // its newline. A line may span any number of Feed() calls.
+  // on_too_long(std::string_view head) once for every line longer than max_line_bytes, with the
+  // part of it seen so far (at least its first max_line_bytes bytes, for a log sample); its rest
+  // is then skipped up to its newline. A line may span any number of Feed() calls.
   template <class OnLine, class OnTooLong>
   void Feed(std::string_view data, OnLine&& on_line, OnTooLong&& on_too_long) {
     while (!data.empty()) {
@@ -23,9 +25,14 @@ class LineSplitter {
       if (skipping_) {
         if (nl) skipping_ = false;
       } else if (partial_.size() + len > max_) {
+        if (partial_.empty()) {
+          on_too_long(data.substr(0, len));
+        } else {
+          partial_.append(data.data(), std::min(len, max_));
+          on_too_long(std::string_view(partial_));
+        }
         partial_.clear();
         skipping_ = nl == nullptr;
-        on_too_long();
       } else if (nl && partial_.empty()) {
         on_line(data.substr(0, len));
       } else {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "daemon/ingest/line_splitter.h"
 
 namespace driftd {
 
@@ -66,8 +65,8 @@ class StreamSession : public SessionBase,
         socket_(std::move(socket)),
         timer_(*shared_->io),
         metrics_(&shared_->metrics->transport(transport)),
-        splitter_(shared_->options.max_line_bytes),
-        processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter),
+        processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter,
+                   shared_->options.max_line_bytes),
         buffer_(kReadBuffer),
         transport_(transport) {}
 
@@ -193,8 +192,7 @@ class StreamSession : public SessionBase,
   void CutOff() {
     error_code ec;
     socket_.shutdown(Protocol::socket::shutdown_receive, ec);
-    uint64_t lost = splitter_.rest().empty() ? 0 : 1;
-    splitter_.Reset();
+    uint64_t lost = processor_.DropPartialLine() ? 1 : 0;
     socket_.non_blocking(true, ec);
     for (size_t read = 0; read < kCutOffReadLimit;) {
       const size_t n = socket_.read_some(asio::buffer(buffer_), ec);
@@ -209,13 +207,7 @@ class StreamSession : public SessionBase,
   }
 
   void Process(size_t n) {
-    const double now = shared_->clock();
-    splitter_.Feed(
-        std::string_view(buffer_.data(), n),
-        [&](std::string_view line) { processor_.Line(line, now); },
-        [&] {
-          processor_.Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped to its end");
-        });
+    processor_.Feed(std::string_view(buffer_.data(), n), shared_->clock());
     processor_.Flush();
   }
 
@@ -223,10 +215,7 @@ class StreamSession : public SessionBase,
     if (closed_) return;
     closed_ = true;
     // A last line without its newline is still a record if it decodes; otherwise it was cut off.
-    if (!splitter_.rest().empty()) {
-      processor_.LastLine(splitter_.rest(), shared_->clock());
-      splitter_.Reset();
-    }
+    processor_.EndStream(shared_->clock());
     processor_.Flush();
     error_code ec;
     timer_.cancel();
@@ -240,7 +229,6 @@ class StreamSession : public SessionBase,
   typename Protocol::socket socket_;
   asio::steady_timer timer_;
   TransportMetrics* metrics_;
-  LineSplitter splitter_;
   LineProcessor processor_;
   std::vector<char> buffer_;
   Transport transport_;
@@ -295,7 +283,8 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   explicit UdpReceiver(std::shared_ptr<IngestServer::Shared> shared)
       : shared_(std::move(shared)),
         metrics_(&shared_->metrics->transport(Transport::kUdp)),
-        processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter),
+        processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter,
+                   shared_->options.max_line_bytes),
         buffer_(65536) {}
 
   void Receive() {
@@ -327,21 +316,11 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
     shared_->Settled();
   }
 
+  // A datagram holds whole lines: its end ends its last line.
   void Datagram(size_t n) {
     const double now = shared_->clock();
-    std::string_view data(buffer_.data(), n);
-    while (!data.empty()) {
-      const size_t nl = data.find('\n');
-      const std::string_view line = data.substr(0, nl);
-      if (line.size() > shared_->options.max_line_bytes) {
-        processor_.Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped",
-                         line);
-      } else {
-        processor_.Line(line, now);
-      }
-      if (nl == std::string_view::npos) break;
-      data.remove_prefix(nl + 1);
-    }
+    processor_.Feed(std::string_view(buffer_.data(), n), now);
+    processor_.EndMessage(now);
     processor_.Flush();
   }
 

@@ -11,11 +11,16 @@ namespace {
 struct Collected {
   std::vector<std::string> lines;
   int too_long = 0;
+  std::vector<std::string> heads;  // what on_too_long was given
 };
 
 void Feed(LineSplitter* s, std::string_view data, Collected* c) {
   s->Feed(
-      data, [&](std::string_view line) { c->lines.emplace_back(line); }, [&] { ++c->too_long; });
+      data, [&](std::string_view line) { c->lines.emplace_back(line); },
+      [&](std::string_view head) {
+        ++c->too_long;
+        c->heads.emplace_back(head);
+      });
 }
 
 TEST(LineSplitterTest, LinesWithinAndAcrossFeeds) {
@@ -46,11 +51,23 @@ TEST(LineSplitterTest, OverlongLineIsReportedOnceAndSkippedToItsEnd) {
   Feed(&s, " end\nafter\n", &c);
   EXPECT_EQ(c.lines, (std::vector<std::string>{"ok", "after"}));
   EXPECT_EQ(c.too_long, 1);
+  EXPECT_EQ(c.heads, (std::vector<std::string>{"0123456789"}));  // for the log's sample
   // Exactly the limit is fine; one more is not.
   Collected d;
   Feed(&s, "12345678\n123456789\nx\n", &d);
   EXPECT_EQ(d.lines, (std::vector<std::string>{"12345678", "x"}));
   EXPECT_EQ(d.too_long, 1);
+  EXPECT_EQ(d.heads, (std::vector<std::string>{"123456789"}));
+}
+
+TEST(LineSplitterTest, AnOverlongLineAcrossFeedsGivesItsHead) {
+  LineSplitter s(8);
+  Collected c;
+  Feed(&s, "0123", &c);
+  Feed(&s, "456789abcdefghijklmnop\nz\n", &c);
+  EXPECT_EQ(c.lines, (std::vector<std::string>{"z"}));
+  ASSERT_EQ(c.heads.size(), 1u);
+  EXPECT_EQ(c.heads[0], "0123456789ab");  // what was buffered, plus at most max more bytes
 }
 
 TEST(LineSplitterTest, MemoryStaysBoundedWithoutNewlines) {
