@@ -51,6 +51,24 @@ constexpr std::array<FeatureMetric, kFeatureMetricCount> kMetrics = {{
      .alert_name = "hellinger",  // H ~ sqrt(KL / 8) for small drift
      .default_warning = 0.035,
      .default_critical = 0.056},
+    {.id = FeatureMetricId::kTvd,
+     .prometheus_name = "driftd_feature_total_variation_distance",
+     .help = "Total variation distance, half the L1 distance between the window and the "
+             "reference distributions, in [0, 1].",
+     .json_key = "total_variation_distance",
+     .value = [](const FeatureEvaluation& f) { return f.divergences.tvd; },
+     .alert_name = "tvd",  // a normal feature shifted by 0.14 / 0.22 standard deviations
+     .default_warning = 0.056,
+     .default_critical = 0.089},
+    {.id = FeatureMetricId::kLinf,
+     .prometheus_name = "driftd_feature_linf_distance",
+     .help = "L-infinity distance: the largest absolute difference of one bin's probability "
+             "between the window and the reference, in [0, 1].",
+     .json_key = "linf_distance",
+     .value = [](const FeatureEvaluation& f) { return f.divergences.linf; },
+     .alert_name = "linf",  // the same shifts over the default 20 quantile bins
+     .default_warning = 0.016,
+     .default_critical = 0.028},
 }};
 
 constexpr bool RowsInIdOrder() {

@@ -20,8 +20,10 @@ enum class FeatureMetricId : uint8_t {
   kPsi,
   kJs,
   kHellinger,
+  kTvd,
+  kLinf,
 };
-inline constexpr size_t kFeatureMetricCount = 6;
+inline constexpr size_t kFeatureMetricCount = 8;
 
 struct FeatureMetric {
   FeatureMetricId id;

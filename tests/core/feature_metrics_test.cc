@@ -48,6 +48,8 @@ TEST(FeatureMetricsTest, AccessorsReadTheirField) {
   f.divergences.psi = 4;
   f.divergences.js = 5;
   f.divergences.hellinger = 6;
+  f.divergences.tvd = 7;
+  f.divergences.linf = 8;
   f.divergences.kl_window_to_reference = 100;  // the configured direction is f.kl, not these
   f.divergences.kl_reference_to_window = 101;
   f.divergences.entropy = 102;
@@ -56,6 +58,7 @@ TEST(FeatureMetricsTest, AccessorsReadTheirField) {
       {FeatureMetricId::kKl, 1},           {FeatureMetricId::kEntropy, 2},
       {FeatureMetricId::kCrossEntropy, 3}, {FeatureMetricId::kPsi, 4},
       {FeatureMetricId::kJs, 5},           {FeatureMetricId::kHellinger, 6},
+      {FeatureMetricId::kTvd, 7},          {FeatureMetricId::kLinf, 8},
   };
   ASSERT_EQ(want.size(), kFeatureMetricCount);
   for (const FeatureMetric& m : FeatureMetrics()) {
