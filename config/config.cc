@@ -9,6 +9,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/feature_metrics.h"
 #include "core/json_validation.h"
 
 namespace driftd {
@@ -336,16 +337,20 @@ void ReadRange(const Json& obj, const char* key, const std::string& path, double
   }
 }
 
+// The `alerts.metric` values: the alertable rows of the per-feature metric table, in its order.
+std::vector<std::pair<const char*, DriftMetric>> AlertMetricValues() {
+  std::vector<std::pair<const char*, DriftMetric>> values;
+  for (const FeatureMetric& m : FeatureMetrics()) {
+    if (m.alertable()) values.emplace_back(m.alert_name.data(), m.id);  // literals: terminated
+  }
+  return values;
+}
+
 // Reads the policy keys of `obj` on top of *policy. A metric set without thresholds takes that
 // metric's default thresholds.
 void ReadPolicy(const Json& obj, const std::string& path, AlertPolicy* policy, Problems* p) {
   const DriftMetric before = policy->metric;
-  ReadEnum<DriftMetric>(obj, "metric", path,
-                        {{"kl", DriftMetric::kKl},
-                         {"psi", DriftMetric::kPsi},
-                         {"js", DriftMetric::kJs},
-                         {"hellinger", DriftMetric::kHellinger}},
-                        &policy->metric, p);
+  ReadEnum<DriftMetric>(obj, "metric", path, AlertMetricValues(), &policy->metric, p);
   if (policy->metric != before) {
     AlertPolicy::DefaultThresholds(policy->metric, &policy->warning, &policy->critical);
   }

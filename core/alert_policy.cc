@@ -3,17 +3,9 @@
 namespace driftd {
 
 const char* DriftMetricName(DriftMetric m) {
-  switch (m) {
-    case DriftMetric::kKl:
-      return "kl";
-    case DriftMetric::kPsi:
-      return "psi";
-    case DriftMetric::kJs:
-      return "js";
-    case DriftMetric::kHellinger:
-      return "hellinger";
-  }
-  return "kl";
+  // Every alert name is a string literal in the table, so data() is null-terminated.
+  const FeatureMetric& d = Describe(m);
+  return d.alertable() ? d.alert_name.data() : "";
 }
 
 const char* DriftLevelName(DriftLevel l) {
@@ -29,20 +21,9 @@ const char* DriftLevelName(DriftLevel l) {
 }
 
 void AlertPolicy::DefaultThresholds(DriftMetric metric, double* warning, double* critical) {
-  switch (metric) {
-    case DriftMetric::kKl:  // nats; a normal feature shifted by 0.14 / 0.22 standard deviations
-      *warning = 0.01, *critical = 0.025;
-      return;
-    case DriftMetric::kPsi:  // the industry's rule of thumb
-      *warning = 0.1, *critical = 0.25;
-      return;
-    case DriftMetric::kJs:  // JS ~ KL / 4 for small drift
-      *warning = 0.0025, *critical = 0.00625;
-      return;
-    case DriftMetric::kHellinger:  // H ~ sqrt(KL / 8) for small drift
-      *warning = 0.035, *critical = 0.056;
-      return;
-  }
+  const FeatureMetric& m = Describe(metric);
+  *warning = m.default_warning;
+  *critical = m.default_critical;
 }
 
 bool FeatureAlertState::Update(const AlertPolicy& policy, const Input& in) {

@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "core/feature_metrics.h"
+
 namespace driftd {
 
-enum class DriftMetric { kKl, kPsi, kJs, kHellinger };
+// The metric a policy compares with its thresholds: an alertable row of FeatureMetrics().
+using DriftMetric = FeatureMetricId;
+// Its `alerts.metric` name ("kl", "psi", ...); "" for a metric the alert policy may not use.
 const char* DriftMetricName(DriftMetric m);
 
 enum class DriftLevel { kOk = 0, kWarning = 1, kCritical = 2 };
@@ -19,13 +23,14 @@ const char* DriftLevelName(DriftLevel l);
 
 struct AlertPolicy {
   DriftMetric metric = DriftMetric::kKl;
-  double warning = 0.01;
-  double critical = 0.025;
+  double warning = Describe(DriftMetric::kKl).default_warning;
+  double critical = Describe(DriftMetric::kKl).default_critical;
   std::optional<double> max_p_value = 0.01;  // nullopt: no significance gate
   uint32_t for_evaluations = 3;
   double resolve_ratio = 0.8;
 
-  // The default thresholds of `metric` (see docs/alerting.md for the reasoning).
+  // The default thresholds of `metric` (see docs/alerting.md for the reasoning); 0 and 0 for a
+  // metric that is not alertable.
   static void DefaultThresholds(DriftMetric metric, double* warning, double* critical);
 };
 

@@ -78,6 +78,7 @@ PreparedReference::Compare(std::span<const uint64_t> window) const {
   const double inv_denom =
       1.0 / (static_cast<double>(n) + alpha * static_cast<double>(window.size()));
   double entropy = 0, cross = 0, reverse_cross = 0, kl_pq = 0, kl_qp = 0, psi = 0, js = 0, hell = 0;
+  double l1 = 0, linf = 0;
   // Two logarithms per bin. r = ln(p/q) is taken directly (not ln p - ln q) so it keeps full
   // relative precision when p is close to q, which is where KL, PSI and JS are small; ln p is then
   // ln q + r, accurate to rounding in absolute terms, which is what H(P) needs. The bins go in
@@ -108,6 +109,9 @@ PreparedReference::Compare(std::span<const uint64_t> window) const {
       js += p[i] * s[i] + q[i] * (s[i] - r[i]);  // p ln(p/m) + q ln(q/m)
       const double h = std::sqrt(p[i]) - sqrt_q[i];
       hell += h * h;
+      const double diff = std::abs(p[i] - q[i]);
+      l1 += diff;
+      linf = std::max(linf, diff);
     }
   }
   const double scale = options_.base == LogBase::kTwo ? 1.0 / std::numbers::ln2 : 1.0;
@@ -121,6 +125,8 @@ PreparedReference::Compare(std::span<const uint64_t> window) const {
   d.psi = std::max(0.0, psi);
   d.js = std::max(0.0, 0.5 * js) * scale;
   d.hellinger = std::sqrt(0.5 * hell);
+  d.tvd = 0.5 * l1;
+  d.linf = linf;
   return d;
 }
 

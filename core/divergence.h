@@ -29,6 +29,8 @@ struct Divergences {
   double psi = 0;                      // sum (p_i - q_i) ln(p_i / q_i), nats
   double js = 0;                       // Jensen-Shannon divergence
   double hellinger = 0;                // sqrt(1/2 sum (sqrt p_i - sqrt q_i)^2), in [0, 1]
+  double tvd = 0;                      // total variation: 1/2 sum |p_i - q_i|, in [0, 1]
+  double linf = 0;                     // L-infinity: max |p_i - q_i|, in [0, 1]
 };
 
 // The reference side of the computation, prepared once per feature so an evaluation only takes

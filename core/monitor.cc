@@ -281,20 +281,7 @@ void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {
     FeatureEvaluation& fe = me->features[f];
     const AlertPolicy& policy = m->alerts.For(fe.name);
     if (fe.evaluable) fe.p_adjusted = adjusted[next++];
-    switch (policy.metric) {
-      case DriftMetric::kKl:
-        fe.alert_value = fe.kl;
-        break;
-      case DriftMetric::kPsi:
-        fe.alert_value = fe.divergences.psi;
-        break;
-      case DriftMetric::kJs:
-        fe.alert_value = fe.divergences.js;
-        break;
-      case DriftMetric::kHellinger:
-        fe.alert_value = fe.divergences.hellinger;
-        break;
-    }
+    fe.alert_value = Describe(policy.metric).value(fe);
     FeatureAlertState& state = m->alert_states[f];
     const std::string from = state.Name();
     if (state.Update(policy, {fe.evaluable, fe.alert_value, fe.p_adjusted}) && observer_) {

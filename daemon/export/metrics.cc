@@ -8,6 +8,8 @@
 #include <iterator>
 #include <sstream>
 
+#include "core/feature_metrics.h"
+
 namespace driftd {
 
 using prometheus::ClientMetric;
@@ -90,21 +92,8 @@ std::string RenderEvaluation(const Evaluation& eval) {
     bool needs_min_samples;
     double (*value)(const FeatureEvaluation&);
   };
+  // The divergences come from the descriptor table (core/feature_metrics.h); these follow them.
   static const Spec kSpecs[] = {
-      {"driftd_feature_kl_divergence",
-       "KL divergence between the window and the reference, in the configured direction and log "
-       "base.",
-       true, [](const FeatureEvaluation& f) { return f.kl; }},
-      {"driftd_feature_entropy", "Entropy of the window distribution H(P).", true,
-       [](const FeatureEvaluation& f) { return f.entropy; }},
-      {"driftd_feature_cross_entropy", "Cross-entropy H(P,Q) = entropy + KL divergence.", true,
-       [](const FeatureEvaluation& f) { return f.cross_entropy; }},
-      {"driftd_feature_psi", "Population stability index, in nats.", true,
-       [](const FeatureEvaluation& f) { return f.divergences.psi; }},
-      {"driftd_feature_js_divergence", "Jensen-Shannon divergence.", true,
-       [](const FeatureEvaluation& f) { return f.divergences.js; }},
-      {"driftd_feature_hellinger_distance", "Hellinger distance, in [0, 1].", true,
-       [](const FeatureEvaluation& f) { return f.divergences.hellinger; }},
       {"driftd_feature_drift_p_value",
        "p-value of the G-test of the window against the reference (chi-square, K-1 degrees of "
        "freedom), before the Benjamini-Hochberg adjustment.",
@@ -131,10 +120,17 @@ std::string RenderEvaluation(const Evaluation& eval) {
   // (about 120 bytes a sample), so no stream buffer doubles past the page's size.
   size_t samples = 0;
   for (const ModelEvaluation& m : eval.models) samples += m.features.size();
+  std::vector<Spec> specs;
+  specs.reserve(kFeatureMetricCount + std::size(kSpecs));
+  for (const FeatureMetric& m : FeatureMetrics()) {
+    // Divergences are present only when the feature's window holds min_samples.
+    specs.push_back({m.prometheus_name.data(), m.help.data(), true, m.value});
+  }
+  specs.insert(specs.end(), std::begin(kSpecs), std::end(kSpecs));
   std::string out;
-  out.reserve(samples * std::size(kSpecs) * 120);
+  out.reserve(samples * specs.size() * 120);
   prometheus::TextSerializer serializer;
-  for (const Spec& spec : kSpecs) {
+  for (const Spec& spec : specs) {
     std::vector<MetricFamily> one(1, Gauges(spec.name, spec.help));
     for (const ModelEvaluation& m : eval.models) {
       for (const FeatureEvaluation& f : m.features) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/feature_metrics.h"
 
 namespace driftd {
 
@@ -76,12 +77,9 @@ std::string StatusJson(const HttpContext& ctx) {
       jf["samples"] = f.samples;
       jf["status"] = f.samples == 0 ? "no_data" : (f.evaluable ? "ok" : "insufficient_data");
       if (f.evaluable) {
-        jf["kl_divergence"] = Number(f.kl);
-        jf["entropy"] = Number(f.entropy);
-        jf["cross_entropy"] = Number(f.cross_entropy);
-        jf["psi"] = Number(f.divergences.psi);
-        jf["js_divergence"] = Number(f.divergences.js);
-        jf["hellinger_distance"] = Number(f.divergences.hellinger);
+        for (const FeatureMetric& fm : FeatureMetrics()) {
+          jf[std::string(fm.json_key)] = Number(fm.value(f));
+        }
       }
       if (f.evaluable) {
         jf["p_value"] = f.significance.p_value;

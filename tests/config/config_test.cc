@@ -84,6 +84,29 @@ TEST(ConfigGoodTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c.models[1].reference, kTestdata + "/references/churn.json");
 }
 
+// The distances added after the first four are accepted the same way, with their own defaults.
+TEST(ConfigGoodTest, TvdAndLinfAreAlertMetrics) {
+  const struct {
+    const char* name;
+    DriftMetric metric;
+    double warning, critical;
+  } cases[] = {{"tvd", DriftMetric::kTvd, 0.056, 0.089},
+               {"linf", DriftMetric::kLinf, 0.016, 0.028}};
+  for (const auto& want : cases) {
+    SCOPED_TRACE(want.name);
+    const std::string text = std::string(R"({"models": [{"name": "m", "reference": "r.json",
+                                                          "alerts": {"metric": ")") +
+                             want.name + R"("}}]})";
+    std::vector<std::string> errors;
+    const std::optional<Config> c = ParseConfig(text, "inline.json", "", &errors);
+    ASSERT_TRUE(c) << JoinLines(errors);
+    const AlertPolicy& p = c->models[0].alerts.policy;
+    EXPECT_EQ(p.metric, want.metric);
+    EXPECT_EQ(p.warning, want.warning);
+    EXPECT_EQ(p.critical, want.critical);
+  }
+}
+
 TEST(ConfigGoodTest, AlertsWithFeatureOverrides) {
   const Config c = LoadGood("alerts.good.json");
   ASSERT_EQ(c.models.size(), 2u);
@@ -315,7 +338,7 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
      {
          "alerts_invalid.bad.json: models[0].alerts.page: unknown key",
          "alerts_invalid.bad.json: models[0].alerts.metric: unknown value \"auc\" (kl or psi or js "
-         "or hellinger)",
+         "or hellinger or tvd or linf)",
          "alerts_invalid.bad.json: models[0].alerts: warning threshold 0.5 is above critical 0.1",
          "alerts_invalid.bad.json: models[0].alerts.max_p_value: must be <= 1",
          "alerts_invalid.bad.json: models[0].alerts.for_evaluations: must be between 1 and 1000000",

@@ -3,7 +3,8 @@
 
 Usage: check_divergences.py PATH/TO/divergence_tool
 Independent computation: scipy.stats.entropy (entropy and KL), scipy.spatial.distance.jensenshannon
-(squared, for the divergence), numpy for cross-entropy, PSI and Hellinger. Relative error <= 1e-9.
+(squared, for the divergence), numpy for cross-entropy, PSI, Hellinger, total variation and
+L-infinity distance. Relative error <= 1e-9.
 """
 import json
 import subprocess
@@ -83,6 +84,8 @@ def expected(case, alpha, base):
         "psi": np.sum((p - q) * np.log(p / q)),
         "js": jensenshannon(p, q, base=b) ** 2,
         "hellinger": np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)),
+        "tvd": 0.5 * np.sum(np.abs(p - q)),
+        "linf": np.max(np.abs(p - q)),
     }
 
 

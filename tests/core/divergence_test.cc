@@ -38,6 +38,27 @@ TEST(DivergenceTest, TwoBinsByHand) {
   EXPECT_NEAR(d.js, js, 1e-15);
   const double hd = std::sqrt(0.5 * 2 * std::pow(std::sqrt(0.3) - std::sqrt(0.7), 2));
   EXPECT_NEAR(d.hellinger, hd, 1e-15);
+  // |p - q| = {0.4, 0.4}
+  EXPECT_NEAR(d.tvd, 0.4, 1e-15);
+  EXPECT_NEAR(d.linf, 0.4, 1e-15);
+}
+
+TEST(DivergenceTest, TotalVariationAndLInfinityByHand) {
+  // alpha = 1: window {0, 2, 5} -> p = {1, 3, 6} / 10; reference {3, 3, 1} -> q = {4, 4, 2} / 10.
+  DivergenceOptions o;
+  o.alpha = 1;
+  Divergences d =
+      PreparedReference(std::vector<uint64_t>{3, 3, 1}, o).Compare(std::vector<uint64_t>{0, 2, 5});
+  // |p - q| = {0.3, 0.1, 0.4}: half the sum, and the largest.
+  EXPECT_NEAR(d.tvd, 0.4, 1e-15);
+  EXPECT_NEAR(d.linf, 0.4, 1e-15);
+  o.alpha = 0.5;
+  d = PreparedReference(std::vector<uint64_t>{1, 3, 5, 1}, o)
+          .Compare(std::vector<uint64_t>{2, 2, 3, 3});
+  // Four bins where the largest difference is not half the sum: p = {2.5, 2.5, 3.5, 3.5} / 12,
+  // q = {1.5, 3.5, 5.5, 1.5} / 12, |p - q| = {1, 1, 2, 2} / 12.
+  EXPECT_NEAR(d.tvd, 3.0 / 12, 1e-15);
+  EXPECT_NEAR(d.linf, 2.0 / 12, 1e-15);
 }
 
 TEST(DivergenceTest, BitsScaleEverythingButPsi) {
@@ -51,6 +72,8 @@ TEST(DivergenceTest, BitsScaleEverythingButPsi) {
   EXPECT_NEAR(b.js, a.js / std::log(2), 1e-14);
   EXPECT_DOUBLE_EQ(b.psi, a.psi);
   EXPECT_DOUBLE_EQ(b.hellinger, a.hellinger);
+  EXPECT_DOUBLE_EQ(b.tvd, a.tvd);
+  EXPECT_DOUBLE_EQ(b.linf, a.linf);
   EXPECT_LE(b.js, 1.0);  // JS in bits is bounded by 1
 }
 
@@ -62,6 +85,8 @@ TEST(DivergenceTest, IdenticalDistributionsAreZeroNotNegative) {
   EXPECT_GE(d.js, 0);
   EXPECT_LT(d.js, 1e-16);
   EXPECT_LT(d.hellinger, 1e-8);
+  EXPECT_EQ(d.tvd, 0);  // bit-identical probabilities
+  EXPECT_EQ(d.linf, 0);
 }
 
 TEST(DivergenceTest, DisjointSupportStaysFinite) {
@@ -73,6 +98,9 @@ TEST(DivergenceTest, DisjointSupportStaysFinite) {
   EXPECT_GT(d.kl_window_to_reference, 10);
   EXPECT_LE(d.js, std::log(2) + 1e-15);
   EXPECT_LE(d.hellinger, 1.0);
+  EXPECT_LE(d.tvd, 1.0);
+  EXPECT_GT(d.tvd, 0.99);    // almost all the mass moved
+  EXPECT_EQ(d.linf, d.tvd);  // two bins: one gains what the other loses
 }
 
 TEST(DivergenceTest, SmoothedProbabilities) {

@@ -30,6 +30,8 @@ int main() {
                    {"psi", d.psi},
                    {"js", d.js},
                    {"hellinger", d.hellinger},
+                   {"tvd", d.tvd},
+                   {"linf", d.linf},
                    {"g", g.g},
                    {"dof", g.dof},
                    {"p_value", g.p_value},

@@ -71,6 +71,8 @@ def expected_divergences(window, reference, alpha=0.5, base="e"):
         "psi": np.sum((p - q) * np.log(p / q)),
         "js_divergence": jensenshannon(p, q, base=b) ** 2,
         "hellinger_distance": np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)),
+        "total_variation_distance": 0.5 * np.sum(np.abs(p - q)),
+        "linf_distance": np.max(np.abs(p - q)),
     }
 
 

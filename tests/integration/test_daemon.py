@@ -26,6 +26,8 @@ METRIC_NAMES = {
     "psi": "driftd_feature_psi",
     "js_divergence": "driftd_feature_js_divergence",
     "hellinger_distance": "driftd_feature_hellinger_distance",
+    "total_variation_distance": "driftd_feature_total_variation_distance",
+    "linf_distance": "driftd_feature_linf_distance",
 }
 
 
