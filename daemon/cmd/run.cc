@@ -128,14 +128,7 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
       .Set(1);
 
   asio::io_context ingest_io(1), http_io(1), eval_io(1), main_io(1);
-  IngestServerOptions io_opts;
-  if (config.ingest.tcp) io_opts.tcp = {{config.ingest.tcp->host, config.ingest.tcp->port}};
-  if (config.ingest.udp) io_opts.udp = {{config.ingest.udp->host, config.ingest.udp->port}};
-  io_opts.unix_path = config.ingest.unix_path;
-  io_opts.max_line_bytes = config.ingest.max_line_bytes;
-  io_opts.max_connections = config.ingest.max_connections;
-  io_opts.idle_timeout_seconds = config.ingest.idle_timeout_seconds;
-  IngestServer ingest(&ingest_io, io_opts, &monitor, &metrics, WallClock);
+  IngestServer ingest(&ingest_io, config.ingest, &monitor, &metrics, WallClock);
   if (!ingest.Start(&error)) {
     std::cerr << "driftd: cannot listen on " << error << "\n";
     return 1;
@@ -152,7 +145,7 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   hctx.ready = &ready;
   hctx.max_line_bytes = config.ingest.max_line_bytes;
   hctx.version = version;
-  HttpServer http(&http_io, config.http.listen.host, config.http.listen.port, hctx);
+  HttpServer http(&http_io, config.http, hctx);
   if (!http.Start(&error)) {
     std::cerr << "driftd: cannot listen on " << error << "\n";
     return 1;
