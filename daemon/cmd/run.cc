@@ -1,88 +1,39 @@
-// `driftd run` and `driftd check-config`: load and validate everything; `run` then hands it to a
-// Daemon (daemon/daemon.h) and runs it until SIGTERM or SIGINT.
+// `driftd run`: parses its flags, loads and validates the configuration and its references, and
+// hands them to a Daemon (daemon/daemon.h), which runs until SIGTERM or SIGINT.
 #include <csignal>
 #include <iostream>
 
 #include "config/config.h"
 #include "daemon/cmd/commands.h"
-#include "daemon/cmd/flags.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 
 namespace driftd {
-namespace {
 
-void AddLogFlags(Flags* flags) {
-  flags->Choice("log.level", "info", {"trace", "debug", "info", "warn", "error", "off"},
-                "log level: trace, debug, info, warn, error or off");
-  flags->Choice("log.format", "text", {"text", "json"}, "log format on stderr: text or json");
-}
-
-void SetupLogFlags(const Flags& flags) {
-  // Both values were checked by Flags::Parse (Choice), so this cannot fail.
-  SetupLogging(flags.Get("log.level"),
-               flags.Get("log.format") == "json" ? LogFormat::kJson : LogFormat::kText);
-}
-
-// Loads the configuration and every reference, printing every problem found.
-bool LoadAll(const std::string& path, Config* config, std::vector<Reference>* refs) {
-  std::vector<std::string> errors;
-  auto parsed = LoadConfigFile(path, &errors);
-  if (parsed) {
-    *config = std::move(*parsed);
-    LoadReferences(*config, refs, &errors);
-  }
-  for (const std::string& e : errors) std::cerr << e << "\n";
-  return errors.empty();
-}
-
-}  // namespace
-
-int CheckConfigCommand(const std::vector<std::string>& args) {
-  Flags flags("driftd check-config --config FILE",
-              "Validates a configuration file and every reference file it names. Exits 0 when\n"
-              "all are valid; otherwise prints every problem, each naming the file and key path.");
-  flags.Value("config", "", "configuration file", true);
-  std::string error;
-  if (!flags.Parse(args, &error)) {
-    return UsageError("check-config", error);
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  Config config;
-  std::vector<Reference> refs;
-  if (!LoadAll(flags.Get("config"), &config, &refs)) return 1;
-  size_t features = 0;
-  for (const Reference& r : refs) features += r.features.size();
-  std::cout << flags.Get("config") << ": ok (" << refs.size() << " models, " << features
-            << " features)\n";
-  return 0;
+ParseOutcome ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
+  auto app = NewCommandLine(
+      "run", "Runs the drift monitor: ingests feature streams, keeps sliding windows, evaluates\n"
+             "them against the reference distributions and serves Prometheus metrics.");
+  AddText(app.get(), "config", &out->config, "configuration file", "FILE")->required();
+  AddChoice(app.get(), "log.level", &out->log_level,
+            {"trace", "debug", "info", "warn", "error", "off"}, "log level");
+  AddChoice(app.get(), "log.format", &out->log_format, {"text", "json"}, "log format on stderr");
+  return ParseArgs(app.get(), args);
 }
 
 int RunCommand(const std::vector<std::string>& args, const std::string& version,
                const std::string& revision) {
-  Flags flags("driftd run --config FILE [flags]",
-              "Runs the drift monitor: ingests feature streams, keeps sliding windows, evaluates\n"
-              "them against the reference distributions and serves Prometheus metrics.");
-  flags.Value("config", "", "configuration file", true);
-  AddLogFlags(&flags);
-  std::string error;
-  if (!flags.Parse(args, &error)) {
-    return UsageError("run", error);
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  SetupLogFlags(flags);
+  RunArgs run;
+  if (auto status = ExitStatus(ParseRunArgs(args, &run), "run")) return *status;
+  // Both values were checked by the parse, so this cannot fail.
+  SetupLogging(run.log_level, run.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   std::signal(SIGPIPE, SIG_IGN);
 
   Config config;
   std::vector<Reference> refs;
-  if (!LoadAll(flags.Get("config"), &config, &refs)) return 1;
+  if (!LoadConfigAndReferences(run.config, &config, &refs)) return 1;
   Daemon daemon(version, revision);
+  std::string error;
   if (!daemon.Start(std::move(config), std::move(refs), &error)) {
     std::cerr << "driftd: " << error << "\n";
     return 1;
