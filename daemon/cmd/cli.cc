@@ -36,6 +36,15 @@ CLI::Option* Describe(CLI::Option* option, const std::string& help, const std::s
   return option;
 }
 
+// driftd's help layout: the usage line, what the command does, then its flags.
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string name,
+                        CLI::AppFormatMode mode) const override {
+    return make_usage(app, std::move(name)) + "\n" + make_description(app) + make_groups(app, mode);
+  }
+};
+
 }  // namespace
 
 CLI::Option* AddUInt(CLI::App* app, const std::string& name, uint64_t* value,
@@ -105,11 +114,14 @@ CLI::Option* AddText(CLI::App* app, const std::string& name, std::string* value,
 
 std::unique_ptr<CLI::App> NewCommandLine(const std::string& command, const std::string& about) {
   auto app = std::make_unique<CLI::App>(about, "driftd " + command);
+  auto formatter = std::make_shared<HelpFormatter>();
+  formatter->column_width(34);
+  formatter->label("Usage", "usage");
+  formatter->label("OPTIONS", "flags");
+  formatter->label("REQUIRED", "(required)");
+  app->formatter(formatter);
+  app->option_defaults()->group("flags");
   app->set_help_flag("-h,--help", "show this help");
-  app->get_formatter()->column_width(34);
-  app->get_formatter()->label("REQUIRED", "(required)");
-  app->get_formatter()->label("OPTIONS", "flags");
-  app->get_formatter()->label("Options", "Flags");
   return app;
 }
 

@@ -269,7 +269,7 @@ ParseOutcome ParseLoadgenArgs(const std::vector<std::string>& args, LoadgenArgs*
   AddNumber(a, "rate", &out->rate, "records per second (0: as fast as possible)", 0);
   AddNumber(a, "drift-after", &out->drift_after,
             "seconds after which synthetic records drift (-1: never)", -1);
-  AddNumber(a, "drift", &out->drift, "drift strength", 0, 1);
+  AddNumber(a, "drift", &out->drift, "drift strength from 0 to 1", 0, 1);
   AddText(a, "metrics-url", &out->metrics_url,
           "driftd's /metrics URL, to report accepted records and loss", "URL");
   AddText(a, "write", &out->write, "write the synthetic records to this file instead of sending",
