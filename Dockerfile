@@ -13,7 +13,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake libboost-dev nlohmann-json3-dev libspdlog-dev prometheus-cpp-dev \
-      libsimdjson-dev libgtest-dev libbenchmark-dev \
+      libsimdjson-dev libcli11-dev libgtest-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

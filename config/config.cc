@@ -473,15 +473,16 @@ void ParseModels(const Json& doc, const std::string& base_dir, std::vector<Model
 // Checks across sections, once each section is valid on its own.
 void Validate(const Config& c, Problems* p) {
   if (c.ingest.tcp && c.ingest.tcp->port != 0 && *c.ingest.tcp == c.http.listen) {
-    p->Add("http.listen", "same address as ingest.tcp (" + c.http.listen.ToString() + ")");
+    p->Add("http.listen", "same address as ingest.tcp (" + FormatHostPort(c.http.listen) + ")");
   }
 }
 
 }  // namespace
 
-std::string HostPort::ToString() const {
+std::string FormatHostPort(const HostPort& address) {
+  const std::string& host = address.host;
   const bool ipv6 = host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(address.port);
 }
 
 bool ParseHostPort(std::string_view text, HostPort* out, std::string* error) {

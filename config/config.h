@@ -22,8 +22,6 @@ struct HostPort {
   std::string host;
   uint16_t port = 0;  // 0 = an ephemeral port chosen by the kernel
 
-  // "host:port", or "[host]:port" when the host contains a colon (IPv6).
-  std::string ToString() const;
   bool operator==(const HostPort&) const = default;
 };
 
@@ -85,6 +83,10 @@ std::optional<Config> LoadConfigFile(const std::string& path, std::vector<std::s
 // sets *out and returns true; otherwise leaves *out alone, sets *error (when non-null) to the
 // reason, such as "expected host:port", and returns false. Thread-safe.
 bool ParseHostPort(std::string_view text, HostPort* out, std::string* error);
+
+// The inverse of ParseHostPort: "host:port", or "[host]:port" when the host contains a colon
+// (IPv6). The one place an address is written, for messages and logs. Thread-safe.
+std::string FormatHostPort(const HostPort& address);
 
 // Loads every model's reference file, in model order, and checks that each file is for its model.
 // Returns true when all loaded, with *out replaced by one reference per model. Otherwise returns

@@ -22,7 +22,6 @@
 #include "config/config.h"
 #include "core/reference.h"
 #include "daemon/cmd/commands.h"
-#include "daemon/cmd/flags.h"
 
 namespace driftd {
 namespace {
@@ -250,101 +249,109 @@ bool ScrapeSum(const std::string& url, const std::string& metric, const std::str
 
 }  // namespace
 
-int LoadgenCommand(const std::vector<std::string>& args) {
-  Flags flags("driftd loadgen --target URL (--reference FILE | --input FILE) [flags]",
-              "Sends traffic to a driftd and reports throughput. Synthetic records are drawn\n"
-              "from a reference file's histograms, each one anew, with missing, out-of-range and\n"
-              "unseen values at the reference's rates; --drift-after makes them drift.");
-  flags.Value("target", "", "tcp://host:port, udp://host:port or unix:///path", true);
-  flags.Value("reference", "", "reference file to draw synthetic records from");
-  flags.Value("input", "", "file of records (NDJSON or line protocol) to send instead");
-  flags.Choice("format", "ndjson", {"ndjson", "influx"},
-               "synthetic record format: ndjson or influx");
-  flags.UInt("records", 1000000, "records to send (0: until --duration ends)");
-  flags.Number("duration", 0, "seconds to keep sending (0: until --records are sent)", 0);
-  flags.Number("rate", 0, "records per second (0: as fast as possible)", 0);
-  flags.Number("drift-after", -1, "seconds after which synthetic records drift (-1: never)", -1);
-  flags.Number("drift", 1, "drift strength from 0 to 1", 0, 1);
-  flags.Value("metrics-url", "", "driftd's /metrics URL, to report accepted records and loss");
-  flags.Value("write", "", "write the synthetic records to this file instead of sending them");
-  flags.UInt("seed", 1, "random seed");
-  std::string error;
-  if (!flags.Parse(args, &error)) {
-    return UsageError("loadgen", error);
+ParseOutcome ParseLoadgenArgs(const std::vector<std::string>& args, LoadgenArgs* out) {
+  auto app = NewCommandLine(
+      "loadgen",
+      "Sends traffic to a driftd and reports throughput. Synthetic records are drawn\n"
+      "from a reference file's histograms, each one anew, with missing, out-of-range and\n"
+      "unseen values at the reference's rates; --drift-after makes them drift.");
+  CLI::App* a = app.get();
+  AddText(a, "target", &out->target, "tcp://host:port, udp://host:port or unix:///path", "URL")
+      ->required();
+  AddText(a, "reference", &out->reference, "reference file to draw synthetic records from",
+          "FILE");
+  AddText(a, "input", &out->input, "file of records (NDJSON or line protocol) to send instead",
+          "FILE");
+  AddChoice(a, "format", &out->format, {"ndjson", "influx"}, "synthetic record format");
+  AddUInt(a, "records", &out->records, "records to send (0: until --duration ends)");
+  AddNumber(a, "duration", &out->duration, "seconds to keep sending (0: until --records are sent)",
+            0);
+  AddNumber(a, "rate", &out->rate, "records per second (0: as fast as possible)", 0);
+  AddNumber(a, "drift-after", &out->drift_after,
+            "seconds after which synthetic records drift (-1: never)", -1);
+  AddNumber(a, "drift", &out->drift, "drift strength from 0 to 1", 0, 1);
+  AddText(a, "metrics-url", &out->metrics_url,
+          "driftd's /metrics URL, to report accepted records and loss", "URL");
+  AddText(a, "write", &out->write, "write the synthetic records to this file instead of sending",
+          "FILE");
+  AddUInt(a, "seed", &out->seed, "random seed");
+  ParseOutcome outcome = ParseArgs(a, args);
+  if (outcome.kind != ParseOutcome::Kind::kRun) return outcome;
+  if (out->input.empty() == out->reference.empty()) {
+    return UsageErrorOutcome("give either --reference or --input");
   }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  if (flags.Get("input").empty() == flags.Get("reference").empty()) {
-    return UsageError("loadgen", "give either --reference or --input");
-  }
-  const std::string& target = flags.Get("target");
+  const std::string& target = out->target;
   if (target.rfind("unix://", 0) != 0) {
     HostPort hp;
     if ((target.rfind("tcp://", 0) != 0 && target.rfind("udp://", 0) != 0) ||
-        !ParseHostPort(target.substr(6), &hp, &error)) {
-      return UsageError("loadgen",
-                        "--target: expected tcp://host:port, udp://host:port or "
-                        "unix:///path, got \"" +
-                            target + "\"");
+        !ParseHostPort(target.substr(6), &hp, nullptr)) {
+      return UsageErrorOutcome(
+          "--target: expected tcp://host:port, udp://host:port or unix:///path, got \"" + target +
+          "\"");
     }
   }
-  if (!flags.Get("metrics-url").empty() && flags.Get("metrics-url").rfind("http://", 0) != 0) {
-    return UsageError("loadgen", "--metrics-url: expected http://host:port/metrics, got \"" +
-                                     flags.Get("metrics-url") + "\"");
+  if (!out->metrics_url.empty() && out->metrics_url.rfind("http://", 0) != 0) {
+    return UsageErrorOutcome("--metrics-url: expected http://host:port/metrics, got \"" +
+                             out->metrics_url + "\"");
   }
-  const std::string format = flags.Get("format");
-  const uint64_t records = flags.GetUInt("records");
-  const double duration = flags.GetNumber("duration");
-  const double rate = flags.GetNumber("rate");
-  const double drift_after = flags.GetNumber("drift-after");
-  const double drift = flags.GetNumber("drift");
+  return outcome;
+}
+
+int LoadgenCommand(const std::vector<std::string>& args) {
+  LoadgenArgs flags;
+  if (auto status = ExitStatus(ParseLoadgenArgs(args, &flags), "loadgen")) return *status;
+  const std::string& format = flags.format;
+  const uint64_t records = flags.records;
+  const double duration = flags.duration;
+  const double rate = flags.rate;
+  const double drift_after = flags.drift_after;
+  const double drift = flags.drift;
+  std::string error;
 
   // The records to send, in blocks: a recorded file once, or synthetic blocks generated ahead.
   std::vector<std::string> lines;
   std::optional<Reference> ref;
-  if (!flags.Get("input").empty()) {
-    std::ifstream in(flags.Get("input"));
+  if (!flags.input.empty()) {
+    std::ifstream in(flags.input);
     if (!in) {
-      std::cerr << "driftd loadgen: " << flags.Get("input") << ": cannot open file\n";
+      std::cerr << "driftd loadgen: " << flags.input << ": cannot open file\n";
       return 1;
     }
     std::string line;
     while (std::getline(in, line)) lines.push_back(line + "\n");
   } else {
     std::vector<std::string> errors;
-    ref = LoadReferenceFile(flags.Get("reference"), &errors);
+    ref = LoadReferenceFile(flags.reference, &errors);
     if (!ref) {
       for (const auto& e : errors) std::cerr << "driftd loadgen: " << e << "\n";
       return 1;
     }
   }
   std::optional<Sampler> sampler;
-  if (ref) sampler.emplace(*ref, format == "influx", flags.GetUInt("seed"));
+  if (ref) sampler.emplace(*ref, format == "influx", flags.seed);
   // Records go out in batches of at most this many.
   constexpr uint64_t kBatch = 4096;
 
-  if (!flags.Get("write").empty()) {
-    std::ofstream out(flags.Get("write"), std::ios::binary | std::ios::trunc);
+  if (!flags.write.empty()) {
+    std::ofstream out(flags.write, std::ios::binary | std::ios::trunc);
     std::string s;
     for (uint64_t i = 0; i < records; ++i) {
       s.clear();
       sampler ? sampler->Append(0, &s) : void(s = lines[i % lines.size()]);
       out << s;
     }
-    std::cerr << "wrote " << records << " records to " << flags.Get("write") << "\n";
+    std::cerr << "wrote " << records << " records to " << flags.write << "\n";
     return out ? 0 : 1;
   }
 
   bool datagram = false;
-  const int fd = Connect(flags.Get("target"), &datagram, &error);
+  const int fd = Connect(flags.target, &datagram, &error);
   if (fd < 0) {
     std::cerr << "driftd loadgen: " << error << "\n";
     return 1;
   }
   double before = 0;
-  const std::string url = flags.Get("metrics-url");
+  const std::string url = flags.metrics_url;
   if (!url.empty()) ScrapeSum(url, "driftd_ingest_records_total", "", &before);
 
   const auto start = Clock::now();

@@ -1,10 +1,10 @@
-// driftd: data-drift monitoring daemon. This file only dispatches to the subcommands.
+// driftd: data-drift monitoring daemon. This file only dispatches to the subcommands, each of
+// which parses its own flags with CLI11 (daemon/cmd/commands.h).
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "daemon/cmd/commands.h"
-#include "daemon/cmd/flags.h"
 
 namespace {
 
@@ -23,25 +23,23 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     // No command at all is a usage error too, but the user gets the whole list of commands.
     (args.empty() ? std::cerr : std::cout) << kUsage;
     return args.empty() ? driftd::kExitUsage : 0;
   }
-  const std::string command = args[0];
+  const std::string& command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "version" || command == "--version") {
-    std::cout << "driftd " << DRIFTD_VERSION << " (revision " << DRIFTD_REVISION << ")\n";
-    return 0;
+    return driftd::VersionCommand(rest, DRIFTD_VERSION, DRIFTD_REVISION);
   }
-  if (command == "run") {
-    return driftd::RunCommand({args.begin() + 1, args.end()}, DRIFTD_VERSION, DRIFTD_REVISION);
-  }
-  if (command == "check-config") return driftd::CheckConfigCommand({args.begin() + 1, args.end()});
-  if (command == "loadgen") return driftd::LoadgenCommand({args.begin() + 1, args.end()});
+  if (command == "run") return driftd::RunCommand(rest, DRIFTD_VERSION, DRIFTD_REVISION);
+  if (command == "check-config") return driftd::CheckConfigCommand(rest);
+  if (command == "loadgen") return driftd::LoadgenCommand(rest);
   if (command == "reference") {
-    if (args.size() >= 2 && args[1] == "build") {
-      return driftd::ReferenceBuildCommand({args.begin() + 2, args.end()});
+    if (!rest.empty() && rest[0] == "build") {
+      return driftd::ReferenceBuildCommand({rest.begin() + 1, rest.end()});
     }
     std::cerr << "driftd reference: expected 'build' (see driftd reference build --help)\n";
     return driftd::kExitUsage;

@@ -5,10 +5,10 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "core/reference_builder.h"
 #include "daemon/cmd/commands.h"
-#include "daemon/cmd/flags.h"
 
 namespace driftd {
 namespace {
@@ -22,59 +22,82 @@ std::string UtcNow() {
   return buf;
 }
 
+// Splits "a,b,c" into its non-empty parts.
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in(s);
+  while (std::getline(in, cur, ',')) {
+    if (!cur.empty()) out.push_back(cur);
+  }
+  return out;
+}
+
 }  // namespace
 
+ParseOutcome ParseReferenceBuildArgs(const std::vector<std::string>& args,
+                                     ReferenceBuildArgs* out) {
+  auto app = NewCommandLine(
+      "reference build",
+      "Builds a reference distribution from training data: a CSV file with a header row,\n"
+      "or NDJSON (one object of feature -> value per line, or {\"features\": {...}}).\n"
+      "A number used as a category is stored in the canonical text the daemon derives\n"
+      "from it on the wire: 10115.0, 1.0115e4 and +10115 are 10115, 1.50 is 1.5, -0 is 0,\n"
+      "True and TRUE are true (docs/reference-format.md).");
+  CLI::App* a = app.get();
+  AddText(a, "input", &out->input, "training data file (CSV or NDJSON; - for standard input)",
+          "FILE")
+      ->required();
+  AddText(a, "output", &out->output, "reference file to write (- for standard output)", "FILE")
+      ->required();
+  AddText(a, "model", &out->model, "model name recorded in the reference", "NAME")->required();
+  CLI::Option* version =
+      AddText(a, "reference-version", &out->reference_version,
+              "version recorded in the reference (default: the creation time)", "VERSION");
+  AddUInt(a, "bins", &out->bins, "bins per numeric feature (quantile bins may merge to fewer)", 1,
+          100000);
+  AddChoice(a, "strategy", &out->strategy, {"quantile", "uniform"}, "numeric bin edges");
+  std::string features, categorical;
+  AddText(a, "features", &features, "comma-separated columns to include (default: all)", "LIST");
+  AddText(a, "categorical", &categorical,
+          "comma-separated columns to treat as categorical (numbers in canonical text: "
+          "10115.0 -> 10115)",
+          "LIST");
+  AddUInt(a, "max-categories", &out->max_categories,
+          "categories kept per categorical feature (most frequent); the rest count as other", 1,
+          UINT32_MAX);
+  AddChoice(a, "format", &out->format, {"auto", "csv", "ndjson"}, "input format");
+  ParseOutcome outcome = ParseArgs(a, args);
+  out->reference_version_set = version->count() > 0;
+  out->features = SplitList(features);
+  out->categorical = SplitList(categorical);
+  return outcome;
+}
+
 int ReferenceBuildCommand(const std::vector<std::string>& args) {
-  Flags flags("driftd reference build --input FILE --output FILE --model NAME [flags]",
-              "Builds a reference distribution from training data: a CSV file with a header row,\n"
-              "or NDJSON (one object of feature -> value per line, or {\"features\": {...}}).\n"
-              "A number used as a category is stored in the canonical text the daemon derives\n"
-              "from it on the wire: 10115.0, 1.0115e4 and +10115 are 10115, 1.50 is 1.5, -0 is 0,\n"
-              "True and TRUE are true (docs/reference-format.md).");
-  flags.Value("input", "", "training data file (CSV or NDJSON; - for standard input)", true);
-  flags.Value("output", "", "reference file to write (- for standard output)", true);
-  flags.Value("model", "", "model name recorded in the reference", true);
-  flags.Value("reference-version", "",
-              "version recorded in the reference (default: the creation time)");
-  flags.UInt("bins", 20, "bins per numeric feature (quantile bins may merge to fewer)", 1, 100000);
-  flags.Choice("strategy", "quantile", {"quantile", "uniform"},
-               "numeric bin edges: quantile or uniform");
-  flags.Value("features", "", "comma-separated columns to include (default: all)");
-  flags.Value("categorical", "",
-              "comma-separated columns to treat as categorical (numbers in canonical text: "
-              "10115.0 -> 10115)");
-  flags.UInt("max-categories", 1000,
-             "categories kept per categorical feature (most frequent); the rest count as other", 1,
-             UINT32_MAX);
-  flags.Choice("format", "auto", {"auto", "csv", "ndjson"}, "input format: auto, csv or ndjson");
-  std::string error;
-  if (!flags.Parse(args, &error)) {
-    return UsageError("reference build", error);
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
+  ReferenceBuildArgs build;
+  if (auto status = ExitStatus(ParseReferenceBuildArgs(args, &build), "reference build")) {
+    return *status;
   }
   BuildOptions options;
-  options.model = flags.Get("model");
+  options.model = build.model;
   options.created_at = UtcNow();
-  options.version =
-      flags.IsSet("reference-version") ? flags.Get("reference-version") : options.created_at;
-  options.features = SplitList(flags.Get("features"));
-  options.categorical = SplitList(flags.Get("categorical"));
-  // The ranges were checked by Parse.
-  options.bins = static_cast<uint32_t>(flags.GetUInt("bins"));
-  options.max_categories = static_cast<uint32_t>(flags.GetUInt("max-categories"));
-  options.strategy =
-      flags.Get("strategy") == "uniform" ? BinStrategy::kUniform : BinStrategy::kQuantile;
+  options.version = build.reference_version_set ? build.reference_version : options.created_at;
+  options.features = build.features;
+  options.categorical = build.categorical;
+  // The ranges were checked by the parse.
+  options.bins = static_cast<uint32_t>(build.bins);
+  options.max_categories = static_cast<uint32_t>(build.max_categories);
+  options.strategy = build.strategy == "uniform" ? BinStrategy::kUniform : BinStrategy::kQuantile;
   InputFormat format = InputFormat::kAuto;
-  if (flags.Get("format") == "csv") {
+  if (build.format == "csv") {
     format = InputFormat::kCsv;
-  } else if (flags.Get("format") == "ndjson") {
+  } else if (build.format == "ndjson") {
     format = InputFormat::kNdjson;
   }
 
-  const std::string& input = flags.Get("input");
+  std::string error;
+  const std::string& input = build.input;
   std::ifstream file;
   if (input != "-") {
     file.open(input, std::ios::binary);
@@ -92,11 +115,11 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
   const std::string text = SerializeReference(*ref);
   // Written through the loader once more, so driftd never writes a file it would refuse to read.
   std::vector<std::string> problems;
-  if (!ParseReference(text, flags.Get("output"), &problems)) {
+  if (!ParseReference(text, build.output, &problems)) {
     for (const auto& p : problems) std::cerr << "driftd reference build: " << p << "\n";
     return 1;
   }
-  const std::string& output = flags.Get("output");
+  const std::string& output = build.output;
   if (output == "-") {
     std::cout << text;
   } else {

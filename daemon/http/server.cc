@@ -285,33 +285,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 };
 
-HttpServer::HttpServer(asio::io_context* io, std::string host, uint16_t port, HttpContext ctx)
-    : impl_(std::make_shared<Impl>(io, std::move(ctx))) {
-  bound_ = host + ":" + std::to_string(port);
-}
+HttpServer::HttpServer(asio::io_context* io, const HttpConfig& config, HttpContext ctx)
+    : impl_(std::make_shared<Impl>(io, std::move(ctx))), listen_(config.listen) {}
 
 HttpServer::~HttpServer() = default;
 
 bool HttpServer::Start(std::string* error) {
-  const std::string what = "http " + bound_;
-  const auto colon = bound_.rfind(':');
-  std::string host = bound_.substr(0, colon);
-  const auto port = static_cast<uint16_t>(std::stoi(bound_.substr(colon + 1)));
+  const std::string what = "http " + FormatHostPort(listen_);
   error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
+  auto addr = asio::ip::make_address(listen_.host, ec);
   if (ec) {
     *error = what + ": " + ec.message();
     return false;
   }
-  ec = Listen(&impl_->acceptor, asio::ip::tcp::endpoint(addr, port), true);
+  ec = Listen(&impl_->acceptor, asio::ip::tcp::endpoint(addr, listen_.port), true);
   if (ec) {
     *error = what + ": " + ec.message();
     return false;
   }
   const auto local = impl_->acceptor.local_endpoint();
-  const bool v6 = local.address().is_v6();
-  bound_ = "http " + (v6 ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
-           ":" + std::to_string(local.port());
+  bound_ = "http " + FormatHostPort({local.address().to_string(), local.port()});
   impl_->Accept();
   return true;
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "daemon/asio.h"
 #include "daemon/ingest/line_processor.h"
 
@@ -60,7 +61,8 @@ HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_v
 
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context* io, std::string host, uint16_t port, HttpContext ctx);
+  // Will listen on `config.listen` (port 0: one the kernel picks).
+  HttpServer(boost::asio::io_context* io, const HttpConfig& config, HttpContext ctx);
   ~HttpServer();
   // Binds and starts accepting; false with *error on failure.
   bool Start(std::string* error);
@@ -73,7 +75,8 @@ class HttpServer {
 
  private:
   std::shared_ptr<Impl> impl_;
-  std::string bound_;
+  HostPort listen_;    // as configured
+  std::string bound_;  // set by Start, from the acceptor's local endpoint
 };
 
 }  // namespace driftd

@@ -17,7 +17,7 @@ class SessionBase {
 
 struct IngestServer::Shared {
   asio::io_context* io;
-  IngestServerOptions options;
+  IngestConfig options;
   Monitor* monitor;
   IngestMetrics* metrics;
   std::function<double()> clock;
@@ -331,18 +331,23 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   asio::ip::udp::endpoint sender_;
 };
 
-std::string Describe(const char* transport, const std::string& host, uint16_t port) {
-  const bool v6 = host.find(':') != std::string::npos;
-  return std::string(transport) + " " + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+// "tcp 127.0.0.1:7070": a listener in messages and in the "listening" log line.
+std::string Describe(const char* transport, const HostPort& address) {
+  return std::string(transport) + " " + FormatHostPort(address);
+}
+
+template <typename Endpoint>
+HostPort BoundAddress(const Endpoint& local) {
+  return {local.address().to_string(), local.port()};
 }
 
 }  // namespace
 
-IngestServer::IngestServer(asio::io_context* io, const IngestServerOptions& options,
+IngestServer::IngestServer(asio::io_context* io, const IngestConfig& config,
                            Monitor* monitor, IngestMetrics* metrics, std::function<double()> clock)
     : shared_(std::make_shared<Shared>()) {
   shared_->io = io;
-  shared_->options = options;
+  shared_->options = config;
   shared_->monitor = monitor;
   shared_->metrics = metrics;
   shared_->clock = std::move(clock);
@@ -351,33 +356,33 @@ IngestServer::IngestServer(asio::io_context* io, const IngestServerOptions& opti
 IngestServer::~IngestServer() = default;
 
 bool IngestServer::Start(std::string* error) {
-  const IngestServerOptions& o = shared_->options;
+  const IngestConfig& o = shared_->options;
   error_code ec;
   if (o.tcp) {
-    const std::string what = Describe("tcp", o.tcp->first, o.tcp->second);
-    auto addr = asio::ip::make_address(o.tcp->first, ec);
+    const std::string what = Describe("tcp", *o.tcp);
+    auto addr = asio::ip::make_address(o.tcp->host, ec);
     if (ec) {
       *error = what + ": " + ec.message();
       return false;
     }
     auto& a = shared_->tcp.emplace(*shared_->io);
-    ec = Listen(&a, asio::ip::tcp::endpoint(addr, o.tcp->second), true);
+    ec = Listen(&a, asio::ip::tcp::endpoint(addr, o.tcp->port), true);
     if (ec) {
       *error = what + ": " + ec.message();
       return false;
     }
     const auto local = a.local_endpoint();
-    bound_.push_back(Describe("tcp", local.address().to_string(), local.port()));
+    bound_.push_back(Describe("tcp", BoundAddress(local)));
     Accept<asio::ip::tcp>(shared_, &a, Transport::kTcp);
   }
   if (o.udp) {
-    const std::string what = Describe("udp", o.udp->first, o.udp->second);
-    auto addr = asio::ip::make_address(o.udp->first, ec);
+    const std::string what = Describe("udp", *o.udp);
+    auto addr = asio::ip::make_address(o.udp->host, ec);
     if (ec) {
       *error = what + ": " + ec.message();
       return false;
     }
-    asio::ip::udp::endpoint ep(addr, o.udp->second);
+    asio::ip::udp::endpoint ep(addr, o.udp->port);
     auto& s = shared_->udp.emplace(*shared_->io);
     s.open(ep.protocol(), ec);
     if (!ec) s.set_option(asio::socket_base::receive_buffer_size(8 << 20), ec);
@@ -388,7 +393,7 @@ bool IngestServer::Start(std::string* error) {
       return false;
     }
     const auto local = s.local_endpoint();
-    bound_.push_back(Describe("udp", local.address().to_string(), local.port()));
+    bound_.push_back(Describe("udp", BoundAddress(local)));
     std::make_shared<UdpReceiver>(shared_)->Receive();
   }
   if (o.unix_path) {

@@ -8,23 +8,17 @@
 #include <set>
 #include <string>
 
+#include "config/config.h"
 #include "daemon/asio.h"
 #include "daemon/ingest/line_processor.h"
 
 namespace driftd {
 
-struct IngestServerOptions {
-  std::optional<std::pair<std::string, uint16_t>> tcp, udp;
-  std::optional<std::string> unix_path;
-  size_t max_line_bytes = 65536;
-  size_t max_connections = 1024;
-  double idle_timeout_seconds = 300;
-};
-
 class IngestServer {
  public:
-  // `clock` returns unix seconds (the arrival time of records without a timestamp).
-  IngestServer(boost::asio::io_context* io, const IngestServerOptions& options, Monitor* monitor,
+  // Listens where `config` says (tcp, udp, unix; each optional) with its limits. `clock` returns
+  // unix seconds (the arrival time of records without a timestamp).
+  IngestServer(boost::asio::io_context* io, const IngestConfig& config, Monitor* monitor,
                IngestMetrics* metrics, std::function<double()> clock);
   ~IngestServer();
 

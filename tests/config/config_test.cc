@@ -493,14 +493,14 @@ TEST(ParseHostPortTest, RejectsWithAReason) {
   EXPECT_FALSE(ParseHostPort("nope", &hp, nullptr));  // the reason is optional
 }
 
-TEST(ParseHostPortTest, ToStringRoundTrips) {
-  EXPECT_EQ((HostPort{"127.0.0.1", 7070}).ToString(), "127.0.0.1:7070");
-  EXPECT_EQ((HostPort{"::1", 80}).ToString(), "[::1]:80");
-  EXPECT_EQ((HostPort{"localhost", 0}).ToString(), "localhost:0");
+TEST(ParseHostPortTest, FormatHostPortRoundTrips) {
+  EXPECT_EQ(FormatHostPort({"127.0.0.1", 7070}), "127.0.0.1:7070");
+  EXPECT_EQ(FormatHostPort({"::1", 80}), "[::1]:80");
+  EXPECT_EQ(FormatHostPort({"localhost", 0}), "localhost:0");
   for (const char* text : {"127.0.0.1:7070", "[::1]:80", "[::]:0", "example.com:65535"}) {
     HostPort hp;
     ASSERT_TRUE(ParseHostPort(text, &hp, nullptr));
-    EXPECT_EQ(hp.ToString(), text);
+    EXPECT_EQ(FormatHostPort(hp), text);
   }
 }
 

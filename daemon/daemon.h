@@ -1,0 +1,89 @@
+// The running process of `driftd run`: owns the metrics registry, the monitor, the ingest and HTTP
+// listeners, the evaluation timer, the threads and the signal handling, from Start to Shutdown.
+//
+// Threads (one io_context each): main (signals; the thread that calls Run), ingest (TCP/UDP/Unix
+// sessions), http (Beast), eval (the evaluation timer). The Monitor's models each have their own
+// mutex; evaluations reach the HTTP thread through `Published`.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.h"
+#include "core/reference.h"
+#include "daemon/asio.h"
+#include "daemon/drift_log.h"
+#include "daemon/http/server.h"
+#include "daemon/ingest/listeners.h"
+
+namespace driftd {
+
+class Daemon {
+ public:
+  // `version` and `revision` go to driftd_build_info, the status page and the "driftd started"
+  // line. `clock` returns unix seconds (the default: the system clock).
+  Daemon(std::string version, std::string revision, std::function<double()> clock = {});
+  // Stops and joins whatever is still running (without the drain: call Shutdown for that).
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Applies `config` (whose models' references are `references`, in model order), binds every
+  // listener, logs the "listening" lines, runs the first evaluation, starts the ingest, http and
+  // eval threads and the signal handling, and logs "driftd started". On failure returns false
+  // with *error naming the listener ("cannot listen on tcp 127.0.0.1:7070: Address already in
+  // use") and has started no thread. Call once, from the thread that will call Run.
+  bool Start(Config config, std::vector<Reference> references, std::string* error);
+
+  // Handles signals on the calling thread until SIGTERM or SIGINT has run Shutdown (SIGHUP is
+  // logged and ignored), then joins the threads and logs "driftd stopped". Call after a
+  // successful Start.
+  void Run();
+
+  // Stops accepting, processes everything already received, runs and logs the final evaluation
+  // ("final evaluation" with the records and samples in the windows), stops the HTTP server and
+  // lets Run return. Blocks until the drain and the final evaluation are done; call it from the
+  // thread running Run (the signal handler does) or from any thread but ingest, eval and http.
+  // Later calls do nothing.
+  void Shutdown();
+
+ private:
+  // The configuration's part that makes the monitor and the published first evaluation: what a
+  // Reload() would rebuild and swap in.
+  void ApplyConfig(Config config, std::vector<Reference> references);
+  bool Listen(std::string* error);
+  void StartThreads();
+  void Evaluate();
+  void ScheduleEvaluation();
+  void WaitForSignal();
+
+  const std::string version_, revision_;
+  const std::function<double()> clock_;
+  Config config_;
+
+  prometheus::Registry registry_;
+  std::unique_ptr<IngestMetrics> metrics_;
+  DriftLog drift_log_;  // the monitor's state changes, logged
+  std::unique_ptr<Monitor> monitor_;
+  Published published_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> shutting_down_{false};
+
+  boost::asio::io_context main_io_{1}, ingest_io_{1}, http_io_{1}, eval_io_{1};
+  using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+  std::optional<WorkGuard> ingest_guard_, http_guard_, eval_guard_;
+  std::unique_ptr<IngestServer> ingest_;
+  std::unique_ptr<HttpServer> http_;
+  boost::asio::steady_timer timer_{eval_io_};            // eval thread only
+  boost::asio::signal_set signals_{main_io_};            // main thread only
+  std::thread ingest_thread_, http_thread_, eval_thread_;
+};
+
+}  // namespace driftd
