@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -11,6 +10,7 @@
 
 #include "core/feature_metrics.h"
 #include "core/json_validation.h"
+#include "core/read_file.h"
 
 namespace driftd {
 namespace {
@@ -556,15 +556,9 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
 }
 
 std::optional<Config> LoadConfigFile(const std::string& path, std::vector<std::string>* errors) {
-  std::error_code ec;
-  std::ifstream in(path, std::ios::binary);
-  if (!in || std::filesystem::is_directory(path, ec)) {
-    errors->push_back(path + ": cannot open file");
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, std::filesystem::path(path).parent_path().string(), errors);
+  const std::optional<std::string> text = ReadFile(path, errors);
+  if (!text) return std::nullopt;
+  return ParseConfig(*text, path, std::filesystem::path(path).parent_path().string(), errors);
 }
 
 bool LoadReferences(const Config& config, std::vector<Reference>* out,

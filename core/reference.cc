@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "core/json_validation.h"
+#include "core/read_file.h"
 #include "core/sha256.h"
 
 namespace driftd {
@@ -206,14 +205,9 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
 
 std::optional<Reference> LoadReferenceFile(const std::string& path,
                                            std::vector<std::string>* errors) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errors->push_back(path + ": cannot open file");
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseReference(ss.str(), path, errors);
+  const std::optional<std::string> text = ReadFile(path, errors);
+  if (!text) return std::nullopt;
+  return ParseReference(*text, path, errors);
 }
 
 std::string SerializeReference(const Reference& ref) {
