@@ -11,8 +11,8 @@ namespace driftd {
 
 // The wire formats, and their `format` label on driftd_ingest_records_total.
 enum class Format { kJson, kLineProtocol, kCount };
-inline constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount)> kFormatLabels =
-    {"json", "line_protocol"};
+inline constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount)> kFormatLabels = {
+    "json", "line_protocol"};
 inline std::string_view FormatLabel(Format f) { return kFormatLabels[static_cast<size_t>(f)]; }
 
 struct Value {

@@ -68,8 +68,8 @@ void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
   config_ = std::move(config);
   std::vector<ModelAlerts> alerts;
   for (const ModelConfig& m : config_.models) alerts.push_back(m.alerts);
-  monitor_ = std::make_unique<Monitor>(MonitorOptionsFrom(config_), std::move(references),
-                                       clock_(), std::move(alerts), &drift_log_);
+  monitor_ = std::make_unique<Monitor>(MonitorOptionsFrom(config_), std::move(references), clock_(),
+                                       std::move(alerts), &drift_log_);
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);
 
@@ -140,9 +140,8 @@ void Daemon::StartThreads() {
   eval_guard_.emplace(asio::make_work_guard(eval_io_));
   // Each thread's loop survives a handler that throws (logged and counted, see event_loop.h).
   auto run = [this](asio::io_context* io, const std::string& name) {
-    return std::thread([io, name, errors = InternalErrors(&registry_, name)] {
-      RunEventLoop(io, name, errors);
-    });
+    return std::thread(
+        [io, name, errors = InternalErrors(&registry_, name)] { RunEventLoop(io, name, errors); });
   };
   InternalErrors(&registry_, "main");  // exported from the start, like the other threads'
   ingest_thread_ = run(&ingest_io_, "ingest");

@@ -81,8 +81,8 @@ class Daemon {
   std::optional<WorkGuard> ingest_guard_, http_guard_, eval_guard_;
   std::unique_ptr<IngestServer> ingest_;
   std::unique_ptr<HttpServer> http_;
-  boost::asio::steady_timer timer_{eval_io_};            // eval thread only
-  boost::asio::signal_set signals_{main_io_};            // main thread only
+  boost::asio::steady_timer timer_{eval_io_};  // eval thread only
+  boost::asio::signal_set signals_{main_io_};  // main thread only
   std::thread ingest_thread_, http_thread_, eval_thread_;
 };
 

@@ -9,8 +9,9 @@ namespace driftd {
 prometheus::Counter* InternalErrors(prometheus::Registry* registry, const std::string& thread) {
   return &prometheus::BuildCounter()
               .Name("driftd_internal_errors_total")
-              .Help("Exceptions that escaped a handler and were caught by the thread's event "
-                    "loop, by thread. Any increase is a driftd bug: please report it.")
+              .Help(
+                  "Exceptions that escaped a handler and were caught by the thread's event "
+                  "loop, by thread. Any increase is a driftd bug: please report it.")
               .Register(*registry)
               .Add({{"thread", thread}});
 }

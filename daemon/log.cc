@@ -97,8 +97,8 @@ std::string EscapeJsonControls(std::string json) {
   char buf[8];
   for (size_t i = 0; i < json.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(json[i]);
-    const bool c1 = c == 0xC2 && i + 1 < json.size() &&
-                    static_cast<unsigned char>(json[i + 1]) < 0xA0;
+    const bool c1 =
+        c == 0xC2 && i + 1 < json.size() && static_cast<unsigned char>(json[i + 1]) < 0xA0;
     if (c != 0x7F && !c1) {
       if (!out.empty()) out += json[i];
       continue;

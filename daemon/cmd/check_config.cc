@@ -36,8 +36,7 @@ int CheckConfigCommand(const std::vector<std::string>& args) {
   if (!LoadConfigAndReferences(check.config, &config, &refs)) return 1;
   size_t features = 0;
   for (const Reference& r : refs) features += r.features.size();
-  std::cout << check.config << ": ok (" << refs.size() << " models, " << features
-            << " features)\n";
+  std::cout << check.config << ": ok (" << refs.size() << " models, " << features << " features)\n";
   return 0;
 }
 

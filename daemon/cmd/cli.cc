@@ -88,8 +88,8 @@ CLI::Option* AddNumber(CLI::App* app, const std::string& name, double* value,
     return !text.empty() && r.ec == std::errc() && r.ptr == text.data() + text.size() &&
            std::isfinite(v) && v >= min && v <= max;
   };
-  return Describe(app->add_option("--" + name, *value)->check(Expect(ok, expected)), help,
-                  "NUMBER", NumberText(*value));
+  return Describe(app->add_option("--" + name, *value)->check(Expect(ok, expected)), help, "NUMBER",
+                  NumberText(*value));
 }
 
 CLI::Option* AddChoice(CLI::App* app, const std::string& name, std::string* value,
@@ -103,8 +103,8 @@ CLI::Option* AddChoice(CLI::App* app, const std::string& name, std::string* valu
   auto ok = [choices](const std::string& text) {
     return std::find(choices.begin(), choices.end(), text) != choices.end();
   };
-  return Describe(app->add_option("--" + name, *value)->check(Expect(ok, "expected " + list)),
-                  help, type, *value);
+  return Describe(app->add_option("--" + name, *value)->check(Expect(ok, "expected " + list)), help,
+                  type, *value);
 }
 
 CLI::Option* AddText(CLI::App* app, const std::string& name, std::string* value,
@@ -158,7 +158,7 @@ ParseOutcome ParseArgs(CLI::App* app, const std::vector<std::string>& args) {
     if (extras.empty()) return UsageErrorOutcome(e.what());
     const std::string& first = extras.front();
     return UsageErrorOutcome(first.rfind("-", 0) == 0 ? "unknown flag " + first
-                                                       : "unexpected argument " + Quote(first));
+                                                      : "unexpected argument " + Quote(first));
   } catch (const CLI::ParseError& e) {
     // ValidationError: "--rate: expected a number >= 0, got \"fast\"" (see Expect).
     return UsageErrorOutcome(e.what());

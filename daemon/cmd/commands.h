@@ -40,8 +40,7 @@ struct ReferenceBuildArgs {
   uint64_t max_categories = 1000;
   std::string format = "auto";
 };
-ParseOutcome ParseReferenceBuildArgs(const std::vector<std::string>& args,
-                                     ReferenceBuildArgs* out);
+ParseOutcome ParseReferenceBuildArgs(const std::vector<std::string>& args, ReferenceBuildArgs* out);
 int ReferenceBuildCommand(const std::vector<std::string>& args);
 
 // `driftd loadgen` (loadgen.cc).

@@ -258,8 +258,7 @@ ParseOutcome ParseLoadgenArgs(const std::vector<std::string>& args, LoadgenArgs*
   CLI::App* a = app.get();
   AddText(a, "target", &out->target, "tcp://host:port, udp://host:port or unix:///path", "URL")
       ->required();
-  AddText(a, "reference", &out->reference, "reference file to draw synthetic records from",
-          "FILE");
+  AddText(a, "reference", &out->reference, "reference file to draw synthetic records from", "FILE");
   AddText(a, "input", &out->input, "file of records (NDJSON or line protocol) to send instead",
           "FILE");
   AddChoice(a, "format", &out->format, {"ndjson", "influx"}, "synthetic record format");

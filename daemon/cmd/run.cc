@@ -12,8 +12,9 @@ namespace driftd {
 
 ParseOutcome ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
   auto app = NewCommandLine(
-      "run", "Runs the drift monitor: ingests feature streams, keeps sliding windows, evaluates\n"
-             "them against the reference distributions and serves Prometheus metrics.");
+      "run",
+      "Runs the drift monitor: ingests feature streams, keeps sliding windows, evaluates\n"
+      "them against the reference distributions and serves Prometheus metrics.");
   AddText(app.get(), "config", &out->config, "configuration file", "FILE")->required();
   AddChoice(app.get(), "log.level", &out->log_level,
             {"trace", "debug", "info", "warn", "error", "off"}, "log level");

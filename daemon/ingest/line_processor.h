@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/export/metrics.h"
 #include "daemon/ingest/decoder.h"
 #include "daemon/ingest/line_splitter.h"
 #include "daemon/log.h"
-#include "daemon/export/metrics.h"
 
 namespace driftd {
 
@@ -54,7 +54,7 @@ class LineProcessor {
   Record record_;
   DecodeError error_;
   ApplyStats stats_;
-  Monitor::Batch batch_;  // released by Flush()
+  Monitor::Batch batch_;                                                 // released by Flush()
   std::array<uint64_t, static_cast<size_t>(Format::kCount)> records_{};  // by Format
   uint64_t accepted_ = 0, rejected_ = 0;
   std::string last_error_;

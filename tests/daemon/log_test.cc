@@ -8,7 +8,9 @@ namespace driftd {
 namespace {
 
 TEST(Utf8PrefixTest, CutsOnACharacterBoundary) {
-  const std::string s = "ab\xc3\xa9" "c";  // a b é c: é is bytes 2-3
+  const std::string s =
+      "ab\xc3\xa9"
+      "c";  // a b é c: é is bytes 2-3
   EXPECT_EQ(Utf8Prefix(s, 10), s);
   EXPECT_EQ(Utf8Prefix(s, 4), "ab\xc3\xa9");
   EXPECT_EQ(Utf8Prefix(s, 3), "ab");  // byte 3 is inside é: é is left out whole
@@ -43,14 +45,14 @@ TEST(QuoteLogValueTest, QuotesAndEscapes) {
 
 TEST(QuoteLogValueTest, InvalidUtf8IsEscapedValidUtf8Kept) {
   EXPECT_EQ(QuoteLogValue("x \xff y"), "\"x \\xff y\"");
-  EXPECT_EQ(QuoteLogValue("caf\xc3\xa9"), "\"caf\xc3\xa9\"");           // é kept
-  EXPECT_EQ(QuoteLogValue("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");  // 😀 kept
-  EXPECT_EQ(QuoteLogValue("\xc3"), "\"\\xc3\"");                         // cut sequence
-  EXPECT_EQ(QuoteLogValue("\xc0\xaf"), "\"\\xc0\\xaf\"");                // overlong '/'
-  EXPECT_EQ(QuoteLogValue("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");       // a surrogate
+  EXPECT_EQ(QuoteLogValue("caf\xc3\xa9"), "\"caf\xc3\xa9\"");                // é kept
+  EXPECT_EQ(QuoteLogValue("\xf0\x9f\x98\x80"), "\"\xf0\x9f\x98\x80\"");      // 😀 kept
+  EXPECT_EQ(QuoteLogValue("\xc3"), "\"\\xc3\"");                             // cut sequence
+  EXPECT_EQ(QuoteLogValue("\xc0\xaf"), "\"\\xc0\\xaf\"");                    // overlong '/'
+  EXPECT_EQ(QuoteLogValue("\xed\xa0\x80"), "\"\\xed\\xa0\\x80\"");           // a surrogate
   EXPECT_EQ(QuoteLogValue("\xf4\x90\x80\x80"), "\"\\xf4\\x90\\x80\\x80\"");  // > U+10FFFF
-  EXPECT_EQ(QuoteLogValue("\xc2\x85\xc2\x9b"), "\"\\u0085\\u009b\"");    // C1 controls
-  EXPECT_EQ(QuoteLogValue("\xc2\xa0"), "\"\xc2\xa0\"");                  // U+00A0 is printable
+  EXPECT_EQ(QuoteLogValue("\xc2\x85\xc2\x9b"), "\"\\u0085\\u009b\"");        // C1 controls
+  EXPECT_EQ(QuoteLogValue("\xc2\xa0"), "\"\xc2\xa0\"");                      // U+00A0 is printable
 }
 
 TEST(SanitizeUtf8Test, OnlyInvalidBytesChange) {
@@ -60,18 +62,20 @@ TEST(SanitizeUtf8Test, OnlyInvalidBytesChange) {
 }
 
 TEST(FormatLogLineTest, JsonEscapesEveryControlCharacter) {
-  const std::string line = FormatLogLine(spdlog::level::warn, "ingest error",
-                                         {{"sample", "a\x1b\x7f\xc2\x85\xc2\xa0\xff\"q\""}},
-                                         LogFormat::kJson);
-  EXPECT_NE(line.find(R"("sample":"a\u001b\u007f\u0085)" "\xc2\xa0" R"(\\xff\"q\"")"),
+  const std::string line =
+      FormatLogLine(spdlog::level::warn, "ingest error",
+                    {{"sample", "a\x1b\x7f\xc2\x85\xc2\xa0\xff\"q\""}}, LogFormat::kJson);
+  EXPECT_NE(line.find(R"("sample":"a\u001b\u007f\u0085)"
+                      "\xc2\xa0"
+                      R"(\\xff\"q\"")"),
             std::string::npos)
       << line;
 }
 
 TEST(FormatLogLineTest, TextQuotesValuesAndKeepsNumbersBare) {
-  const std::string line = FormatLogLine(spdlog::level::info, "ingest error",
-                                         {{"reason", "binary"}, {"sample", "a b\r"}, {"n", 3}},
-                                         LogFormat::kText);
+  const std::string line =
+      FormatLogLine(spdlog::level::info, "ingest error",
+                    {{"reason", "binary"}, {"sample", "a b\r"}, {"n", 3}}, LogFormat::kText);
   EXPECT_NE(line.find(R"( info ingest error reason=binary sample="a b\r" n=3)"), std::string::npos)
       << line;
 }

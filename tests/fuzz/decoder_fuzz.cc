@@ -16,9 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "daemon/ingest/decoder.h"
 #include "daemon/log.h"
@@ -101,7 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         Check(!record.model.empty());
         Touch(record.model, &sum);
         // A record can still be rejected later (unknown model, late): logged the same way.
-        CheckLogLines("unknown_model", "unknown model \"" + std::string(record.model) + "\"", piece);
+        CheckLogLines("unknown_model", "unknown model \"" + std::string(record.model) + "\"",
+                      piece);
         for (const driftd::Field& f : record.fields) {
           Touch(f.key, &sum);
           Touch(f.value.text, &sum);

@@ -1,7 +1,8 @@
 // A main() for libFuzzer entry points where libFuzzer is not available (GCC): runs the files named
 // on the command line, then `--runs N` inputs made from a fixed seed (default 20000): random bytes,
-// and mutations (byte flips, inserts, cuts, splices) of a few valid and hostile lines. Reproducible:
-// the same seed gives the same inputs. Prints how many inputs ran; an input that fails aborts.
+// and mutations (byte flips, inserts, cuts, splices) of a few valid and hostile lines.
+// Reproducible: the same seed gives the same inputs. Prints how many inputs ran; an input that
+// fails aborts.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 namespace {
 
 const char* const kSeeds[] = {
-    "{\"model\": \"m\", \"ts\": 1700000000.5, \"features\": {\"x\": 1.5, \"c\": \"a\", \"z\": null}}",
-    "{\"name\": \"m\", \"fields\": {\"x\": 2}, \"tags\": {\"c\": \"b\"}, \"timestamp\": 1700000000}",
+    "{\"model\": \"m\", \"ts\": 1700000000.5, \"features\": {\"x\": 1.5, \"c\": \"a\", \"z\": "
+    "null}}",
+    "{\"name\": \"m\", \"fields\": {\"x\": 2}, \"tags\": {\"c\": \"b\"}, \"timestamp\": "
+    "1700000000}",
     "m,c=a x=1.5,n=3i,u=4u,b=true,s=\"caf\xc3\xa9 \\\"q\\\"\" 1700000000000000000",
     "x \xff y",
     "m x=1 bad\xff value",

@@ -43,11 +43,11 @@ TEST(CheckConfigArgsTest, Config) {
 
 TEST(ReferenceBuildArgsTest, FlagsAndLists) {
   ReferenceBuildArgs build;
-  ParseOutcome outcome = ParseReferenceBuildArgs(
-      {"--input", "t.csv", "--output", "r.json", "--model", "fraud", "--bins", "32", "--strategy",
-       "uniform", "--features", "a,,b", "--categorical", "c", "--max-categories", "7", "--format",
-       "csv"},
-      &build);
+  ParseOutcome outcome =
+      ParseReferenceBuildArgs({"--input", "t.csv", "--output", "r.json", "--model", "fraud",
+                               "--bins", "32", "--strategy", "uniform", "--features", "a,,b",
+                               "--categorical", "c", "--max-categories", "7", "--format", "csv"},
+                              &build);
   ASSERT_EQ(outcome.kind, Kind::kRun) << outcome.text;
   EXPECT_EQ(build.input, "t.csv");
   EXPECT_EQ(build.output, "r.json");
@@ -63,9 +63,8 @@ TEST(ReferenceBuildArgsTest, FlagsAndLists) {
 
 TEST(ReferenceBuildArgsTest, AnEmptyReferenceVersionIsStillSet) {
   ReferenceBuildArgs build;
-  ASSERT_EQ(ParseReferenceBuildArgs({"--input", "t", "--output", "o", "--model", "m",
-                                     "--reference-version="},
-                                    &build)
+  ASSERT_EQ(ParseReferenceBuildArgs(
+                {"--input", "t", "--output", "o", "--model", "m", "--reference-version="}, &build)
                 .kind,
             Kind::kRun);
   EXPECT_TRUE(build.reference_version_set);
@@ -84,10 +83,10 @@ TEST(ReferenceBuildArgsTest, Errors) {
 
 TEST(LoadgenArgsTest, FlagsAndDefaults) {
   LoadgenArgs loadgen;
-  ParseOutcome outcome = ParseLoadgenArgs(
-      {"--target", "udp://[::1]:7071", "--reference", "r.json", "--rate", "500", "--drift-after",
-       "-1", "--metrics-url", "http://127.0.0.1:9470/metrics"},
-      &loadgen);
+  ParseOutcome outcome =
+      ParseLoadgenArgs({"--target", "udp://[::1]:7071", "--reference", "r.json", "--rate", "500",
+                        "--drift-after", "-1", "--metrics-url", "http://127.0.0.1:9470/metrics"},
+                       &loadgen);
   ASSERT_EQ(outcome.kind, Kind::kRun) << outcome.text;
   EXPECT_EQ(loadgen.target, "udp://[::1]:7071");
   EXPECT_EQ(loadgen.rate, 500);
