@@ -1,13 +1,10 @@
 #include "daemon/http/server.h"
 
-#include <prometheus/text_serializer.h>
-
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/feature_metrics.h"
+#include "daemon/http/endpoints.h"
 
 namespace driftd {
 
@@ -16,157 +13,42 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::system::error_code;
 
-void Published::Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text) {
-  auto text = std::make_shared<const std::string>(std::move(metrics_text));
-  std::lock_guard<std::mutex> lock(mu_);
-  eval_ = std::move(eval);
-  metrics_text_ = std::move(text);
-}
-
-std::shared_ptr<const Evaluation> Published::evaluation() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return eval_;
-}
-
-std::shared_ptr<const std::string> Published::metrics_text() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return metrics_text_;
-}
-
 namespace {
 
-// JSON has no NaN or infinity; the divergences are always finite, but be safe.
-nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+// Which methods a route answers: reads (GET, and HEAD whose body the session drops) or POST.
+enum class Methods { kRead, kPost };
 
-std::string StatusJson(const HttpContext& ctx) {
-  auto eval = ctx.published->evaluation();
-  nlohmann::ordered_json out;
-  out["version"] = ctx.version;
-  out["ready"] = ctx.ready->load();
-  if (!eval) {
-    out["evaluated_at"] = nullptr;
-    out["models"] = nlohmann::json::array();
-    return out.dump(2);
-  }
-  out["evaluated_at"] = eval->timestamp;
-  out["evaluation_seconds"] = eval->duration_seconds;
-  const MonitorOptions& o = ctx.monitor->options();
-  out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
-  out["evaluation"] = {
-      {"min_samples", o.min_samples},
-      {"smoothing", o.divergence.alpha},
-      {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
-      {"kl_direction", o.kl_reference_to_window ? "reference_to_window" : "window_to_reference"}};
-  auto models = nlohmann::ordered_json::array();
-  for (const ModelEvaluation& m : eval->models) {
-    nlohmann::ordered_json jm;
-    jm["model"] = m.model;
-    jm["reference_version"] = m.version;
-    jm["reference_sha256"] = m.sha256;
-    jm["evaluable_features"] = m.alerts.evaluable;
-    jm["drifted_features"] = m.alerts.drifted;
-    jm["critical_features"] = m.alerts.critical;
-    jm["retrain_recommended"] = m.alerts.retrain;
-    jm["late_total"] = m.late;
-    jm["future_total"] = m.future;
-    auto features = nlohmann::ordered_json::array();
-    for (const FeatureEvaluation& f : m.features) {
-      nlohmann::ordered_json jf;
-      jf["feature"] = f.name;
-      jf["type"] = f.kind == FeatureKind::kNumeric ? "numeric" : "categorical";
-      jf["samples"] = f.samples;
-      jf["status"] = f.samples == 0 ? "no_data" : (f.evaluable ? "ok" : "insufficient_data");
-      if (f.evaluable) {
-        for (const FeatureMetric& fm : FeatureMetrics()) {
-          jf[std::string(fm.json_key)] = Number(fm.value(f));
-        }
-      }
-      if (f.evaluable) {
-        jf["p_value"] = f.significance.p_value;
-        jf["p_value_adjusted"] = f.p_adjusted;
-        jf["g_statistic"] = f.significance.g;
-        jf["degrees_of_freedom"] = f.significance.dof;
-        jf["kl_noise_floor"] = f.kl_noise_floor;
-      }
-      jf["drift"] = f.alert.Name();
-      jf["missing_ratio"] = f.missing_ratio;
-      jf["out_of_range_ratio"] = f.out_of_range_ratio;
-      auto bins = nlohmann::ordered_json::array();
-      const std::vector<double> window_p =
-          SmoothedProbabilities(f.window_counts, o.divergence.alpha);
-      for (size_t b = 0; b < f.window_counts.size(); ++b) {
-        bins.push_back(
-            nlohmann::ordered_json{{"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},
-                                   {"window_count", f.window_counts[b]},
-                                   {"window_probability", window_p[b]},
-                                   {"reference_count", (*f.reference_counts)[b]},
-                                   {"reference_probability", (*f.reference_probabilities)[b]}});
-      }
-      jf["bins"] = std::move(bins);
-      features.push_back(std::move(jf));
-    }
-    jm["features"] = std::move(features);
-    models.push_back(std::move(jm));
-  }
-  out["models"] = std::move(models);
-  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+struct Route {
+  std::string_view path;
+  Methods methods;
+  HttpResponse (*handler)(HttpContext* ctx, const HttpRequest& req);
+};
 
-constexpr char kIndex[] = R"(<!doctype html>
-<html><head><meta charset="utf-8"><title>driftd</title></head>
-<body><h1>driftd</h1>
-<p>Data-drift monitor. Version %VERSION%.</p>
-<ul>
-<li><a href="/metrics">/metrics</a> &mdash; Prometheus metrics</li>
-<li><a href="/api/v1/status">/api/v1/status</a> &mdash; every feature's divergences and bins</li>
-<li><a href="/healthz">/healthz</a> &mdash; liveness</li>
-<li><a href="/readyz">/readyz</a> &mdash; readiness</li>
-</ul>
-<p>Send records with <code>POST /api/v1/ingest</code> (NDJSON or InfluxDB line protocol).</p>
-</body></html>
-)";
+constexpr Route kRoutes[] = {
+    {"/", Methods::kRead, IndexEndpoint},
+    {"/metrics", Methods::kRead, MetricsEndpoint},
+    {"/healthz", Methods::kRead, HealthzEndpoint},
+    {"/readyz", Methods::kRead, ReadyzEndpoint},
+    {"/api/v1/status", Methods::kRead, StatusEndpoint},
+    {"/api/v1/ingest", Methods::kPost, IngestEndpoint},
+};
 
 }  // namespace
 
 HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
                         std::string_view body, LogRateLimiter* limiter) {
   const std::string_view path = target.substr(0, target.find('?'));
-  const bool get = method == "GET" || method == "HEAD";
-  if (path == "/api/v1/ingest") {
-    if (method != "POST") return {405, "text/plain; charset=utf-8", "use POST\n"};
-    LineProcessor proc(ctx->monitor, &ctx->metrics->transport(Transport::kHttp),
-                       ctx->metrics->values(), limiter, ctx->max_line_bytes);
-    const double now = ctx->clock();
-    proc.Feed(body, now);
-    proc.EndMessage(now);  // the body ends the last line
-    proc.Flush();
-    if (proc.rejected() == 0) return {204, "text/plain; charset=utf-8", ""};
-    nlohmann::json j = {{"accepted", proc.accepted()},
-                        {"rejected", proc.rejected()},
-                        {"last_error", proc.last_error()}};
-    return {400, "application/json",
-            j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+  const bool read = method == "GET" || method == "HEAD";
+  for (const Route& route : kRoutes) {
+    if (route.path != path) continue;
+    if (route.methods == Methods::kPost && method != "POST") {
+      return {405, "text/plain; charset=utf-8", "use POST\n"};
+    }
+    if (route.methods == Methods::kRead && !read) break;
+    return route.handler(ctx, HttpRequest{method, path, body, limiter});
   }
-  if (!get) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
-  if (path == "/metrics") {
-    // The evaluation's families go out as they were rendered, shared rather than copied.
-    HttpResponse r(
-        200, "text/plain; version=0.0.4; charset=utf-8",
-        prometheus::TextSerializer().Serialize(ctx->registry->Collect()) + RenderProcessMetrics());
-    if (auto eval_text = ctx->published->metrics_text()) r.shared.push_back(std::move(eval_text));
-    return r;
-  }
-  if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == "/readyz") {
-    return ctx->ready->load() ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n"}
-                              : HttpResponse{503, "text/plain; charset=utf-8", "not ready\n"};
-  }
-  if (path == "/api/v1/status") return {200, "application/json", StatusJson(*ctx) + "\n"};
-  if (path == "/") {
-    std::string page = kIndex;
-    page.replace(page.find("%VERSION%"), 9, ctx->version);
-    return {200, "text/html; charset=utf-8", std::move(page)};
-  }
+  // Any other method is refused before an unknown path is reported.
+  if (!read) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 

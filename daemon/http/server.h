@@ -1,61 +1,24 @@
-// The HTTP listener (Boost.Beast): /metrics, /healthz, /readyz, /api/v1/status, / and
-// POST /api/v1/ingest. Requests are answered from the latest published evaluation, so a scrape
-// never waits on ingest or on an evaluation in progress.
+// The HTTP listener (Boost.Beast) and the router in front of the endpoints (endpoints.h): /metrics,
+// /healthz, /readyz, /api/v1/status, / and POST /api/v1/ingest. Requests are answered from the
+// latest published evaluation, so a scrape never waits on ingest or on an evaluation in progress.
 #pragma once
 
-#include <prometheus/registry.h>
-
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "config/config.h"
 #include "daemon/asio.h"
-#include "daemon/ingest/line_processor.h"
+#include "daemon/http/context.h"
+#include "daemon/log.h"
 
 namespace driftd {
 
-// What the evaluation thread publishes and the HTTP thread reads. Thread-safe.
-class Published {
- public:
-  void Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text);
-  std::shared_ptr<const Evaluation> evaluation() const;
-  std::shared_ptr<const std::string> metrics_text() const;
-
- private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Evaluation> eval_;           // guarded by mu_
-  std::shared_ptr<const std::string> metrics_text_;  // guarded by mu_
-};
-
-struct HttpContext {
-  Published* published = nullptr;
-  prometheus::Registry* registry = nullptr;
-  Monitor* monitor = nullptr;
-  IngestMetrics* metrics = nullptr;
-  std::function<double()> clock;
-  std::atomic<bool>* ready = nullptr;
-  size_t max_line_bytes = 65536;
-  size_t max_body_bytes = 64 << 20;
-  std::string version;
-};
-
-// A response, before it meets the socket (so handlers are testable without one).
-struct HttpResponse {
-  HttpResponse() = default;
-  HttpResponse(int s, std::string type, std::string text)
-      : status(s), content_type(std::move(type)), body(std::move(text)) {}
-  int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  std::string body;
-  // Shared, immutable text sent after `body` without being copied (the rendered metrics of an
-  // evaluation run to megabytes with 10,000s of features).
-  std::vector<std::shared_ptr<const std::string>> shared;
-};
-
-// Answers one request. Thread-safe (the ingest path keeps its own LineProcessor per call).
+// Answers one request with the endpoint of the target's path (the query is ignored). Otherwise:
+// 405 "use POST" for another method on /api/v1/ingest, 405 for anything but GET or HEAD on any
+// other path (known or not), 404 for an unknown path. HEAD is answered like GET; the session
+// drops the body.
+// Thread-safe (the ingest path keeps its own LineProcessor per call).
 HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
                         std::string_view body, LogRateLimiter* limiter);
 

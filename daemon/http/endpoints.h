@@ -1,0 +1,41 @@
+// The endpoints behind HandleHttp's routing table, one file each (or per closely related group).
+// Each is called only for its path and an allowed method; the router answers 404 and 405.
+// All are thread-safe: they read the context's shared state and keep nothing of their own.
+#pragma once
+
+#include <string_view>
+
+#include "daemon/http/context.h"
+
+namespace driftd {
+
+class LogRateLimiter;  // daemon/log.h
+
+// One request as the router hands it on: the path without its query, and the body.
+struct HttpRequest {
+  std::string_view method;
+  std::string_view path;
+  std::string_view body;
+  LogRateLimiter* limiter = nullptr;  // for the ingest path's error logs
+};
+
+// GET /metrics: the registry's counters, the process metrics, then the published evaluation's
+// families (shared, not copied). Text exposition format 0.0.4.
+HttpResponse MetricsEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+// GET /api/v1/status: the published evaluation as JSON (every feature's divergences and bins);
+// `"models": []` and a null `evaluated_at` before the first evaluation.
+HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+// POST /api/v1/ingest: the body's lines applied to the monitor, counted under transport "http".
+// 204 when every record was accepted; otherwise 400 with {"accepted","rejected","last_error"}.
+HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+// GET /healthz: always 200 "ok". GET /readyz: 200 "ready" or 503 "not ready", from ctx->ready.
+HttpResponse HealthzEndpoint(HttpContext* ctx, const HttpRequest& req);
+HttpResponse ReadyzEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+// GET /: a small HTML page linking the others, with the version.
+HttpResponse IndexEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+}  // namespace driftd
