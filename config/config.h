@@ -15,8 +15,6 @@
 namespace driftd {
 
 // Which way the exported KL divergence goes: D_KL(window || reference) or the reverse.
-enum class KlDirection { kWindowToReference, kReferenceToWindow };
-
 // A listening address. An IPv6 host is held without brackets ("::1").
 struct HostPort {
   std::string host;

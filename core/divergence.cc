@@ -51,7 +51,7 @@ std::vector<double> SmoothedProbabilities(std::span<const uint64_t> counts, doub
 
 PreparedReference::PreparedReference(std::span<const uint64_t> counts,
                                      const DivergenceOptions& options)
-    : options_(options), q_(SmoothedProbabilities(counts, options.alpha)) {
+    : options_(options), q_(SmoothedProbabilities(counts, options.smoothing)) {
   ln_q_.resize(q_.size());
   sqrt_q_.resize(q_.size());
   for (size_t i = 0; i < q_.size(); ++i) {
@@ -74,7 +74,7 @@ PreparedReference::Compare(std::span<const uint64_t> window) const {
   if (n == 0) return d;
   d.has_data = true;
 
-  const double alpha = options_.alpha;
+  const double alpha = options_.smoothing;
   const double inv_denom =
       1.0 / (static_cast<double>(n) + alpha * static_cast<double>(window.size()));
   double entropy = 0, cross = 0, reverse_cross = 0, kl_pq = 0, kl_qp = 0, psi = 0, js = 0, hell = 0;

@@ -10,8 +10,16 @@ namespace driftd {
 
 enum class LogBase { kE, kTwo };
 
+// Which way the KL divergence (and with it entropy and cross-entropy) is reported.
+enum class KlDirection { kWindowToReference, kReferenceToWindow };
+// "window_to_reference" or "reference_to_window", as configured and shown in /api/v1/status.
+inline const char* KlDirectionName(KlDirection d) {
+  return d == KlDirection::kReferenceToWindow ? "reference_to_window" : "window_to_reference";
+}
+
 struct DivergenceOptions {
-  double alpha = 0.5;          // additive smoothing on every bin of both distributions; must be > 0
+  // The additive smoothing alpha on every bin of both distributions (evaluation.smoothing); > 0.
+  double smoothing = 0.5;
   LogBase base = LogBase::kE;  // for KL, entropy, cross-entropy and JS; PSI is always in nats
 };
 
@@ -37,7 +45,7 @@ struct Divergences {
 // logarithms of the window side. Immutable; safe to share across threads.
 class PreparedReference {
  public:
-  // `counts` is the reference's full bin vector. Requires options.alpha > 0 and counts non-empty.
+  // `counts` is the reference's full bin vector. Requires options.smoothing > 0 and counts non-empty.
   PreparedReference(std::span<const uint64_t> counts, const DivergenceOptions& options);
 
   size_t bins() const { return q_.size(); }

@@ -238,7 +238,7 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
       fe.samples = d.samples;
       fe.divergences = d;
       fe.evaluable = d.has_data && d.samples >= options_.min_samples;
-      if (options_.kl_reference_to_window) {
+      if (options_.kl_direction == KlDirection::kReferenceToWindow) {
         fe.kl = d.kl_reference_to_window;
         fe.entropy = d.reference_entropy;
         fe.cross_entropy = d.reference_cross_entropy;

@@ -55,7 +55,7 @@ struct ApplyStats {
 struct MonitorOptions {
   WindowOptions window;
   DivergenceOptions divergence;
-  bool kl_reference_to_window = false;
+  KlDirection kl_direction = KlDirection::kWindowToReference;
   uint64_t min_samples = 200;
 };
 

@@ -24,9 +24,9 @@ MonitorOptions MonitorOptionsFrom(const Config& config) {
   MonitorOptions mo;
   mo.window.length_seconds = config.window.length_seconds;
   mo.window.slices = config.window.slices;
-  mo.divergence.alpha = config.evaluation.smoothing;
+  mo.divergence.smoothing = config.evaluation.smoothing;
   mo.divergence.base = config.evaluation.log_base;
-  mo.kl_reference_to_window = config.evaluation.kl_direction == KlDirection::kReferenceToWindow;
+  mo.kl_direction = config.evaluation.kl_direction;
   mo.min_samples = config.evaluation.min_samples;
   return mo;
 }

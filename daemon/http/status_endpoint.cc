@@ -27,9 +27,9 @@ std::string StatusJson(const HttpContext& ctx) {
   out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
   out["evaluation"] = {
       {"min_samples", o.min_samples},
-      {"smoothing", o.divergence.alpha},
+      {"smoothing", o.divergence.smoothing},
       {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
-      {"kl_direction", o.kl_reference_to_window ? "reference_to_window" : "window_to_reference"}};
+      {"kl_direction", KlDirectionName(o.kl_direction)}};
   auto models = nlohmann::ordered_json::array();
   for (const ModelEvaluation& m : eval->models) {
     nlohmann::ordered_json jm;
@@ -66,7 +66,7 @@ std::string StatusJson(const HttpContext& ctx) {
       jf["out_of_range_ratio"] = f.out_of_range_ratio;
       auto bins = nlohmann::ordered_json::array();
       const std::vector<double> window_p =
-          SmoothedProbabilities(f.window_counts, o.divergence.alpha);
+          SmoothedProbabilities(f.window_counts, o.divergence.smoothing);
       for (size_t b = 0; b < f.window_counts.size(); ++b) {
         bins.push_back(
             nlohmann::ordered_json{{"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},

@@ -46,13 +46,13 @@ TEST(DivergenceTest, TwoBinsByHand) {
 TEST(DivergenceTest, TotalVariationAndLInfinityByHand) {
   // alpha = 1: window {0, 2, 5} -> p = {1, 3, 6} / 10; reference {3, 3, 1} -> q = {4, 4, 2} / 10.
   DivergenceOptions o;
-  o.alpha = 1;
+  o.smoothing = 1;
   Divergences d =
       PreparedReference(std::vector<uint64_t>{3, 3, 1}, o).Compare(std::vector<uint64_t>{0, 2, 5});
   // |p - q| = {0.3, 0.1, 0.4}: half the sum, and the largest.
   EXPECT_NEAR(d.tvd, 0.4, 1e-15);
   EXPECT_NEAR(d.linf, 0.4, 1e-15);
-  o.alpha = 0.5;
+  o.smoothing = 0.5;
   d = PreparedReference(std::vector<uint64_t>{1, 3, 5, 1}, o)
           .Compare(std::vector<uint64_t>{2, 2, 3, 3});
   // Four bins where the largest difference is not half the sum: p = {2.5, 2.5, 3.5, 3.5} / 12,

@@ -10,7 +10,7 @@
 int main() {
   nlohmann::json in = nlohmann::json::parse(std::cin);
   driftd::DivergenceOptions options;
-  options.alpha = in.at("alpha").get<double>();
+  options.smoothing = in.at("alpha").get<double>();
   options.base = in.at("base") == "2" ? driftd::LogBase::kTwo : driftd::LogBase::kE;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& c : in.at("cases")) {

@@ -240,6 +240,31 @@ TEST(MonitorTest, StateChangesGoToTheObserver) {
   EXPECT_EQ(observer.retrains.size(), 1u);
 }
 
+TEST(MonitorTest, KlDirectionPicksTheReportedKl) {
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Num(0.5)}, {"c", Str("a")}};
+  for (KlDirection d : {KlDirection::kWindowToReference, KlDirection::kReferenceToWindow}) {
+    MonitorOptions o = Options();
+    o.kl_direction = d;
+    Monitor m(o, {ref}, kNow);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(m.Apply(r, kNow).accepted());
+    const std::shared_ptr<Evaluation> e = m.Evaluate(kNow);
+    const FeatureEvaluation& x = Feature(*e, "x");
+    const Divergences& dv = x.divergences;
+    ASSERT_NE(dv.kl_window_to_reference, dv.kl_reference_to_window);  // asymmetric here
+    if (d == KlDirection::kWindowToReference) {
+      EXPECT_EQ(x.kl, dv.kl_window_to_reference);
+      EXPECT_EQ(x.entropy, dv.entropy);
+    } else {
+      EXPECT_EQ(x.kl, dv.kl_reference_to_window);
+      EXPECT_EQ(x.entropy, dv.reference_entropy);
+    }
+  }
+}
+
 TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
   MonitorOptions o = Options();
   o.min_samples = 3;

@@ -422,7 +422,8 @@ class LifecycleTest(unittest.TestCase):
             senders = [threading.Thread(target=stream, args=(i,)) for i in range(2)]
             for t in senders:
                 t.start()
-            d.wait_for(lambda: sum(sent) >= 20000, "the senders to get going")
+            # Both connected and streaming before the signal (on a busy machine one can lag).
+            d.wait_for(lambda: min(sent) >= 10000, "both senders to get going")
             start = time.time()
             code = d.stop()
             elapsed = time.time() - start
