@@ -45,7 +45,8 @@ struct Divergences {
 // logarithms of the window side. Immutable; safe to share across threads.
 class PreparedReference {
  public:
-  // `counts` is the reference's full bin vector. Requires options.smoothing > 0 and counts non-empty.
+  // `counts` is the reference's full bin vector. Requires options.smoothing > 0 and counts
+  // non-empty.
   PreparedReference(std::span<const uint64_t> counts, const DivergenceOptions& options);
 
   size_t bins() const { return q_.size(); }

@@ -25,11 +25,10 @@ std::string StatusJson(const HttpContext& ctx) {
   out["evaluation_seconds"] = eval->duration_seconds;
   const MonitorOptions& o = ctx.monitor->options();
   out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
-  out["evaluation"] = {
-      {"min_samples", o.min_samples},
-      {"smoothing", o.divergence.smoothing},
-      {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
-      {"kl_direction", KlDirectionName(o.kl_direction)}};
+  out["evaluation"] = {{"min_samples", o.min_samples},
+                       {"smoothing", o.divergence.smoothing},
+                       {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
+                       {"kl_direction", KlDirectionName(o.kl_direction)}};
   auto models = nlohmann::ordered_json::array();
   for (const ModelEvaluation& m : eval->models) {
     nlohmann::ordered_json jm;
