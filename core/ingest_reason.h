@@ -23,6 +23,10 @@ enum class Reason : uint8_t {
   kIdleTimeout,
   kBodyTooLarge,
   kShutdown,
+  kAcceptError,
+  kSlowClient,
+  kUdpDropped,
+  kTooManyRequests,
   // The monitor: a record (unknown model, late, future) or one value (the others).
   kUnknownModel,
   kUnknownFeature,
@@ -35,10 +39,26 @@ enum class Reason : uint8_t {
 inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::kCount);
 
 inline constexpr std::array<std::string_view, kReasonCount> kReasonLabels = {
-    "malformed_json",  "malformed_line_protocol", "missing_model",  "bad_timestamp",
-    "binary",          "line_too_long",           "truncated_line", "too_many_connections",
-    "idle_timeout",    "body_too_large",          "shutdown",       "unknown_model",
-    "unknown_feature", "type_mismatch",           "late",           "future"};
+    "malformed_json",
+    "malformed_line_protocol",
+    "missing_model",
+    "bad_timestamp",
+    "binary",
+    "line_too_long",
+    "truncated_line",
+    "too_many_connections",
+    "idle_timeout",
+    "body_too_large",
+    "shutdown",
+    "accept_error",
+    "slow_client",
+    "udp_dropped",
+    "too_many_requests",
+    "unknown_model",
+    "unknown_feature",
+    "type_mismatch",
+    "late",
+    "future"};
 
 static_assert(
     [] {
