@@ -253,15 +253,44 @@ void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, 
   ReadPositive(*s, "idle_timeout_seconds", "ingest", &c->idle_timeout_seconds, p);
 }
 
+// The HTTP server's resource bounds (docs/architecture.md, "Memory and time bounds: HTTP").
+constexpr uint32_t kMaxHttpConnections = 65536;
+constexpr double kMaxHttpHeaderSeconds = 300;
+constexpr double kMaxHttpRequestSeconds = 3600;
+constexpr uint64_t kMinHttpBodyBytes = 1 << 10;
+constexpr uint64_t kMaxHttpBodyBytes = 1 << 30;
+constexpr uint32_t kMaxHttpStatusResponses = 1024;
+
+void ReadRange(const Json& obj, const char* key, const std::string& path, double lo, bool lo_open,
+               double hi, double* out, Problems* p);  // below
+
 void ParseHttp(const Json& doc, HttpConfig* c, Problems* p) {
-  const Json* s = Section(doc, "http", {"listen"}, p);
+  const Json* s = Section(doc, "http",
+                          {"listen", "max_connections", "header_timeout_seconds",
+                           "request_timeout_seconds", "max_body_bytes", "max_status_responses"},
+                          p);
   if (s == nullptr) return;
-  const Json* v = Find(*s, "listen");
-  if (v == nullptr) return;
-  if (!v->is_string()) {
-    p->Add("http.listen", "must be a string");
-  } else if (auto hp = ReadAddress(*v, "http.listen", p)) {
-    c->listen = *hp;
+  if (const Json* v = Find(*s, "listen"); v != nullptr) {
+    if (!v->is_string()) {
+      p->Add("http.listen", "must be a string");
+    } else if (auto hp = ReadAddress(*v, "http.listen", p)) {
+      c->listen = *hp;
+    }
+  }
+  const size_t before = p->count();
+  ReadInteger(*s, "max_connections", "http", 1, kMaxHttpConnections, &c->max_connections, p);
+  ReadRange(*s, "header_timeout_seconds", "http", 0, true, kMaxHttpHeaderSeconds,
+            &c->header_timeout_seconds, p);
+  ReadRange(*s, "request_timeout_seconds", "http", 0, true, kMaxHttpRequestSeconds,
+            &c->request_timeout_seconds, p);
+  ReadInteger(*s, "max_body_bytes", "http", kMinHttpBodyBytes, kMaxHttpBodyBytes,
+              &c->max_body_bytes, p);
+  ReadInteger(*s, "max_status_responses", "http", 1, kMaxHttpStatusResponses,
+              &c->max_status_responses, p);
+  if (p->count() == before && c->header_timeout_seconds > c->request_timeout_seconds) {
+    std::ostringstream what;
+    what << "must be <= http.request_timeout_seconds (" << c->request_timeout_seconds << ")";
+    p->Add("http.header_timeout_seconds", what.str());
   }
 }
 

@@ -33,6 +33,11 @@ struct IngestConfig {
 
 struct HttpConfig {
   HostPort listen{"127.0.0.1", 9470};
+  uint32_t max_connections = 128;       // 1 .. 65536; at the limit the longest idle is evicted
+  double header_timeout_seconds = 10;   // > 0, <= 300: a request header (or keep-alive idle)
+  double request_timeout_seconds = 60;  // >= header_timeout_seconds, <= 3600: header + body
+  uint64_t max_body_bytes = 64 << 20;   // 1 KiB .. 1 GiB: POST /api/v1/ingest
+  uint32_t max_status_responses = 4;    // 1 .. 1024: concurrent /api/v1/status responses
 };
 
 struct WindowConfig {

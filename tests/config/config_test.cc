@@ -176,6 +176,25 @@ TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.models[0].name, "fraud");
 }
 
+TEST(ConfigGoodTest, HttpDefaults) {
+  const Config c = LoadGood("minimal.good.json");
+  EXPECT_EQ(c.http.max_connections, 128u);
+  EXPECT_EQ(c.http.header_timeout_seconds, 10);
+  EXPECT_EQ(c.http.request_timeout_seconds, 60);
+  EXPECT_EQ(c.http.max_body_bytes, 64u << 20);
+  EXPECT_EQ(c.http.max_status_responses, 4u);
+}
+
+TEST(ConfigGoodTest, HttpKeysAtTheirBounds) {
+  const Config c = LoadGood("http.good.json");
+  EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 9471}));
+  EXPECT_EQ(c.http.max_connections, 65536u);
+  EXPECT_EQ(c.http.header_timeout_seconds, 2.5);
+  EXPECT_EQ(c.http.request_timeout_seconds, 3600);
+  EXPECT_EQ(c.http.max_body_bytes, 1024u);
+  EXPECT_EQ(c.http.max_status_responses, 1u);
+}
+
 TEST(ConfigGoodTest, NullListenersAreDisabled) {
   const Config c = LoadGood("null_listeners.good.json");
   EXPECT_FALSE(c.ingest.tcp);
@@ -305,6 +324,19 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
     {"http_unknown_key.bad.json", {"http_unknown_key.bad.json: http.port: unknown key"}},
     {"http_same_as_tcp.bad.json",
      {"http_same_as_tcp.bad.json: http.listen: same address as ingest.tcp (127.0.0.1:9470)"}},
+    {"http_limits.bad.json",
+     {"http_limits.bad.json: http.max_connections: must be between 1 and 65536",
+      "http_limits.bad.json: http.header_timeout_seconds: must be <= 300",
+      "http_limits.bad.json: http.request_timeout_seconds: must be > 0 and <= 3600",
+      "http_limits.bad.json: http.max_body_bytes: must be between 1024 and 1073741824",
+      "http_limits.bad.json: http.max_status_responses: must be an integer"}},
+    {"http_header_timeout_above_request.bad.json",
+     {"http_header_timeout_above_request.bad.json: http.header_timeout_seconds: must be <= "
+      "http.request_timeout_seconds (20)"}},
+    {"http_timeout_not_number.bad.json",
+     {"http_timeout_not_number.bad.json: http.header_timeout_seconds: must be a finite number",
+      "http_timeout_not_number.bad.json: http.max_body_bytes: must be between 1024 and "
+      "1073741824"}},
     {"window_length_zero.bad.json",
      {"window_length_zero.bad.json: window.length_seconds: must be > 0"}},
     {"window_length_string.bad.json",
