@@ -10,6 +10,7 @@
 #include "daemon/event_loop.h"
 #include "daemon/export/metrics.h"
 #include "daemon/log.h"
+#include "daemon/resource_limits.h"
 
 namespace driftd {
 namespace {
@@ -47,8 +48,18 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::Start(Config config, std::vector<Reference> references, std::string* error) {
+  // Every connection costs a descriptor: take what the hard limit allows, and say what it is
+  // once the listeners are up (a failed start prints its one error line only).
+  const OpenFileLimit files = RaiseOpenFileLimit();
   ApplyConfig(std::move(config), std::move(references));
   if (!Listen(error)) return false;
+  if (files.error.empty()) {
+    Log(spdlog::level::info, "open file limit",
+        {{"soft", files.soft}, {"hard", files.hard}, {"soft_before", files.soft_before}});
+  } else {
+    Log(spdlog::level::warn, "cannot raise the open file limit",
+        {{"soft", files.soft}, {"hard", files.hard}, {"error", files.error}});
+  }
   Evaluate();  // so /metrics and /api/v1/status answer from the first scrape
   ScheduleEvaluation();
   // Installed before anything reports readiness, so an early SIGTERM or SIGHUP is never fatal.
