@@ -41,6 +41,11 @@ struct HttpContext {
   size_t max_line_bytes = 65536;
   size_t max_body_bytes = 64 << 20;
   std::string version;
+  // POST /api/v1/ingest applies its body this many bytes at a time, releasing the model's lock
+  // in between so that the other transports and the evaluation are never held up for long.
+  size_t ingest_chunk_bytes = 64 << 10;
+  // Called after each chunk of an ingest body, with no lock held. For tests.
+  std::function<void()> after_ingest_chunk;
 };
 
 // A response, before it meets the socket (so handlers are testable without one).

@@ -27,7 +27,8 @@ HttpResponse MetricsEndpoint(HttpContext* ctx, const HttpRequest& req);
 // `"models": []` and a null `evaluated_at` before the first evaluation.
 HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req);
 
-// POST /api/v1/ingest: the body's lines applied to the monitor, counted under transport "http".
+// POST /api/v1/ingest: the body's lines applied to the monitor, counted under transport "http",
+// ctx->ingest_chunk_bytes at a time (the model's lock is released between chunks).
 // 204 when every record was accepted; otherwise 400 with {"accepted","rejected","last_error"}.
 HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req);
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "daemon/http/endpoints.h"
@@ -10,7 +11,16 @@ HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req) {
   LineProcessor proc(ctx->monitor, &ctx->metrics->transport(Transport::kHttp),
                      ctx->metrics->values(), req.limiter, ctx->max_line_bytes);
   const double now = ctx->clock();
-  proc.Feed(req.body, now);
+  // A chunk at a time: Flush() releases the model's lock (held across a chunk's records), so the
+  // other transports and the evaluation wait at most one chunk, not a whole 64 MiB body. A line
+  // cut by a chunk boundary is joined by the processor's splitter.
+  const std::string_view body = req.body;
+  const size_t chunk = std::max<size_t>(ctx->ingest_chunk_bytes, 1);
+  for (size_t at = 0; at < body.size(); at += chunk) {
+    proc.Feed(body.substr(at, chunk), now);
+    proc.Flush();
+    if (ctx->after_ingest_chunk) ctx->after_ingest_chunk();
+  }
   proc.EndMessage(now);  // the body ends the last line
   proc.Flush();
   if (proc.rejected() == 0) return {204, "text/plain; charset=utf-8", ""};

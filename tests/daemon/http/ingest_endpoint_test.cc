@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "tests/daemon/http/http_fixture.h"
@@ -85,6 +87,46 @@ TEST_F(IngestEndpointTest, ALineLongerThanTheLimitIsRejected) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(nlohmann::json::parse(r.body).at("accepted"), 1);
   EXPECT_EQ(HttpErrors(Reason::kLineTooLong), 1);
+}
+
+// A large body goes in chunks, the model's lock released between them: another sender's record
+// is applied while the body is in progress (before the fix the lock was held for the whole body,
+// and the Apply below would wait until the body was done).
+TEST_F(IngestEndpointTest, ALargeBodyReleasesTheModelBetweenChunks) {
+  ctx_.ingest_chunk_bytes = 100;  // not a multiple of the 8-byte lines: lines are cut
+  std::string body;
+  for (int i = 0; i < 1000; ++i) body += "m x=0.5\n";
+  int chunks = 0;
+  double last_counted = -1;
+  // An Apply that found the model locked; it completes once the body is done.
+  std::future<bool> blocked;
+  ctx_.after_ingest_chunk = [&] {
+    ++chunks;
+    // The chunk's records are already counted...
+    const double counted = HttpRecords(Format::kLineProtocol);
+    EXPECT_GT(counted, last_counted);
+    last_counted = counted;
+    // ...and the model is free: another thread applies a record to it.
+    if (blocked.valid()) return;
+    auto other = std::async(std::launch::async, [&] {
+      Record r;
+      r.model = "m";
+      r.fields.push_back({"x", Value{Value::Kind::kNumber, 1.5, {}}});
+      return monitor_->Apply(r, kNow).accepted();
+    });
+    if (other.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      ADD_FAILURE() << "the model's lock is held between chunks";
+      blocked = std::move(other);
+      return;
+    }
+    EXPECT_TRUE(other.get());
+  };
+  EXPECT_EQ(Handle("POST", "/api/v1/ingest", body).status, 204);
+  EXPECT_EQ(chunks, 80);  // 8000 bytes / 100
+  EXPECT_EQ(HttpRecords(Format::kLineProtocol), 1000);
+  // Every line, those cut by a chunk boundary included, reached the window; and every record of
+  // the other thread: x=0.5 in [0,1), x=1.5 in [1,2].
+  EXPECT_EQ(WindowCounts("x"), (std::vector<uint64_t>{1000, 80, 0, 0, 0}));
 }
 
 }  // namespace
