@@ -2,7 +2,8 @@
 // listeners, the evaluation timer, the threads and the signal handling, from Start to Shutdown.
 //
 // Threads (one io_context each): main (signals; the thread that calls Run), ingest (TCP/UDP/Unix
-// sessions), http (Beast), eval (the evaluation timer). The Monitor's models each have their own
+// sessions), http (Beast), eval (the evaluation timer); HttpServer runs its own, status (large
+// status documents). The Monitor's models each have their own
 // mutex; evaluations reach the HTTP thread through `Published`.
 #pragma once
 

@@ -4,9 +4,14 @@ namespace driftd {
 
 void Published::Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text) {
   auto text = std::make_shared<const std::string>(std::move(metrics_text));
-  std::lock_guard<std::mutex> lock(mu_);
-  eval_ = std::move(eval);
-  metrics_text_ = std::move(text);
+  std::shared_ptr<const std::string> old_status[2];
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    eval_ = std::move(eval);
+    metrics_text_ = std::move(text);
+    for (int bins = 0; bins < 2; ++bins) old_status[bins] = std::move(status_models_[bins]);
+  }
+  // The old renderings are freed here, outside the lock, unless a response still holds them.
 }
 
 std::shared_ptr<const Evaluation> Published::evaluation() const {
@@ -17,6 +22,35 @@ std::shared_ptr<const Evaluation> Published::evaluation() const {
 std::shared_ptr<const std::string> Published::metrics_text() const {
   std::lock_guard<std::mutex> lock(mu_);
   return metrics_text_;
+}
+
+std::shared_ptr<const std::string> Published::StatusModels(const Evaluation* eval,
+                                                           bool bins) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return eval_.get() == eval ? status_models_[bins] : nullptr;
+}
+
+void Published::SetStatusModels(const Evaluation* eval, bool bins,
+                                std::shared_ptr<const std::string> text) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (eval_.get() == eval) status_models_[bins] = std::move(text);
+}
+
+std::shared_ptr<const void> ResponseLimiter::TryAcquire() {
+  size_t n = in_use_->load();
+  do {
+    if (n >= max_) return nullptr;
+  } while (!in_use_->compare_exchange_weak(n, n + 1));
+  // The lease is the counter itself, with a deleter that gives the slot back.
+  return std::shared_ptr<const void>(in_use_.get(),
+                                     [counter = in_use_](const void*) { --*counter; });
+}
+
+prometheus::Family<prometheus::Counter>* HttpRequestsFamily(prometheus::Registry* registry) {
+  return &prometheus::BuildCounter()
+              .Name("driftd_http_requests_total")
+              .Help("HTTP requests answered, by handler (the path, or \"other\") and status code.")
+              .Register(*registry);
 }
 
 }  // namespace driftd

@@ -3,6 +3,8 @@
 // socket. No Beast here: endpoints are testable without a connection.
 #pragma once
 
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -18,18 +20,48 @@
 
 namespace driftd {
 
-// What the evaluation thread publishes and the HTTP thread reads. Thread-safe.
+// What the evaluation thread publishes and the HTTP threads read: the evaluation, its rendered
+// metric families, and the status endpoint's renderings of it (made on demand, at most once per
+// evaluation). Thread-safe; no method holds the lock while rendering.
 class Published {
  public:
+  // Publishes a new evaluation and drops the status renderings of the previous one.
   void Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text);
   std::shared_ptr<const Evaluation> evaluation() const;
   std::shared_ptr<const std::string> metrics_text() const;
 
+  // The status endpoint's unfiltered "models" array of `eval` (with or without the bins) as
+  // stored by SetStatusModels; null when none was stored or `eval` is no longer the latest.
+  std::shared_ptr<const std::string> StatusModels(const Evaluation* eval, bool bins) const;
+  // Stores `text` as that rendering, unless another evaluation was published since.
+  void SetStatusModels(const Evaluation* eval, bool bins, std::shared_ptr<const std::string> text);
+
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const Evaluation> eval_;           // guarded by mu_
-  std::shared_ptr<const std::string> metrics_text_;  // guarded by mu_
+  std::shared_ptr<const Evaluation> eval_;               // guarded by mu_
+  std::shared_ptr<const std::string> metrics_text_;      // guarded by mu_
+  std::shared_ptr<const std::string> status_models_[2];  // guarded by mu_; [bins]
 };
+
+// Bounds how many responses of one kind are in flight (from the request until the response is
+// written or the connection closed). Thread-safe; leases may outlive the limiter.
+class ResponseLimiter {
+ public:
+  explicit ResponseLimiter(size_t max) : max_(max) {}
+  // A lease on one of the `max` slots, given back when its last copy is destroyed; null when
+  // every slot is taken.
+  std::shared_ptr<const void> TryAcquire();
+  size_t in_use() const { return in_use_->load(); }
+  size_t max() const { return max_; }
+
+ private:
+  const size_t max_;
+  std::shared_ptr<std::atomic<size_t>> in_use_ = std::make_shared<std::atomic<size_t>>(0);
+};
+
+// Registers driftd_http_requests_total{handler,code} in `registry` (the same family when called
+// again). Thread-safe.
+prometheus::Family<prometheus::Counter>* HttpRequestsFamily(prometheus::Registry* registry);
 
 struct HttpContext {
   Published* published = nullptr;
@@ -39,8 +71,12 @@ struct HttpContext {
   std::function<double()> clock;
   std::atomic<bool>* ready = nullptr;
   size_t max_line_bytes = 65536;
-  size_t max_body_bytes = 64 << 20;
+  size_t max_body_bytes = 64 << 20;  // http.max_body_bytes
   std::string version;
+  // Concurrent /api/v1/status responses (http.max_status_responses); null: no limit.
+  ResponseLimiter* status_responses = nullptr;
+  // driftd_http_requests_total; null: requests are not counted.
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
   // POST /api/v1/ingest applies its body this many bytes at a time, releasing the model's lock
   // in between so that the other transports and the evaluation are never held up for long.
   size_t ingest_chunk_bytes = 64 << 10;
@@ -55,10 +91,16 @@ struct HttpResponse {
       : status(s), content_type(std::move(type)), body(std::move(text)) {}
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // more fields ("Retry-After")
   std::string body;
   // Shared, immutable text sent after `body` without being copied (the rendered metrics of an
   // evaluation run to megabytes with 10,000s of features).
   std::vector<std::shared_ptr<const std::string>> shared;
+  // Held until the response is written or abandoned (a ResponseLimiter slot).
+  std::shared_ptr<const void> lease;
+  // When set, the rest of the response is slow to make (a large document): the server runs it
+  // off the HTTP thread, then sends what it left in the response. Runs once, on any thread.
+  std::function<void(HttpResponse*)> render;
 };
 
 }  // namespace driftd

@@ -11,10 +11,11 @@ namespace driftd {
 
 class LogRateLimiter;  // daemon/log.h
 
-// One request as the router hands it on: the path without its query, and the body.
+// One request as the router hands it on: the path, its query (after '?', undecoded), the body.
 struct HttpRequest {
   std::string_view method;
   std::string_view path;
+  std::string_view query;
   std::string_view body;
   LogRateLimiter* limiter = nullptr;  // for the ingest path's error logs
 };
@@ -23,8 +24,14 @@ struct HttpRequest {
 // families (shared, not copied). Text exposition format 0.0.4.
 HttpResponse MetricsEndpoint(HttpContext* ctx, const HttpRequest& req);
 
-// GET /api/v1/status: the published evaluation as JSON (every feature's divergences and bins);
-// `"models": []` and a null `evaluated_at` before the first evaluation.
+// GET /api/v1/status: the published evaluation as JSON, every feature's divergences; each
+// feature's bins only with `bins=true`. `model=NAME` and `feature=NAME` (each repeatable) keep
+// those models and features (a model with none of the features is left out). 400 for an unknown
+// parameter, a bad bins value or a bad %-escape; 404 for a model, or a feature, in no (selected)
+// model; 503 with Retry-After when ctx->status_responses are all in use (counted as
+// too_many_requests). `"models": []` and a null `evaluated_at` before the first evaluation.
+// The unfiltered "models" arrays are rendered once per evaluation and shared (Published);
+// everything large is left to the response's `render`, to run off the HTTP thread.
 HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req);
 
 // POST /api/v1/ingest: the body's lines applied to the monitor, counted under transport "http",

@@ -10,7 +10,8 @@ constexpr char kIndex[] = R"(<!doctype html>
 <p>Data-drift monitor. Version %VERSION%.</p>
 <ul>
 <li><a href="/metrics">/metrics</a> &mdash; Prometheus metrics</li>
-<li><a href="/api/v1/status">/api/v1/status</a> &mdash; every feature's divergences and bins</li>
+<li><a href="/api/v1/status">/api/v1/status</a> &mdash; every feature's divergences
+(<a href="/api/v1/status?bins=true">with bins</a>)</li>
 <li><a href="/healthz">/healthz</a> &mdash; liveness</li>
 <li><a href="/readyz">/readyz</a> &mdash; readiness</li>
 </ul>

@@ -2,8 +2,13 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <set>
+#include <cerrno>
+#include <chrono>
+#include <list>
+#include <unordered_map>
 
+#include "daemon/accept_backoff.h"
+#include "daemon/event_loop.h"
 #include "daemon/http/endpoints.h"
 
 namespace driftd {
@@ -33,32 +38,53 @@ constexpr Route kRoutes[] = {
     {"/api/v1/ingest", Methods::kPost, IngestEndpoint},
 };
 
-}  // namespace
+// The `handler` label of a path outside the routing table: one value, so a client cannot grow
+// the metric's label set.
+constexpr std::string_view kOtherHandler = "other";
 
-HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
-                        std::string_view body, LogRateLimiter* limiter) {
-  const std::string_view path = target.substr(0, target.find('?'));
+HttpResponse Dispatch(HttpContext* ctx, std::string_view method, std::string_view target,
+                      std::string_view body, LogRateLimiter* limiter, std::string_view* handler) {
+  const size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   const bool read = method == "GET" || method == "HEAD";
   for (const Route& route : kRoutes) {
     if (route.path != path) continue;
+    *handler = route.path;
     if (route.methods == Methods::kPost && method != "POST") {
       return {405, "text/plain; charset=utf-8", "use POST\n"};
     }
     if (route.methods == Methods::kRead && !read) break;
-    return route.handler(ctx, HttpRequest{method, path, body, limiter});
+    return route.handler(ctx, HttpRequest{method, path, query, body, limiter});
   }
   // Any other method is refused before an unknown path is reported.
   if (!read) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   return {404, "text/plain; charset=utf-8", "not found\n"};
 }
 
+}  // namespace
+
+HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
+                        std::string_view body, LogRateLimiter* limiter) {
+  std::string_view handler = kOtherHandler;
+  HttpResponse r = Dispatch(ctx, method, target, body, limiter, &handler);
+  if (ctx->requests != nullptr) {
+    ctx->requests->Add({{"handler", std::string(handler)}, {"code", std::to_string(r.status)}})
+        .Increment();
+  }
+  return r;
+}
+
 namespace {
 
-// A Beast body of a string plus shared strings, written as a sequence of buffers: no copy.
+// A Beast body of a string plus shared strings, written as a sequence of buffers: no copy. The
+// lease (a ResponseLimiter slot) is held until the response is destroyed.
 struct PiecesBody {
   struct value_type {
     std::string head;
     std::vector<std::shared_ptr<const std::string>> shared;
+    std::shared_ptr<const void> lease;
   };
   static std::uint64_t size(const value_type& v) {
     std::uint64_t n = v.head.size();
@@ -90,87 +116,268 @@ struct PiecesBody {
   };
 };
 
+using Clock = std::chrono::steady_clock;
+
+std::chrono::steady_clock::duration Seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// One HTTP connection. Touched only on the HTTP thread.
+struct Connection {
+  explicit Connection(asio::ip::tcp::socket s) : stream(std::move(s)) {}
+
+  enum class State {
+    kHeader,  // waiting for a request header (idle or mid-header): may be evicted
+    kBody,    // reading the body
+    kBusy,    // being answered (rendered or written)
+    kClosed,
+  };
+
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  std::optional<http::request_parser<http::string_body>> parser;
+  State state = State::kHeader;
+  bool answered = false;       // a request was answered: waiting now is keep-alive idle
+  bool unread = false;         // answered before its body was read (413): close with a linger
+  Clock::time_point deadline;  // the current request's (http.request_timeout)
+  std::list<Connection*>::iterator waiting;  // its place in Impl::waiting while kHeader
+};
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context* io, HttpContext c) : io(io), acceptor(*io), ctx(std::move(c)) {}
+  Impl(asio::io_context* io, const HttpConfig& config, HttpContext c)
+      : io(io),
+        acceptor(*io),
+        accept_timer(*io),
+        ctx(std::move(c)),
+        max_connections(config.max_connections),
+        header_timeout(Seconds(config.header_timeout_seconds)),
+        request_timeout(Seconds(config.request_timeout_seconds)),
+        status_responses(config.max_status_responses) {
+    ctx.max_body_bytes = config.max_body_bytes;
+    ctx.status_responses = &status_responses;
+    if (ctx.requests == nullptr) ctx.requests = HttpRequestsFamily(ctx.registry);
+  }
+
+  using ConnectionPtr = std::shared_ptr<Connection>;
+
   asio::io_context* io;
+  asio::io_context* render_io = nullptr;  // HttpServer's, set by Start
   asio::ip::tcp::acceptor acceptor;
+  asio::steady_timer accept_timer;
+  AcceptBackoff backoff;
   HttpContext ctx;
-  LogRateLimiter limiter{5};
+  const size_t max_connections;
+  const Clock::duration header_timeout, request_timeout;
+  ResponseLimiter status_responses;
+  LogRateLimiter limiter{5};         // the ingest endpoint's error logs
+  LogRateLimiter accept_limiter{1};  // accept errors
+  std::string name;                  // "http 127.0.0.1:9470"
   bool stopped = false;
-  std::set<std::shared_ptr<beast::tcp_stream>> streams;
+  std::unordered_map<Connection*, ConnectionPtr> connections;
+  // The connections waiting for a request header, the one waiting longest first.
+  std::list<Connection*> waiting;
+
+  TransportMetrics& counters() { return ctx.metrics->transport(Transport::kHttp); }
 
   void Accept() {
     acceptor.async_accept([self = shared_from_this()](error_code ec, asio::ip::tcp::socket s) {
       if (self->stopped) return;
-      if (!ec) Session(self, std::make_shared<beast::tcp_stream>(std::move(s)));
+      if (ec) {
+        self->AcceptFailed(ec);
+        return;
+      }
+      self->backoff.Success();
+      self->Admit(std::move(s));
       self->Accept();
     });
   }
 
-  static void Session(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream) {
-    self->streams.insert(stream);
-    Read(std::move(self), std::move(stream));
+  // Counts and logs the error, and tries again after the back-off. Out of descriptors, the
+  // longest-waiting connection goes first, so that the retry can take a scrape.
+  void AcceptFailed(const error_code& ec) {
+    counters().Error(Reason::kAcceptError);
+    if (ec == error_code(EMFILE, boost::system::system_category()) ||
+        ec == error_code(ENFILE, boost::system::system_category())) {
+      EvictLongestWaiting();
+    }
+    const AcceptBackoff::Duration delay = backoff.Failure();
+    LogAcceptError(&accept_limiter, name, ec.message(), delay);
+    accept_timer.expires_after(delay);
+    accept_timer.async_wait([self = shared_from_this()](error_code wait_ec) {
+      if (wait_ec || self->stopped) return;
+      self->Accept();
+    });
   }
 
-  static void Read(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream) {
-    auto buffer = std::make_shared<beast::flat_buffer>();
-    auto parser = std::make_shared<http::request_parser<http::string_body>>();
-    parser->body_limit(self->ctx.max_body_bytes);
-    stream->expires_after(std::chrono::seconds(60));
-    http::async_read(
-        *stream, *buffer, *parser, [self, stream, buffer, parser](error_code ec, size_t) {
-          if (ec == http::error::body_limit) {
-            self->ctx.metrics->transport(Transport::kHttp).Error(Reason::kBodyTooLarge);
-            HttpResponse r{413, "text/plain; charset=utf-8", "body too large\n"};
-            Write(self, stream, std::move(r), false, false);
-            return;
-          }
-          if (ec) {
-            self->Close(stream);
-            return;
-          }
-          auto& req = parser->get();
-          const auto method = req.method_string();
-          const auto target = req.target();
-          HttpResponse r = HandleHttp(&self->ctx, std::string_view(method.data(), method.size()),
-                                      std::string_view(target.data(), target.size()), req.body(),
-                                      &self->limiter);
-          Write(self, stream, std::move(r), req.keep_alive(), req.method() == http::verb::head);
-        });
+  void Admit(asio::ip::tcp::socket s) {
+    if (connections.size() >= max_connections && !EvictLongestWaiting()) {
+      // Every connection is reading a body or being answered: refuse the new one.
+      counters().Error(Reason::kTooManyConnections);
+      error_code ec;
+      s.close(ec);
+      return;
+    }
+    auto c = std::make_shared<Connection>(std::move(s));
+    connections.emplace(c.get(), c);
+    counters().connections->Set(static_cast<double>(connections.size()));
+    ReadHeader(c);
   }
 
-  static void Write(std::shared_ptr<Impl> self, std::shared_ptr<beast::tcp_stream> stream,
-                    HttpResponse r, bool keep_alive, bool head) {
+  // Closes the connection that has waited longest for a request header, counted as
+  // too_many_connections; false when no connection is waiting for one.
+  bool EvictLongestWaiting() {
+    if (waiting.empty()) return false;
+    counters().Error(Reason::kTooManyConnections);
+    Close(waiting.front());
+    return true;
+  }
+
+  void ReadHeader(const ConnectionPtr& c) {
+    c->state = Connection::State::kHeader;
+    c->waiting = waiting.insert(waiting.end(), c.get());
+    c->parser.emplace();
+    c->parser->body_limit(ctx.max_body_bytes);
+    c->deadline = Clock::now() + request_timeout;
+    c->stream.expires_after(header_timeout);
+    http::async_read_header(
+        c->stream, c->buffer, *c->parser,
+        [self = shared_from_this(), c](error_code ec, size_t) { self->OnHeader(c, ec); });
+  }
+
+  void OnHeader(const ConnectionPtr& c, error_code ec) {
+    if (c->state == Connection::State::kClosed) return;  // evicted or stopped
+    waiting.erase(c->waiting);
+    c->state = Connection::State::kBody;
+    if (ec == beast::error::timeout) {
+      // A keep-alive connection that sent nothing more is idle, not slow.
+      if (c->parser->got_some() || !c->answered) counters().Error(Reason::kSlowClient);
+      Close(c.get());
+      return;
+    }
+    if (!ec && !c->parser->is_done()) {
+      c->stream.expires_at(c->deadline);
+      http::async_read(c->stream, c->buffer, *c->parser,
+                       [self = shared_from_this(), c](error_code body_ec, size_t) {
+                         self->OnRequest(c, body_ec);
+                       });
+      return;
+    }
+    OnRequest(c, ec);
+  }
+
+  void OnRequest(const ConnectionPtr& c, error_code ec) {
+    if (c->state == Connection::State::kClosed) return;
+    if (ec == http::error::body_limit) {
+      counters().Error(Reason::kBodyTooLarge);
+      c->unread = true;
+      Write(c, {413, "text/plain; charset=utf-8", "body too large\n"}, false, false);
+      return;
+    }
+    if (ec == beast::error::timeout) counters().Error(Reason::kSlowClient);
+    if (ec) {
+      Close(c.get());
+      return;
+    }
+    c->state = Connection::State::kBusy;
+    const auto& req = c->parser->get();
+    const auto method = req.method_string();
+    const auto target = req.target();
+    HttpResponse r =
+        HandleHttp(&ctx, std::string_view(method.data(), method.size()),
+                   std::string_view(target.data(), target.size()), req.body(), &limiter);
+    const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    c->parser.reset();  // the request (its body may be large) is no longer needed
+    if (!r.render) {
+      Write(c, std::move(r), keep_alive, head);
+      return;
+    }
+    // Made on the renderer thread, written from this one.
+    asio::post(*render_io,
+               [self = shared_from_this(), c, r = std::move(r), keep_alive, head]() mutable {
+                 auto render = std::move(r.render);
+                 r.render = nullptr;
+                 render(&r);
+                 asio::post(*self->io, [self, c, r = std::move(r), keep_alive, head]() mutable {
+                   self->Write(c, std::move(r), keep_alive, head);
+                 });
+               });
+  }
+
+  void Write(const ConnectionPtr& c, HttpResponse r, bool keep_alive, bool head) {
+    if (c->state == Connection::State::kClosed) return;
+    c->state = Connection::State::kBusy;
     auto res =
         std::make_shared<http::response<PiecesBody>>(static_cast<http::status>(r.status), 11);
     res->set(http::field::server, "driftd");
     res->set(http::field::content_type, r.content_type);
-    res->keep_alive(keep_alive && !self->stopped);
-    if (!head) res->body() = {std::move(r.body), std::move(r.shared)};
+    for (const auto& [field, value] : r.headers) res->set(field, value);
+    res->keep_alive(keep_alive && !stopped);
+    if (!head) res->body() = {std::move(r.body), std::move(r.shared), std::move(r.lease)};
     res->prepare_payload();
-    http::async_write(*stream, *res, [self, stream, res](error_code ec, size_t) {
-      if (ec || !res->keep_alive()) {
-        self->Close(stream);
+    // A client that does not read its response holds it at most this long.
+    c->stream.expires_after(request_timeout);
+    http::async_write(c->stream, *res, [self = shared_from_this(), c, res](error_code ec, size_t) {
+      if (c->state == Connection::State::kClosed) return;
+      if (!ec && c->unread) {
+        self->Linger(c);
         return;
       }
-      Read(self, stream);
+      if (ec || !res->keep_alive()) {
+        self->Close(c.get());
+        return;
+      }
+      c->answered = true;
+      self->ReadHeader(c);
     });
   }
 
-  void Close(const std::shared_ptr<beast::tcp_stream>& stream) {
+  // Closes `c` after an answer that left its request unread (413): stops sending and discards
+  // what the client still sends, for a second at most, then closes. Closing at once with data
+  // unread would reset the connection, and a reset can destroy the answer before it is read.
+  void Linger(const ConnectionPtr& c) {
     error_code ec;
-    stream->socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    stream->socket().close(ec);
-    streams.erase(stream);
+    c->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    c->stream.expires_after(std::chrono::seconds(1));
+    Discard(c);
+  }
+
+  void Discard(const ConnectionPtr& c) {
+    c->buffer.clear();
+    c->stream.async_read_some(c->buffer.prepare(4096),  // never committed: discarded
+                              [self = shared_from_this(), c](error_code ec, size_t) {
+                                if (c->state == Connection::State::kClosed) return;
+                                if (ec) {
+                                  self->Close(c.get());
+                                  return;
+                                }
+                                self->Discard(c);
+                              });
+  }
+
+  // Closes `c` (its pending operation ends with an error) and forgets it. Idempotent.
+  void Close(Connection* c) {
+    if (c->state == Connection::State::kClosed) return;
+    if (c->state == Connection::State::kHeader) waiting.erase(c->waiting);
+    c->state = Connection::State::kClosed;
+    error_code ec;
+    c->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    c->stream.close();
+    connections.erase(c);  // the pending handler still holds it
+    counters().connections->Set(static_cast<double>(connections.size()));
   }
 };
 
 HttpServer::HttpServer(asio::io_context* io, const HttpConfig& config, HttpContext ctx)
-    : impl_(std::make_shared<Impl>(io, std::move(ctx))), listen_(config.listen) {}
+    : impl_(std::make_shared<Impl>(io, config, std::move(ctx))), listen_(config.listen) {}
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  render_guard_.reset();
+  render_io_.stop();
+  if (render_thread_.joinable()) render_thread_.join();
+}
 
 bool HttpServer::Start(std::string* error) {
   const std::string what = "http " + FormatHostPort(listen_);
@@ -187,6 +394,12 @@ bool HttpServer::Start(std::string* error) {
   }
   const auto local = impl_->acceptor.local_endpoint();
   bound_ = "http " + FormatHostPort({local.address().to_string(), local.port()});
+  impl_->name = bound_;
+  impl_->render_io = &render_io_;
+  render_guard_.emplace(asio::make_work_guard(render_io_));
+  render_thread_ = std::thread([this, errors = InternalErrors(impl_->ctx.registry, "status")] {
+    RunEventLoop(&render_io_, "status", errors);
+  });
   impl_->Accept();
   return true;
 }
@@ -195,8 +408,13 @@ void HttpServer::Stop() {
   impl_->stopped = true;
   error_code ec;
   impl_->acceptor.close(ec);
-  auto streams = impl_->streams;
-  for (const auto& s : streams) impl_->Close(s);
+  impl_->accept_timer.cancel();
+  std::vector<Connection*> open;
+  for (const auto& [c, owner] : impl_->connections) open.push_back(c);
+  for (Connection* c : open) impl_->Close(c);
+  render_guard_.reset();
+  render_io_.stop();
+  if (render_thread_.joinable()) render_thread_.join();
 }
 
 }  // namespace driftd

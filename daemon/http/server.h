@@ -1,11 +1,19 @@
 // The HTTP listener (Boost.Beast) and the router in front of the endpoints (endpoints.h): /metrics,
 // /healthz, /readyz, /api/v1/status, / and POST /api/v1/ingest. Requests are answered from the
 // latest published evaluation, so a scrape never waits on ingest or on an evaluation in progress.
+//
+// Bounds (docs/architecture.md, "Memory and time bounds: HTTP"): at most http.max_connections
+// connections, a new one evicting the connection that has waited longest for a request header;
+// a header (or a keep-alive idle wait) within http.header_timeout_seconds, the whole request
+// within http.request_timeout_seconds; accept errors back off (AcceptBackoff). Large status
+// documents are rendered on a thread of their own ("status"), so the HTTP thread only moves bytes.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "config/config.h"
 #include "daemon/asio.h"
@@ -14,24 +22,28 @@
 
 namespace driftd {
 
-// Answers one request with the endpoint of the target's path (the query is ignored). Otherwise:
-// 405 "use POST" for another method on /api/v1/ingest, 405 for anything but GET or HEAD on any
-// other path (known or not), 404 for an unknown path. HEAD is answered like GET; the session
-// drops the body.
+// Answers one request with the endpoint of the target's path (the query goes to the endpoint).
+// Otherwise: 405 "use POST" for another method on /api/v1/ingest, 405 for anything but GET or
+// HEAD on any other path (known or not), 404 for an unknown path. HEAD is answered like GET; the
+// session drops the body. Counts the answer in ctx->requests (handler: the route's path, or
+// "other"; code), when set; a response left to `render` is counted with its status as returned.
 // Thread-safe (the ingest path keeps its own LineProcessor per call).
 HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
                         std::string_view body, LogRateLimiter* limiter);
 
 class HttpServer {
  public:
-  // Will listen on `config.listen` (port 0: one the kernel picks).
+  // Will listen on `config.listen` (port 0: one the kernel picks) within config's bounds;
+  // `ctx.max_body_bytes`, `ctx.status_responses` and `ctx.requests` are set from `config` here.
   HttpServer(boost::asio::io_context* io, const HttpConfig& config, HttpContext ctx);
+  // Stops the renderer thread if Stop did not.
   ~HttpServer();
-  // Binds and starts accepting; false with *error on failure.
+  // Binds, starts the renderer thread and starts accepting; false with *error on failure.
   bool Start(std::string* error);
   // "http 127.0.0.1:9470", with the port actually bound.
   const std::string& bound() const { return bound_; }
-  // Stops accepting and closes idle connections. Run on the io_context's thread.
+  // Stops accepting, closes every connection and joins the renderer thread. Run on the
+  // io_context's thread.
   void Stop();
 
   struct Impl;
@@ -40,6 +52,11 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
   HostPort listen_;    // as configured
   std::string bound_;  // set by Start, from the acceptor's local endpoint
+  // The renderer: slow responses (HttpResponse::render) run here, off the HTTP thread.
+  boost::asio::io_context render_io_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+      render_guard_;
+  std::thread render_thread_;
 };
 
 }  // namespace driftd

@@ -1,93 +1,254 @@
+// The status document is written feature by feature rather than built as one JSON tree: at 10,000
+// features x 32 bins the tree cost several times the 89 MB text. The output is exactly what
+// nlohmann's dump(2) gives for the whole document (a test re-dumps it to check).
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/feature_metrics.h"
 #include "daemon/http/endpoints.h"
+#include "daemon/http/query.h"
 
 namespace driftd {
 
 namespace {
 
-// JSON has no NaN or infinity; the divergences are always finite, but be safe.
-nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+using Json = nlohmann::ordered_json;
 
-std::string StatusJson(const HttpContext& ctx) {
-  auto eval = ctx.published->evaluation();
-  nlohmann::ordered_json out;
+// JSON has no NaN or infinity; the divergences are always finite, but be safe.
+Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(); }
+
+std::string Dump(const Json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Appends `text` (a dump(2)) with every line after its first indented by `indent` more spaces:
+// how a nested value is written at its depth. JSON strings hold no raw newline.
+void AppendIndented(std::string* out, std::string_view text, size_t indent) {
+  size_t from = 0;
+  for (size_t nl = text.find('\n'); nl != std::string_view::npos; nl = text.find('\n', from)) {
+    out->append(text, from, nl + 1 - from);
+    out->append(indent, ' ');
+    from = nl + 1;
+  }
+  out->append(text, from);
+}
+
+// `text`, a dump(2) of an object, without its closing "\n}": to go on with more members.
+std::string_view Open(const std::string& text) {
+  return std::string_view(text).substr(0, text.size() - 2);
+}
+
+// Which models and features a request asks for; empty sets mean all.
+struct StatusQuery {
+  std::set<std::string, std::less<>> models, features;
+  bool bins = false;
+  bool filtered() const { return !models.empty() || !features.empty(); }
+};
+
+bool ParseStatusQuery(std::string_view query, StatusQuery* out, std::string* error) {
+  const std::optional<QueryParams> params = ParseQuery(query, error);
+  if (!params) return false;
+  for (const auto& [key, value] : *params) {
+    if (key == "model") {
+      out->models.insert(value);
+    } else if (key == "feature") {
+      out->features.insert(value);
+    } else if (key == "bins") {
+      if (value == "true" || value == "1") {
+        out->bins = true;
+      } else if (value == "false" || value == "0") {
+        out->bins = false;
+      } else {
+        *error = "bins: expected true or false, got \"" + value + "\"";
+        return false;
+      }
+    } else {
+      *error = "unknown query parameter \"" + key + "\" (model, feature, bins)";
+      return false;
+    }
+  }
+  return true;
+}
+
+HttpResponse JsonError(int status, const std::string& message) {
+  return {status, "application/json", Dump(Json{{"error", message}}) + "\n"};
+}
+
+bool Wanted(const std::set<std::string, std::less<>>& names, std::string_view name) {
+  return names.empty() || names.count(name) != 0;
+}
+
+Json FeatureJson(const FeatureEvaluation& f, const MonitorOptions& o, bool bins) {
+  Json jf;
+  jf["feature"] = f.name;
+  jf["type"] = f.kind == FeatureKind::kNumeric ? "numeric" : "categorical";
+  jf["samples"] = f.samples;
+  jf["status"] = f.samples == 0 ? "no_data" : (f.evaluable ? "ok" : "insufficient_data");
+  if (f.evaluable) {
+    for (const FeatureMetric& fm : FeatureMetrics()) {
+      jf[std::string(fm.json_key)] = Number(fm.value(f));
+    }
+    jf["p_value"] = f.significance.p_value;
+    jf["p_value_adjusted"] = f.p_adjusted;
+    jf["g_statistic"] = f.significance.g;
+    jf["degrees_of_freedom"] = f.significance.dof;
+    jf["kl_noise_floor"] = f.kl_noise_floor;
+  }
+  jf["drift"] = f.alert.Name();
+  jf["missing_ratio"] = f.missing_ratio;
+  jf["out_of_range_ratio"] = f.out_of_range_ratio;
+  if (!bins) return jf;
+  auto jbins = Json::array();
+  const std::vector<double> window_p =
+      SmoothedProbabilities(f.window_counts, o.divergence.smoothing);
+  for (size_t b = 0; b < f.window_counts.size(); ++b) {
+    jbins.push_back(Json{{"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},
+                         {"window_count", f.window_counts[b]},
+                         {"window_probability", window_p[b]},
+                         {"reference_count", (*f.reference_counts)[b]},
+                         {"reference_probability", (*f.reference_probabilities)[b]}});
+  }
+  jf["bins"] = std::move(jbins);
+  return jf;
+}
+
+Json ModelHeadJson(const ModelEvaluation& m) {
+  Json jm;
+  jm["model"] = m.model;
+  jm["reference_version"] = m.version;
+  jm["reference_sha256"] = m.sha256;
+  jm["evaluable_features"] = m.alerts.evaluable;
+  jm["drifted_features"] = m.alerts.drifted;
+  jm["critical_features"] = m.alerts.critical;
+  jm["retrain_recommended"] = m.alerts.retrain;
+  jm["late_total"] = m.late;
+  jm["future_total"] = m.future;
+  return jm;
+}
+
+// The document's "models" array as it is written at its depth (members at 4 spaces).
+std::string RenderModels(const Evaluation& eval, const MonitorOptions& o, const StatusQuery& q) {
+  std::string out = "[";
+  bool any_model = false;
+  for (const ModelEvaluation& m : eval.models) {
+    if (!Wanted(q.models, m.model)) continue;
+    std::string features;
+    bool any_feature = false;
+    for (const FeatureEvaluation& f : m.features) {
+      if (!Wanted(q.features, f.name)) continue;
+      features += any_feature ? ",\n        " : "\n        ";
+      AppendIndented(&features, Dump(FeatureJson(f, o, q.bins)), 8);
+      any_feature = true;
+    }
+    if (!q.features.empty() && !any_feature) continue;
+    out += any_model ? ",\n    " : "\n    ";
+    AppendIndented(&out, Open(Dump(ModelHeadJson(m))), 4);
+    out += ",\n      \"features\": [";
+    out += features;
+    out += any_feature ? "\n      ]\n    }" : "]\n    }";
+    any_model = true;
+  }
+  out += any_model ? "\n  ]" : "]";
+  return out;
+}
+
+// Everything before the "models" array, made per request (it holds `ready`).
+std::string RenderHead(const HttpContext& ctx, const Evaluation& eval) {
+  Json out;
   out["version"] = ctx.version;
   out["ready"] = ctx.ready->load();
-  if (!eval) {
-    out["evaluated_at"] = nullptr;
-    out["models"] = nlohmann::json::array();
-    return out.dump(2);
-  }
-  out["evaluated_at"] = eval->timestamp;
-  out["evaluation_seconds"] = eval->duration_seconds;
+  out["evaluated_at"] = eval.timestamp;
+  out["evaluation_seconds"] = eval.duration_seconds;
   const MonitorOptions& o = ctx.monitor->options();
   out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
   out["evaluation"] = {{"min_samples", o.min_samples},
                        {"smoothing", o.divergence.smoothing},
                        {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
                        {"kl_direction", KlDirectionName(o.kl_direction)}};
-  auto models = nlohmann::ordered_json::array();
-  for (const ModelEvaluation& m : eval->models) {
-    nlohmann::ordered_json jm;
-    jm["model"] = m.model;
-    jm["reference_version"] = m.version;
-    jm["reference_sha256"] = m.sha256;
-    jm["evaluable_features"] = m.alerts.evaluable;
-    jm["drifted_features"] = m.alerts.drifted;
-    jm["critical_features"] = m.alerts.critical;
-    jm["retrain_recommended"] = m.alerts.retrain;
-    jm["late_total"] = m.late;
-    jm["future_total"] = m.future;
-    auto features = nlohmann::ordered_json::array();
-    for (const FeatureEvaluation& f : m.features) {
-      nlohmann::ordered_json jf;
-      jf["feature"] = f.name;
-      jf["type"] = f.kind == FeatureKind::kNumeric ? "numeric" : "categorical";
-      jf["samples"] = f.samples;
-      jf["status"] = f.samples == 0 ? "no_data" : (f.evaluable ? "ok" : "insufficient_data");
-      if (f.evaluable) {
-        for (const FeatureMetric& fm : FeatureMetrics()) {
-          jf[std::string(fm.json_key)] = Number(fm.value(f));
-        }
-      }
-      if (f.evaluable) {
-        jf["p_value"] = f.significance.p_value;
-        jf["p_value_adjusted"] = f.p_adjusted;
-        jf["g_statistic"] = f.significance.g;
-        jf["degrees_of_freedom"] = f.significance.dof;
-        jf["kl_noise_floor"] = f.kl_noise_floor;
-      }
-      jf["drift"] = f.alert.Name();
-      jf["missing_ratio"] = f.missing_ratio;
-      jf["out_of_range_ratio"] = f.out_of_range_ratio;
-      auto bins = nlohmann::ordered_json::array();
-      const std::vector<double> window_p =
-          SmoothedProbabilities(f.window_counts, o.divergence.smoothing);
-      for (size_t b = 0; b < f.window_counts.size(); ++b) {
-        bins.push_back(
-            nlohmann::ordered_json{{"bin", f.bins->BinLabel(static_cast<uint32_t>(b))},
-                                   {"window_count", f.window_counts[b]},
-                                   {"window_probability", window_p[b]},
-                                   {"reference_count", (*f.reference_counts)[b]},
-                                   {"reference_probability", (*f.reference_probabilities)[b]}});
-      }
-      jf["bins"] = std::move(bins);
-      features.push_back(std::move(jf));
-    }
-    jm["features"] = std::move(features);
-    models.push_back(std::move(jm));
+  return std::string(Open(Dump(out))) + ",\n  \"models\": ";
+}
+
+const std::shared_ptr<const std::string>& Tail() {
+  static const auto* tail =
+      new std::shared_ptr<const std::string>(std::make_shared<const std::string>("\n}\n"));
+  return *tail;
+}
+
+// The first name of `wanted` that `has` lacks, or nullptr.
+template <typename Has>
+const std::string* Missing(const std::set<std::string, std::less<>>& wanted, Has has) {
+  for (const std::string& name : wanted) {
+    if (!has(name)) return &name;
   }
-  out["models"] = std::move(models);
-  return out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nullptr;
 }
 
 }  // namespace
 
-HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest&) {
-  return {200, "application/json", StatusJson(*ctx) + "\n"};
+HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
+  StatusQuery q;
+  std::string error;
+  if (!ParseStatusQuery(req.query, &q, &error)) return JsonError(400, error);
+  std::shared_ptr<const Evaluation> eval = ctx->published->evaluation();
+  if (!eval) {
+    Json out;
+    out["version"] = ctx->version;
+    out["ready"] = ctx->ready->load();
+    out["evaluated_at"] = nullptr;
+    out["models"] = Json::array();
+    return {200, "application/json", Dump(out) + "\n"};
+  }
+  if (const std::string* name = Missing(q.models, [&](std::string_view n) {
+        for (const ModelEvaluation& m : eval->models) {
+          if (m.model == n) return true;
+        }
+        return false;
+      })) {
+    return JsonError(404, "unknown model \"" + *name + "\"");
+  }
+  if (const std::string* name = Missing(q.features, [&](std::string_view n) {
+        for (const ModelEvaluation& m : eval->models) {
+          if (!Wanted(q.models, m.model)) continue;
+          for (const FeatureEvaluation& f : m.features) {
+            if (f.name == n) return true;
+          }
+        }
+        return false;
+      })) {
+    return JsonError(404, "unknown feature \"" + *name + "\"");
+  }
+
+  std::shared_ptr<const void> lease;
+  if (ctx->status_responses != nullptr) {
+    lease = ctx->status_responses->TryAcquire();
+    if (!lease) {
+      ctx->metrics->transport(Transport::kHttp).Error(Reason::kTooManyRequests);
+      HttpResponse busy = JsonError(503, "too many status requests in progress; retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      return busy;
+    }
+  }
+  HttpResponse r(200, "application/json", RenderHead(*ctx, *eval));
+  r.lease = std::move(lease);
+  if (!q.filtered()) {
+    if (auto models = ctx->published->StatusModels(eval.get(), q.bins)) {
+      r.shared = {std::move(models), Tail()};
+      return r;
+    }
+  }
+  // Rendering may take seconds: left to the server's renderer thread. The unfiltered arrays are
+  // looked up again there, so that requests queued behind the first one share its rendering.
+  r.render = [ctx, eval = std::move(eval), q = std::move(q)](HttpResponse* out) {
+    std::shared_ptr<const std::string> models;
+    if (!q.filtered()) models = ctx->published->StatusModels(eval.get(), q.bins);
+    if (!models) {
+      models = std::make_shared<const std::string>(RenderModels(*eval, ctx->monitor->options(), q));
+      if (!q.filtered()) ctx->published->SetStatusModels(eval.get(), q.bins, models);
+    }
+    out->shared = {std::move(models), Tail()};
+  };
+  return r;
 }
 
 }  // namespace driftd

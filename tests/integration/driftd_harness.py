@@ -140,8 +140,10 @@ def metric(metrics, name, **labels):
 
 
 class Driftd:
-    def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None):
+    def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None,
+                 preexec_fn=None):
         self.log_format = log_format or os.environ.get("DRIFTD_TEST_LOG_FORMAT", "text")
+        self.preexec_fn = preexec_fn  # run in the child before exec (resource limits)
         self.tmp = tmp
         self.ref_path = os.path.join(tmp, "references", "m.json")
         os.makedirs(os.path.dirname(self.ref_path), exist_ok=True)
@@ -175,7 +177,7 @@ class Driftd:
             args += ["--log.format", self.log_format]
         # Bytes, not text: a test can check that what driftd writes is valid UTF-8 (raw_logs).
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, preexec_fn=self.preexec_fn)
         self.addresses = {}
         self.raw_logs = []
         ready = threading.Event()
@@ -227,8 +229,9 @@ class Driftd:
         assert status == 200, status
         return parse_metrics(text)
 
-    def status(self):
-        code, body = self.get("/api/v1/status")
+    def status(self, bins=True):
+        """/api/v1/status, with every feature's bins unless bins=False."""
+        code, body = self.get("/api/v1/status" + ("?bins=true" if bins else ""))
         assert code == 200, code
         return json.loads(body)
 

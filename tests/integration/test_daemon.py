@@ -483,7 +483,7 @@ class LifecycleTest(unittest.TestCase):
             host, port = d.addresses["http"].rsplit(":", 1)
             for _ in range(20):
                 s = socket.create_connection((host, int(port)))
-                s.sendall(b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.sendall(b"GET /api/v1/status?bins=true HTTP/1.1\r\nHost: x\r\n\r\n")
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                 s.close()
             self.assertEqual(d.get("/healthz")[0], 200)

@@ -43,9 +43,19 @@ class HttpFixture : public ::testing::Test {
     ctx_.version = "1.2.3-test";
   }
 
+  // The response to one request, with its `render` (if any) run, as the server would.
   HttpResponse Handle(std::string_view method, std::string_view target,
                       std::string_view body = {}) {
-    return HandleHttp(&ctx_, method, target, body, &limiter_);
+    return Rendered(HandleHttp(&ctx_, method, target, body, &limiter_));
+  }
+
+  static HttpResponse Rendered(HttpResponse r) {
+    if (r.render) {
+      auto render = std::move(r.render);
+      r.render = nullptr;
+      render(&r);
+    }
+    return r;
   }
 
   // Evaluates the monitor now and publishes the result, as the evaluation thread does.

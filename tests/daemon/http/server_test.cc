@@ -68,5 +68,37 @@ TEST_F(ServerTest, TheQueryIsIgnored) {
   EXPECT_EQ(Handle("GET", "/?").status, 200);
 }
 
+TEST_F(ServerTest, RequestsAreCountedByHandlerAndCode) {
+  ctx_.requests = HttpRequestsFamily(&registry_);
+  auto count = [&](const std::string& handler, const std::string& code) {
+    return ctx_.requests->Add({{"handler", handler}, {"code", code}}).Value();
+  };
+  Handle("GET", "/healthz");
+  Handle("GET", "/healthz?x=1");
+  Handle("HEAD", "/healthz");
+  Handle("GET", "/readyz");                       // 503: not ready
+  Handle("GET", "/api/v1/status?model=nope");     // 404 from the endpoint
+  Handle("PUT", "/metrics");                      // 405
+  Handle("GET", "/api/v1/ingest");                // 405
+  Handle("POST", "/api/v1/ingest", "m x=0.5\n");  // 204
+  Handle("GET", "/no/such/path");                 // 404
+  Handle("GET", "/another?q");                    // 404
+  EXPECT_EQ(count("/healthz", "200"), 3);
+  EXPECT_EQ(count("/readyz", "503"), 1);
+  EXPECT_EQ(count("/metrics", "405"), 1);
+  EXPECT_EQ(count("/api/v1/ingest", "405"), 1);
+  EXPECT_EQ(count("/api/v1/ingest", "204"), 1);
+  EXPECT_EQ(count("other", "404"), 2);
+  // Before the first evaluation a model filter has nothing to refuse.
+  EXPECT_EQ(count("/api/v1/status", "200"), 1);
+  // Nothing else: every request above is in exactly one series.
+  double total = 0;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "driftd_http_requests_total") continue;
+    for (const auto& m : family.metric) total += m.counter.value;
+  }
+  EXPECT_EQ(total, 10);
+}
+
 }  // namespace
 }  // namespace driftd
