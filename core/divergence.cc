@@ -7,11 +7,8 @@
 #if defined(__x86_64__) && defined(__GLIBC__) && !defined(DRIFTD_NO_MULTIVERSIONING)
 #define DRIFTD_HAVE_MVEC 1
 #include <immintrin.h>
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
 // glibc's libmvec: four natural logarithms at once, within 4 ulp (glibc's libmvec-ulps).
-extern "C" __m256d _ZGVdN4v_log(__m256d);
-#pragma GCC pop_options
+extern "C" __attribute__((target("avx2,fma"))) __m256d _ZGVdN4v_log(__m256d);
 #endif
 
 namespace driftd {
@@ -61,8 +58,9 @@ PreparedReference::PreparedReference(std::span<const uint64_t> counts,
   }
 }
 
-#if defined(__x86_64__) && !defined(DRIFTD_NO_MULTIVERSIONING)
+#if defined(__x86_64__) && !defined(DRIFTD_NO_MULTIVERSIONING) && !defined(__clang__)
 // Compiled twice, for AVX2+FMA CPUs and for the baseline, and picked when the program loads.
+// (GCC only: clang 14 emits no resolver for a multiversioned member function.)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 Divergences

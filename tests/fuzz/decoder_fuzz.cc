@@ -2,11 +2,8 @@
 // to a valid status without crashing, reading out of bounds or leaving dangling views, and the
 // "ingest error" line driftd would log for them, in both formats, must be valid UTF-8 with no
 // control character (and, in JSON, parse back to the escaped sample).
-// CTest runs it under GCC with fuzz_driver.cc (seeded random inputs; fuzz.decoder_and_log). With
-// libFuzzer, from the repository root:
-//   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I. daemon/ingest/decoder.cc
-//       daemon/log.cc tests/fuzz/decoder_fuzz.cc -lsimdjson -lspdlog -lfmt -o decoder_fuzz
-//   ./decoder_fuzz -max_len=512 corpus/
+// Every build runs it through fuzz_driver.cc (CTest fuzz.decoder); with DRIFTD_FUZZ=ON it is also
+// a libFuzzer target (fuzz.libfuzzer.decoder; scripts/fuzz for long runs).
 // The input is split at '\n' and each piece decoded as a line, so one input exercises the reuse
 // of the decoder's buffers across lines of different sizes and formats.
 #include <cmath>
@@ -91,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t newline = input.find('\n');
     const std::string_view piece = input.substr(0, newline);
     // An exact-size copy, so that ASan catches any read past the line.
-    const std::unique_ptr<char[]> line(new char[piece.size() + 1]);
+    const std::unique_ptr<char[]> line(new char[piece.size()]);
     std::memcpy(line.get(), piece.data(), piece.size());
     const driftd::DecodeStatus status =
         decoder.Decode(std::string_view(line.get(), piece.size()), &record, &error);
