@@ -33,60 +33,6 @@ std::string Index(const std::string& path, size_t i) {
 
 std::string Quote(std::string_view s) { return Json(std::string(s)).dump(); }
 
-// Records the key path of every key that appears twice in one object while parsing (nlohmann
-// keeps the last value silently). Used as the parser callback.
-class DuplicateKeys {
- public:
-  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        StartChild();
-        stack_.push_back({event == Json::parse_event_t::array_start, "", 0, {}});
-        break;
-      case Json::parse_event_t::object_end:
-      case Json::parse_event_t::array_end:
-        if (!stack_.empty()) stack_.pop_back();
-        break;
-      case Json::parse_event_t::value:
-        StartChild();
-        break;
-      case Json::parse_event_t::key:
-        if (!stack_.empty() && parsed.is_string()) {
-          Frame& top = stack_.back();
-          top.key = parsed.get<std::string>();
-          if (!top.keys.insert(top.key).second) paths_.push_back(Path());
-        }
-        break;
-    }
-    return true;
-  }
-  const std::vector<std::string>& paths() const { return paths_; }
-
- private:
-  struct Frame {
-    bool array;
-    std::string key;    // objects: the current member's key
-    size_t next_index;  // arrays: index of the next element
-    std::set<std::string> keys;
-  };
-
-  void StartChild() {
-    if (!stack_.empty() && stack_.back().array) ++stack_.back().next_index;
-  }
-
-  // The key path of the current member of the innermost object.
-  std::string Path() const {
-    std::string path;
-    for (const Frame& f : stack_)
-      path = f.array ? Index(path, f.next_index - 1) : Join(path, f.key);
-    return path;
-  }
-
-  std::vector<Frame> stack_;
-  std::vector<std::string> paths_;
-};
-
 // Returns the member `key` of `obj`, or nullptr.
 const Json* Find(const Json& obj, const char* key) {
   auto it = obj.find(key);
@@ -529,14 +475,7 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
                                   const std::string& base_dir, std::vector<std::string>* errors) {
   Problems p(source, errors);
   Json doc;
-  DuplicateKeys duplicates;
-  try {
-    doc = Json::parse(text, std::ref(duplicates));
-  } catch (const Json::exception& e) {
-    p.Add("", "invalid JSON: " + JsonErrorMessage(e));
-    return std::nullopt;
-  }
-  for (const std::string& path : duplicates.paths()) p.Add(path, "duplicate key");
+  if (!ParseStrictJson(text, &p, &doc)) return std::nullopt;
   if (!doc.is_object()) {
     p.Add("", "must be a JSON object");
     return std::nullopt;

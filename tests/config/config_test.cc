@@ -318,6 +318,8 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
       "s, got 0.000277778"}},
     {"interval_zero.bad.json",
      {"interval_zero.bad.json: evaluation.interval_seconds: must be > 0"}},
+    {"nested_too_deep.bad.json",
+     {"nested_too_deep.bad.json: invalid JSON: nested deeper than 64 levels at byte 142"}},
     {"smoothing_zero.bad.json", {"smoothing_zero.bad.json: evaluation.smoothing: must be > 0"}},
     {"smoothing_negative.bad.json",
      {"smoothing_negative.bad.json: evaluation.smoothing: must be > 0"}},

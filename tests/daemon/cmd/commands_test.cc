@@ -78,7 +78,7 @@ TEST(ReferenceBuildArgsTest, Errors) {
   EXPECT_EQ(ParseReferenceBuildArgs(
                 {"--input", "t", "--output", "o", "--model", "m", "--max-categories", "0"}, &build)
                 .text,
-            "--max-categories: expected an integer from 1 to 4294967295, got \"0\"");
+            "--max-categories: expected an integer from 1 to 10000, got \"0\"");
 }
 
 TEST(LoadgenArgsTest, FlagsAndDefaults) {
