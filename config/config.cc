@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -21,6 +22,10 @@ constexpr uint32_t kMinLineBytes = 64;
 constexpr uint32_t kMaxLineBytes = 64 << 20;
 constexpr uint32_t kMaxSlices = 3600;
 constexpr double kMinSliceSeconds = 0.001;
+// Upper bounds of the durations, in seconds (docs/configuration.md).
+constexpr double kMaxIdleTimeoutSeconds = 86400;     // 1 day
+constexpr double kMaxIntervalSeconds = 3600;         // 1 hour
+constexpr double kMaxWindowSeconds = 400.0 * 86400;  // 400 days
 // sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
 constexpr size_t kMaxUnixPathBytes = 107;
 
@@ -119,6 +124,23 @@ void ReadPositive(const Json& obj, const char* key, const std::string& path, dou
   }
 }
 
+// Reads a duration in seconds, a finite number in (0, max_seconds], into *out, leaving it alone
+// on error.
+void ReadDuration(const Json& obj, const char* key, const std::string& path, double max_seconds,
+                  double* out, Problems* p) {
+  double d = *out;
+  const size_t before = p->count();
+  ReadPositive(obj, key, path, &d, p);
+  if (p->count() != before) return;
+  if (d > max_seconds) {
+    std::ostringstream what;
+    what << "must be <= " << std::fixed << std::setprecision(0) << max_seconds << " (seconds)";
+    p->Add(Join(path, key), what.str());
+    return;
+  }
+  *out = d;
+}
+
 // Reads one of `names` (a string) into *out as the matching value, leaving it alone on error.
 template <typename T>
 void ReadEnum(const Json& obj, const char* key, const std::string& path,
@@ -196,7 +218,8 @@ void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, 
   ReadInteger(*s, "max_line_bytes", "ingest", kMinLineBytes, kMaxLineBytes, &c->max_line_bytes, p);
   ReadInteger(*s, "max_connections", "ingest", 1, std::numeric_limits<uint32_t>::max(),
               &c->max_connections, p);
-  ReadPositive(*s, "idle_timeout_seconds", "ingest", &c->idle_timeout_seconds, p);
+  ReadDuration(*s, "idle_timeout_seconds", "ingest", kMaxIdleTimeoutSeconds,
+               &c->idle_timeout_seconds, p);
 }
 
 void ParseHttp(const Json& doc, HttpConfig* c, Problems* p) {
@@ -215,7 +238,7 @@ void ParseWindow(const Json& doc, WindowConfig* c, Problems* p) {
   const Json* s = Section(doc, "window", {"length_seconds", "slices"}, p);
   if (s == nullptr) return;
   const size_t before = p->count();
-  ReadPositive(*s, "length_seconds", "window", &c->length_seconds, p);
+  ReadDuration(*s, "length_seconds", "window", kMaxWindowSeconds, &c->length_seconds, p);
   ReadInteger(*s, "slices", "window", 1, kMaxSlices, &c->slices, p);
   if (p->count() == before && c->length_seconds / c->slices < kMinSliceSeconds) {
     std::ostringstream what;
@@ -230,7 +253,7 @@ void ParseEvaluation(const Json& doc, EvaluationConfig* c, Problems* p) {
       Section(doc, "evaluation",
               {"interval_seconds", "min_samples", "smoothing", "log_base", "kl_direction"}, p);
   if (s == nullptr) return;
-  ReadPositive(*s, "interval_seconds", "evaluation", &c->interval_seconds, p);
+  ReadDuration(*s, "interval_seconds", "evaluation", kMaxIntervalSeconds, &c->interval_seconds, p);
   ReadInteger(*s, "min_samples", "evaluation", 1, std::numeric_limits<uint64_t>::max(),
               &c->min_samples, p);
   ReadPositive(*s, "smoothing", "evaluation", &c->smoothing, p);

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <future>
 
+#include "daemon/duration.h"
 #include "daemon/event_loop.h"
 #include "daemon/export/metrics.h"
 #include "daemon/log.h"
@@ -125,8 +126,7 @@ void Daemon::Evaluate() {
 }
 
 void Daemon::ScheduleEvaluation() {
-  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(config_.evaluation.interval_seconds)));
+  timer_.expires_after(SecondsToDuration(config_.evaluation.interval_seconds));
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     Evaluate();
