@@ -140,7 +140,10 @@ def metric(metrics, name, **labels):
 
 
 class Driftd:
-    def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None):
+    def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None,
+                 env=None):
+        """`env`: variables added to driftd's environment (LD_PRELOAD, ...)."""
+        self.env = env
         self.log_format = log_format or os.environ.get("DRIFTD_TEST_LOG_FORMAT", "text")
         self.tmp = tmp
         self.ref_path = os.path.join(tmp, "references", "m.json")
@@ -174,8 +177,9 @@ class Driftd:
         if self.log_format != "text":  # text is the default: run it as users do
             args += ["--log.format", self.log_format]
         # Bytes, not text: a test can check that what driftd writes is valid UTF-8 (raw_logs).
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+                                     stderr=subprocess.PIPE, env=env)
         self.addresses = {}
         self.raw_logs = []
         ready = threading.Event()
