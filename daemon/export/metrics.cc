@@ -153,7 +153,7 @@ std::string RenderEvaluation(const Evaluation& eval) {
     AddGauge(&models[3], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
   }
   // Cumulative since start: a counter, carried by every evaluation.
-  models.push_back({"driftd_window_counter_saturations_total",
+  models.push_back({"driftd_window_saturations_total",
                     "Observations not counted because their window counter (one per feature, bin "
                     "and slice) was at its maximum, 4294967295.",
                     MetricType::Counter,
