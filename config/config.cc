@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -21,6 +22,10 @@ constexpr uint32_t kMinLineBytes = 64;
 constexpr uint32_t kMaxLineBytes = 64 << 20;
 constexpr uint32_t kMaxSlices = 3600;
 constexpr double kMinSliceSeconds = 0.001;
+// Upper bounds of the durations, in seconds (docs/configuration.md).
+constexpr double kMaxIdleTimeoutSeconds = 86400;     // 1 day
+constexpr double kMaxIntervalSeconds = 3600;         // 1 hour
+constexpr double kMaxWindowSeconds = 400.0 * 86400;  // 400 days
 // sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
 constexpr size_t kMaxUnixPathBytes = 107;
 
@@ -32,60 +37,6 @@ std::string Index(const std::string& path, size_t i) {
 }
 
 std::string Quote(std::string_view s) { return Json(std::string(s)).dump(); }
-
-// Records the key path of every key that appears twice in one object while parsing (nlohmann
-// keeps the last value silently). Used as the parser callback.
-class DuplicateKeys {
- public:
-  bool operator()(int /*depth*/, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        StartChild();
-        stack_.push_back({event == Json::parse_event_t::array_start, "", 0, {}});
-        break;
-      case Json::parse_event_t::object_end:
-      case Json::parse_event_t::array_end:
-        if (!stack_.empty()) stack_.pop_back();
-        break;
-      case Json::parse_event_t::value:
-        StartChild();
-        break;
-      case Json::parse_event_t::key:
-        if (!stack_.empty() && parsed.is_string()) {
-          Frame& top = stack_.back();
-          top.key = parsed.get<std::string>();
-          if (!top.keys.insert(top.key).second) paths_.push_back(Path());
-        }
-        break;
-    }
-    return true;
-  }
-  const std::vector<std::string>& paths() const { return paths_; }
-
- private:
-  struct Frame {
-    bool array;
-    std::string key;    // objects: the current member's key
-    size_t next_index;  // arrays: index of the next element
-    std::set<std::string> keys;
-  };
-
-  void StartChild() {
-    if (!stack_.empty() && stack_.back().array) ++stack_.back().next_index;
-  }
-
-  // The key path of the current member of the innermost object.
-  std::string Path() const {
-    std::string path;
-    for (const Frame& f : stack_)
-      path = f.array ? Index(path, f.next_index - 1) : Join(path, f.key);
-    return path;
-  }
-
-  std::vector<Frame> stack_;
-  std::vector<std::string> paths_;
-};
 
 // Returns the member `key` of `obj`, or nullptr.
 const Json* Find(const Json& obj, const char* key) {
@@ -173,6 +124,23 @@ void ReadPositive(const Json& obj, const char* key, const std::string& path, dou
   }
 }
 
+// Reads a duration in seconds, a finite number in (0, max_seconds], into *out, leaving it alone
+// on error.
+void ReadDuration(const Json& obj, const char* key, const std::string& path, double max_seconds,
+                  double* out, Problems* p) {
+  double d = *out;
+  const size_t before = p->count();
+  ReadPositive(obj, key, path, &d, p);
+  if (p->count() != before) return;
+  if (d > max_seconds) {
+    std::ostringstream what;
+    what << "must be <= " << std::fixed << std::setprecision(0) << max_seconds << " (seconds)";
+    p->Add(Join(path, key), what.str());
+    return;
+  }
+  *out = d;
+}
+
 // Reads one of `names` (a string) into *out as the matching value, leaving it alone on error.
 template <typename T>
 void ReadEnum(const Json& obj, const char* key, const std::string& path,
@@ -250,7 +218,8 @@ void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, 
   ReadInteger(*s, "max_line_bytes", "ingest", kMinLineBytes, kMaxLineBytes, &c->max_line_bytes, p);
   ReadInteger(*s, "max_connections", "ingest", 1, std::numeric_limits<uint32_t>::max(),
               &c->max_connections, p);
-  ReadPositive(*s, "idle_timeout_seconds", "ingest", &c->idle_timeout_seconds, p);
+  ReadDuration(*s, "idle_timeout_seconds", "ingest", kMaxIdleTimeoutSeconds,
+               &c->idle_timeout_seconds, p);
 }
 
 // The HTTP server's resource bounds (docs/architecture.md, "Memory and time bounds: HTTP").
@@ -298,7 +267,7 @@ void ParseWindow(const Json& doc, WindowConfig* c, Problems* p) {
   const Json* s = Section(doc, "window", {"length_seconds", "slices"}, p);
   if (s == nullptr) return;
   const size_t before = p->count();
-  ReadPositive(*s, "length_seconds", "window", &c->length_seconds, p);
+  ReadDuration(*s, "length_seconds", "window", kMaxWindowSeconds, &c->length_seconds, p);
   ReadInteger(*s, "slices", "window", 1, kMaxSlices, &c->slices, p);
   if (p->count() == before && c->length_seconds / c->slices < kMinSliceSeconds) {
     std::ostringstream what;
@@ -313,7 +282,7 @@ void ParseEvaluation(const Json& doc, EvaluationConfig* c, Problems* p) {
       Section(doc, "evaluation",
               {"interval_seconds", "min_samples", "smoothing", "log_base", "kl_direction"}, p);
   if (s == nullptr) return;
-  ReadPositive(*s, "interval_seconds", "evaluation", &c->interval_seconds, p);
+  ReadDuration(*s, "interval_seconds", "evaluation", kMaxIntervalSeconds, &c->interval_seconds, p);
   ReadInteger(*s, "min_samples", "evaluation", 1, std::numeric_limits<uint64_t>::max(),
               &c->min_samples, p);
   ReadPositive(*s, "smoothing", "evaluation", &c->smoothing, p);
@@ -558,14 +527,7 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
                                   const std::string& base_dir, std::vector<std::string>* errors) {
   Problems p(source, errors);
   Json doc;
-  DuplicateKeys duplicates;
-  try {
-    doc = Json::parse(text, std::ref(duplicates));
-  } catch (const Json::exception& e) {
-    p.Add("", "invalid JSON: " + JsonErrorMessage(e));
-    return std::nullopt;
-  }
-  for (const std::string& path : duplicates.paths()) p.Add(path, "duplicate key");
+  if (!ParseStrictJson(text, &p, &doc)) return std::nullopt;
   if (!doc.is_object()) {
     p.Add("", "must be a JSON object");
     return std::nullopt;

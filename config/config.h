@@ -28,7 +28,7 @@ struct IngestConfig {
   std::optional<std::string> unix_path;  // key "unix"; relative paths resolved against base_dir
   uint32_t max_line_bytes = 65536;       // 64 .. 64 MiB
   uint32_t max_connections = 1024;       // >= 1
-  double idle_timeout_seconds = 300;     // > 0: a stream connection silent this long is closed
+  double idle_timeout_seconds = 300;  // (0, 86400]: a stream connection silent this long is closed
 };
 
 struct HttpConfig {
@@ -41,12 +41,12 @@ struct HttpConfig {
 };
 
 struct WindowConfig {
-  double length_seconds = 3600;  // > 0, finite
+  double length_seconds = 3600;  // (0, 400 days = 34560000]
   uint32_t slices = 60;          // 1 .. 3600; length_seconds / slices >= 0.001
 };
 
 struct EvaluationConfig {
-  double interval_seconds = 10;  // > 0, finite
+  double interval_seconds = 10;  // (0, 3600]
   uint64_t min_samples = 200;    // >= 1
   double smoothing = 0.5;        // > 0, finite
   LogBase log_base = LogBase::kE;

@@ -24,6 +24,19 @@ FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
   return b;
 }
 
+size_t FeatureBins::HeapBytes() const {
+  size_t bytes = (edges_.size() + padded_.size()) * sizeof(double);
+  for (const std::string& c : categories_) {
+    // The vector's string, and the index's node: next pointer, its own key copy, the bin, the
+    // cached hash.
+    bytes += sizeof(std::string) + StringHeapBytes(c);
+    bytes += sizeof(void*) + sizeof(std::pair<const std::string, uint32_t>) + sizeof(size_t) +
+             StringHeapBytes(c);
+  }
+  if (!index_.empty()) bytes += index_.bucket_count() * sizeof(void*);
+  return bytes;
+}
+
 std::string FeatureBins::BinLabel(uint32_t b) const {
   if (b == missing_bin()) return "missing";
   if (kind_ == FeatureKind::kCategorical) {

@@ -23,7 +23,10 @@ struct StringHash {
   size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-// The bins of one feature. Immutable after construction; safe to share across threads.
+// Bytes a std::string holding `s` allocates beyond its own object (libstdc++ keeps up to 15
+// characters inline).
+inline size_t StringHeapBytes(std::string_view s) { return s.size() > 15 ? s.size() + 1 : 0; }
+
 // The number of a[i] <= x for i < n; n is a multiple of 4.
 inline size_t CountLessEqual(const double* a, size_t n, double x) {
 #if defined(__SSE2__)
@@ -42,6 +45,7 @@ inline size_t CountLessEqual(const double* a, size_t n, double x) {
 #endif
 }
 
+// The bins of one feature. Immutable after construction; safe to share across threads.
 class FeatureBins {
  public:
   // NumericBin counts up to this many (padded) edges linearly; more take a binary search.
@@ -96,6 +100,10 @@ class FeatureBins {
     auto it = index_.find(value);
     return it == index_.end() ? other_bin() : it->second;
   }
+
+  // Heap bytes the bins hold beyond the object (edges and their padded copy; categories and
+  // their index), computed from their sizes: what `driftd check-config` reports.
+  size_t HeapBytes() const;
 
   // Human-readable label of bin `b` ("[0, 10)", "underflow", "US", "other", "missing").
   std::string BinLabel(uint32_t b) const;

@@ -50,6 +50,8 @@ class PreparedReference {
   PreparedReference(std::span<const uint64_t> counts, const DivergenceOptions& options);
 
   size_t bins() const { return q_.size(); }
+  // Heap bytes a PreparedReference of `bins` bins holds (three doubles per bin).
+  static size_t HeapBytesFor(size_t bins) { return 3 * bins * sizeof(double); }
   const std::vector<double>& probabilities() const { return q_; }
   const DivergenceOptions& options() const { return options_; }
 

@@ -18,6 +18,7 @@ struct MonitoredModel {
     for (uint32_t f = 0; f < reference.features.size(); ++f) {
       index.emplace(reference.features[f].name, f);
       prepared.emplace_back(reference.features[f].counts, options.divergence);
+      longest_name = std::max(longest_name, reference.features[f].name.size());
     }
     seen.assign(reference.features.size(), 0);
   }
@@ -33,8 +34,12 @@ struct MonitoredModel {
 
   // The feature named `key`, the `position`-th field of its record, or -1. Senders repeat the
   // same fields in the same order, so the answer for each position is remembered and checked
-  // with one string compare before falling back to the hash table. Caller holds mu.
+  // with one string compare before falling back to the hash table. Only keys that can be a
+  // feature name (no longer than the longest one) are remembered, so the cache holds at most
+  // kPositions * longest_name bytes of keys (64 KiB with the reference limit of 256-byte names),
+  // whatever the senders send. Caller holds mu.
   int Lookup(size_t position, std::string_view key) {
+    if (key.size() > longest_name) return -1;  // no feature has so long a name
     if (position < by_position.size()) {
       const auto& [name, f] = by_position[position];
       if (name == key) return f;
@@ -56,6 +61,7 @@ struct MonitoredModel {
   bool retrain = false;
   std::vector<PreparedReference> prepared;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index;
+  size_t longest_name = 0;  // bytes of the longest feature name
 
   std::mutex mu;
   SlidingWindow window;        // guarded by mu
@@ -63,6 +69,7 @@ struct MonitoredModel {
   std::vector<std::pair<std::string, int>> by_position;  // guarded by mu: see Lookup()
   uint32_t generation = 0;                               // guarded by mu
   uint64_t late = 0, future = 0;                         // guarded by mu
+  double shifted = 0;  // guarded by mu: Monitor::shifted_ as this window last applied it
 };
 
 Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references, double now,
@@ -143,6 +150,7 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
     batch->model_ = m;
   }
   if (now != batch->now_) {
+    CatchUpShifts(m);
     m->window.AdvanceTo(now);
     batch->now_ = now;
     batch->now_admitted_ = m->window.Admit(now, &batch->now_slot_) == Admission::kAccepted;
@@ -212,10 +220,12 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
     ModelEvaluation me;
     {
       std::lock_guard<std::mutex> lock(m->mu);
+      CatchUpShifts(m.get());
       m->window.AdvanceTo(now);
       m->window.Totals(&totals);
       me.late = m->late;
       me.future = m->future;
+      me.saturations = m->window.saturations();
     }
     me.model = m->reference.model;
     me.version = m->reference.version;
@@ -267,6 +277,34 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
     eval->models.push_back(std::move(me));
   }
   return eval;
+}
+
+void Monitor::ShiftWindows(double seconds) {
+  if (std::isfinite(seconds)) shifted_.fetch_add(seconds, std::memory_order_acq_rel);
+}
+
+void Monitor::CatchUpShifts(Model* m) {
+  const double total = shifted_.load(std::memory_order_acquire);
+  if (total == m->shifted) return;
+  m->window.Shift(total - m->shifted);
+  m->shifted = total;
+}
+
+MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
+                                       const std::vector<Reference>& references) {
+  MemoryEstimate e;
+  for (const Reference& ref : references) {
+    const std::vector<uint32_t> bins = MonitoredModel::Bins(ref);
+    size_t total_bins = 0;
+    for (uint32_t b : bins) total_bins += b;
+    e.windows += SlidingWindow::MemoryBytesFor(options.window.slices, total_bins, bins.size());
+    for (const ReferenceFeature& f : ref.features) {
+      e.references += sizeof(ReferenceFeature) + StringHeapBytes(f.name) + f.bins.HeapBytes() +
+                      f.counts.size() * sizeof(uint64_t) + sizeof(PreparedReference) +
+                      PreparedReference::HeapBytesFor(f.bins.size());
+    }
+  }
+  return e;
 }
 
 void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {

@@ -87,6 +87,7 @@ struct ModelEvaluation {
   uint64_t records = 0;  // records in the window
   ModelAlertSummary alerts;
   uint64_t late = 0, future = 0;
+  uint64_t saturations = 0;  // observations dropped at a full window counter (SlidingWindow::Add)
 };
 
 struct Evaluation {
@@ -124,6 +125,14 @@ class MonitorObserver {
 
 struct MonitoredModel;  // one model's reference, window and alert state (monitor.cc)
 
+// The memory a Monitor will hold, in bytes: every model's window counters and its reference
+// (bins, counts, smoothed probabilities).
+struct MemoryEstimate {
+  size_t windows = 0;
+  size_t references = 0;
+  size_t total() const { return windows + references; }
+};
+
 class Monitor {
  public:
   // One model per reference (its sha256 names it), windows starting at `now`. `alerts[i]` is the
@@ -160,9 +169,21 @@ class Monitor {
   ApplyOutcome Apply(const Record& record, double now, Batch* batch = nullptr);
 
   // Advances every window to `now`, evaluates every feature and moves the alert states on by
-  // one evaluation (reporting every change to the observer). Holds each model's lock only while summing its window.
-  // Must not run concurrently with itself (the alert states belong to the evaluating thread).
+  // one evaluation (reporting every change to the observer). Holds each model's lock only while
+  // summing its window. Must not run concurrently with itself (the alert states belong to the
+  // evaluating thread).
   std::shared_ptr<Evaluation> Evaluate(double now);
+
+  // The wall clock was stepped by `seconds` (forward when positive): every model's window moves
+  // by as much, keeping its counts (SlidingWindow::Shift), before the next Apply() with a new
+  // `now` or Evaluate() touches it. Call it before handing out any time read from the stepped
+  // clock. Takes no model lock (safe while holding a Batch); thread-safe.
+  void ShiftWindows(double seconds);
+
+  // What a Monitor built from `references` with `options` will hold (see MemoryEstimate),
+  // computed from the sizes the windows and references allocate. Thread-safe.
+  static MemoryEstimate EstimateMemory(const MonitorOptions& options,
+                                       const std::vector<Reference>& references);
 
   const MonitorOptions& options() const { return options_; }
   size_t models() const { return models_.size(); }
@@ -171,9 +192,12 @@ class Monitor {
   using Model = MonitoredModel;
   Model* Find(std::string_view name);
   void UpdateAlerts(Model* m, ModelEvaluation* me);
+  // Applies the ShiftWindows() calls `m` has not seen yet. Caller holds m->mu.
+  void CatchUpShifts(Model* m);
   MonitorOptions options_;
   MonitorObserver* observer_;
   std::vector<std::unique_ptr<Model>> models_;
+  std::atomic<double> shifted_{0};  // the sum of every ShiftWindows() so far
 };
 
 }  // namespace driftd

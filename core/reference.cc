@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -16,6 +17,19 @@ using Json = nlohmann::json;
 
 // Joins a key path (see core/json_validation.h).
 std::string Join(const std::string& path, const std::string& key) { return JoinPath(path, key); }
+
+// `s` quoted, cut to its first 40 bytes for a message about an over-long name.
+std::string QuotedHead(std::string_view s) {
+  constexpr size_t kHead = 40;
+  return Json(std::string(s.substr(0, kHead)))
+             .dump(-1, ' ', false, Json::error_handler_t::replace) +
+         (s.size() > kHead ? "..." : "");
+}
+
+// "N what, at most MAX" for a limit from core/reference.h.
+std::string OverLimit(size_t n, const char* what, size_t max) {
+  return std::to_string(n) + " " + what + ", at most " + std::to_string(max);
+}
 
 // A count is a non-negative integer (an integral JSON float such as 12.0 is accepted).
 std::optional<uint64_t> ReadCount(const Json& v, const std::string& path, Problems* p) {
@@ -58,6 +72,8 @@ std::optional<ReferenceFeature> ParseNumeric(const std::string& name, const Json
     p->Add(Join(path, "edges"), "must be an array of numbers");
   } else if (e->size() < 2) {
     p->Add(Join(path, "edges"), "must hold at least 2 edges");
+  } else if (e->size() > kMaxNumericEdges) {
+    p->Add(Join(path, "edges"), OverLimit(e->size(), "edges", kMaxNumericEdges));
   } else {
     for (size_t i = 0; i < e->size(); ++i) {
       const Json& v = (*e)[i];
@@ -81,6 +97,8 @@ std::optional<ReferenceFeature> ParseNumeric(const std::string& name, const Json
     p->Add(Join(path, "counts"), "missing required key");
   } else if (!c->is_array()) {
     p->Add(Join(path, "counts"), "must be an array of counts");
+  } else if (c->size() > kMaxNumericEdges - 1) {
+    p->Add(Join(path, "counts"), OverLimit(c->size(), "counts", kMaxNumericEdges - 1));
   } else {
     if (e != f.end() && e->is_array() && c->size() + 1 != e->size()) {
       p->Add(Join(path, "counts"),
@@ -110,8 +128,16 @@ std::optional<ReferenceFeature> ParseCategorical(const std::string& name, const 
     p->Add(Join(path, "categories"), "missing required key");
   } else if (!c->is_object() || c->empty()) {
     p->Add(Join(path, "categories"), "must be a non-empty object of category -> count");
+  } else if (c->size() > kMaxCategories) {
+    p->Add(Join(path, "categories"), OverLimit(c->size(), "categories", kMaxCategories));
   } else {
     for (const auto& [category, count] : c->items()) {
+      if (category.size() > kMaxCategoryBytes) {
+        p->Add(Join(path, "categories"), "category " + QuotedHead(category) + " is " +
+                                             std::to_string(category.size()) + " bytes, at most " +
+                                             std::to_string(kMaxCategoryBytes));
+        continue;
+      }
       categories.push_back(category);
       counts.push_back(ReadCount(count, Join(path, "categories") + "." + category, p).value_or(0));
     }
@@ -147,13 +173,12 @@ int Reference::FindFeature(std::string_view name) const {
 std::optional<Reference> ParseReference(std::string_view text, std::string_view source,
                                         std::vector<std::string>* errors) {
   Problems p(source, errors);
-  Json doc;
-  try {
-    doc = Json::parse(text);
-  } catch (const Json::exception& e) {
-    p.Add("", "invalid JSON: " + JsonErrorMessage(e));
+  if (text.size() > kMaxReferenceFileBytes) {
+    p.Add("", "file is " + OverLimit(text.size(), "bytes", kMaxReferenceFileBytes));
     return std::nullopt;
   }
+  Json doc;
+  if (!ParseStrictJson(text, &p, &doc)) return std::nullopt;
   if (!doc.is_object()) {
     p.Add("", "must be a JSON object");
     return std::nullopt;
@@ -168,8 +193,17 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
     p.Add("features", "missing required key");
   } else if (!fs->is_object() || fs->empty()) {
     p.Add("features", "must be a non-empty object of feature -> histogram");
+  } else if (fs->size() > kMaxReferenceFeatures) {
+    p.Add("features", OverLimit(fs->size(), "features", kMaxReferenceFeatures));
   } else {
+    size_t bins = 0;
     for (const auto& [name, f] : fs->items()) {
+      if (name.size() > kMaxFeatureNameBytes) {
+        p.Add("features", "feature name " + QuotedHead(name) + " is " +
+                              std::to_string(name.size()) + " bytes, at most " +
+                              std::to_string(kMaxFeatureNameBytes));
+        continue;
+      }
       const std::string path = "features." + name;
       if (!f.is_object()) {
         p.Add(path, "must be an object");
@@ -193,7 +227,11 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
         p.Add(path, "total count is zero: a reference needs at least one observation");
         continue;
       }
+      bins += parsed->counts.size();
       ref.features.push_back(std::move(*parsed));
+    }
+    if (bins > kMaxReferenceBins) {
+      p.Add("features", OverLimit(bins, "bins in all", kMaxReferenceBins));
     }
   }
   if (p.count() != 0) return std::nullopt;
@@ -205,6 +243,12 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
 
 std::optional<Reference> LoadReferenceFile(const std::string& path,
                                            std::vector<std::string>* errors) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxReferenceFileBytes) {
+    errors->push_back(path + ": file is " + OverLimit(size, "bytes", kMaxReferenceFileBytes));
+    return std::nullopt;
+  }
   const std::optional<std::string> text = ReadFile(path, errors);
   if (!text) return std::nullopt;
   return ParseReference(*text, path, errors);

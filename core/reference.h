@@ -12,6 +12,16 @@
 
 namespace driftd {
 
+// Limits on a reference file, so that a bad or hostile file is rejected with a clear message
+// instead of taking the daemon's memory (docs/reference-format.md).
+inline constexpr size_t kMaxReferenceFileBytes = size_t{256} << 20;  // 256 MiB
+inline constexpr size_t kMaxReferenceFeatures = 100'000;
+inline constexpr size_t kMaxNumericEdges = 10'001;  // 10,000 interior bins
+inline constexpr size_t kMaxCategories = 10'000;
+inline constexpr size_t kMaxReferenceBins = 2'000'000;  // full bin vectors of every feature
+inline constexpr size_t kMaxFeatureNameBytes = 256;
+inline constexpr size_t kMaxCategoryBytes = 1024;
+
 struct ReferenceFeature {
   std::string name;
   FeatureBins bins;
@@ -36,11 +46,14 @@ struct Reference {
 // On success returns the reference; otherwise returns nullopt and appends one message per problem
 // found to *errors, each naming the source and the JSON path:
 //   "fraud.json: features.amount.edges: must be strictly increasing".
+// Duplicate keys, nesting deeper than kMaxJsonDepth and anything over the limits above are
+// problems too.
 // Touches no files; thread-safe.
 std::optional<Reference> ParseReference(std::string_view text, std::string_view source,
                                         std::vector<std::string>* errors);
 
-// Reads and parses the file at `path`; errors name the path as given.
+// Reads and parses the file at `path`; errors name the path as given. A file larger than
+// kMaxReferenceFileBytes is rejected before it is read.
 std::optional<Reference> LoadReferenceFile(const std::string& path,
                                            std::vector<std::string>* errors);
 

@@ -20,12 +20,26 @@ SlidingWindow::SlidingWindow(const WindowOptions& options, std::vector<uint32_t>
 }
 
 int64_t SlidingWindow::SliceIndex(double t) const {
-  return static_cast<int64_t>(std::floor(t / slice_seconds_));
+  const double q = std::floor(t / slice_seconds_);
+  constexpr double kLimit = static_cast<double>(kIndexLimit);
+  if (q >= kLimit) return kIndexLimit;      // also +inf
+  if (!(q > -kLimit)) return -kIndexLimit;  // also -inf and NaN
+  return static_cast<int64_t>(q);
 }
 
 uint32_t SlidingWindow::Slot(int64_t index) const {
   const int64_t s = options_.slices;
-  return static_cast<uint32_t>(((index % s) + s) % s);
+  return static_cast<uint32_t>((((index - shift_) % s) + s) % s);
+}
+
+void SlidingWindow::Shift(double seconds) {
+  if (!std::isfinite(seconds)) return;
+  end_ += seconds;
+  const int64_t head = SliceIndex(end_);
+  // Index head now names the slot head_ named: the newest slice stays the newest.
+  const int64_t s = options_.slices;
+  shift_ = (((shift_ + (head - head_)) % s) + s) % s;
+  head_ = head;
 }
 
 void SlidingWindow::AdvanceTo(double now) {
@@ -40,10 +54,11 @@ void SlidingWindow::AdvanceTo(double now) {
 }
 
 Admission SlidingWindow::Admit(double t, uint32_t* slot) const {
-  if (!std::isfinite(t)) return Admission::kLate;
-  const int64_t index = SliceIndex(t);
+  if (std::isnan(t)) return Admission::kLate;
+  // Decided on the double, before any conversion: 1e300 is future, not an overflowed index.
+  if (t > end_ + slice_seconds_) return Admission::kFuture;
+  const int64_t index = SliceIndex(t);  // clamped: -1e300 lands far below the window
   if (index > head_) {
-    if (t > end_ + slice_seconds_) return Admission::kFuture;
     *slot = Slot(head_);
     return Admission::kAccepted;
   }
@@ -67,14 +82,29 @@ bool SlidingWindow::Merge(const SlidingWindow& other) {
     return false;
   }
   AdvanceTo(other.end_);
-  // Both windows keep absolute slice i in slot i mod slices; add the other's live slices that are
-  // still live here.
+  // Add the other's live slices that are still live here, slice by absolute index (each window
+  // maps an index to its own slot, see Shift()); a sum past kCounterMax saturates.
   const int64_t lo = std::max(head_, other.head_) - options_.slices + 1;
   for (int64_t i = std::max(lo, other.head_ - options_.slices + 1); i <= other.head_; ++i) {
-    const size_t at = static_cast<size_t>(Slot(i)) * stride_;
-    for (size_t b = 0; b < stride_; ++b) counts_[at + b] += other.counts_[at + b];
+    Counter* dst = counts_.data() + static_cast<size_t>(Slot(i)) * stride_;
+    const Counter* src = other.counts_.data() + static_cast<size_t>(other.Slot(i)) * stride_;
+    for (size_t b = 0; b < stride_; ++b) {
+      const uint64_t sum = uint64_t{dst[b]} + src[b];
+      if (sum > kCounterMax) [[unlikely]] {
+        saturations_ += sum - kCounterMax;
+        dst[b] = kCounterMax;
+      } else {
+        dst[b] = static_cast<Counter>(sum);
+      }
+    }
   }
+  saturations_ += other.saturations_;
   return true;
+}
+
+size_t SlidingWindow::MemoryBytesFor(uint32_t slices, size_t total_bins, size_t features) {
+  return sizeof(SlidingWindow) + size_t{slices} * total_bins * sizeof(Counter) +
+         (features + 1) * sizeof(decltype(offsets_)::value_type);
 }
 
 size_t SlidingWindow::MemoryBytes() const {

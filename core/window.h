@@ -4,7 +4,9 @@
 // caller: nothing here reads a clock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -24,12 +26,15 @@ enum class Admission {
 };
 
 // One Counter per (feature, bin, slice), 4 bytes each, and no per-bin running totals (the totals
-// are summed when asked for). Not thread-safe: one owner at a time (the daemon guards each model's
-// window with its own mutex).
+// are summed when asked for). A counter holds at most kCounterMax observations; further adds to a
+// full counter are dropped and counted (saturations()), never wrapped. Not thread-safe: one owner
+// at a time (the daemon guards each model's window with its own mutex).
 class SlidingWindow {
  public:
   // The type of every (feature, bin, slice) counter.
   using Counter = uint32_t;
+  // The most observations one (feature, bin, slice) counter holds: 4,294,967,295.
+  static constexpr Counter kCounterMax = std::numeric_limits<Counter>::max();
 
   // `bins_per_feature[f]` is the size of feature f's full bin vector. The window ends at `now`.
   SlidingWindow(const WindowOptions& options, std::vector<uint32_t> bins_per_feature, double now);
@@ -38,16 +43,33 @@ class SlidingWindow {
   // earlier than the current end is ignored: the window never moves backwards.
   void AdvanceTo(double now);
 
+  // Moves the window by `seconds` of wall-clock time (positive or negative) without losing a
+  // count: the end moves by `seconds` and every live slice keeps its counts, now covering the
+  // shifted times; the newest slice stays the newest. For a wall clock that was stepped, so
+  // that observations stamped on the new clock land where the old clock would have put them.
+  // A non-finite `seconds` is ignored.
+  void Shift(double seconds);
+
   // Decides where an observation stamped `t` goes. Rule for future timestamps (clock skew between
   // sender and driftd): up to one slice ahead of the window's end is counted in the newest slice;
-  // further ahead is rejected as kFuture. Older than the window is kLate. On kAccepted, *slot is
-  // the slice to pass to Add().
+  // further ahead (and +inf) is rejected as kFuture. Older than the window (and -inf, NaN) is
+  // kLate. Any double is classified without overflow. On kAccepted, *slot is the slice to pass
+  // to Add().
   Admission Admit(double t, uint32_t* slot) const;
 
-  // Counts one observation of `feature` in `bin` in slice `slot` (from Admit()).
+  // Counts one observation of `feature` in `bin` in slice `slot` (from Admit()). A counter at
+  // kCounterMax stays there and the add is counted in saturations() instead.
   void Add(uint32_t slot, uint32_t feature, uint32_t bin) {
-    ++counts_[static_cast<size_t>(slot) * stride_ + offsets_[feature] + bin];
+    Counter& c = counts_[static_cast<size_t>(slot) * stride_ + offsets_[feature] + bin];
+    if (c == kCounterMax) [[unlikely]] {
+      ++saturations_;
+      return;
+    }
+    ++c;
   }
+
+  // Observations dropped because their counter was full (see Add()), since construction.
+  uint64_t saturations() const { return saturations_; }
 
   // Writes the window's totals over all live slices, every feature's bins back to back in
   // feature order (see offset()), into *out, resizing it.
@@ -67,10 +89,19 @@ class SlidingWindow {
   double end() const { return end_; }
   // Bytes held by the counters and the bookkeeping, computed from the storage itself.
   size_t MemoryBytes() const;
+  // The MemoryBytes() of a window of `slices` slices over `total_bins` bins (the sum of
+  // bins_per_feature) of `features` features, before it is built: what `driftd check-config`
+  // reports. Counters take slices * total_bins * sizeof(Counter) bytes.
+  static size_t MemoryBytesFor(uint32_t slices, size_t total_bins, size_t features);
 
  private:
+  friend struct SlidingWindowPeer;  // tests: sets a counter near kCounterMax without 4G adds
+
+  // floor(t / slice), clamped to +-kIndexLimit so that any double maps to an index without an
+  // out-of-range conversion (the clamped range still spans millions of years at 1 ms slices).
   int64_t SliceIndex(double t) const;
   uint32_t Slot(int64_t index) const;
+  static constexpr int64_t kIndexLimit = int64_t{1} << 52;
 
   WindowOptions options_;
   double slice_seconds_;
@@ -78,7 +109,10 @@ class SlidingWindow {
   size_t stride_ = 0;              // counters per slice
   std::vector<Counter> counts_;    // [slice][feature bins...]
   int64_t head_ = 0;               // absolute index of the newest slice
+  int64_t shift_ = 0;              // slices Shift() moved the indices by: index i is in slot
+                                   // (i - shift_) mod slices
   double end_ = 0;
+  uint64_t saturations_ = 0;
 };
 
 }  // namespace driftd

@@ -1,12 +1,14 @@
 #include "daemon/daemon.h"
 
 #include <malloc.h>
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include <chrono>
 #include <csignal>
 #include <future>
 
+#include "daemon/duration.h"
 #include "daemon/event_loop.h"
 #include "daemon/export/metrics.h"
 #include "daemon/log.h"
@@ -79,8 +81,9 @@ void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
   config_ = std::move(config);
   std::vector<ModelAlerts> alerts;
   for (const ModelConfig& m : config_.models) alerts.push_back(m.alerts);
-  monitor_ = std::make_unique<Monitor>(MonitorOptionsFrom(config_), std::move(references), clock_(),
-                                       std::move(alerts), &drift_log_);
+  const MonitorOptions options = MonitorOptionsFrom(config_);
+  monitor_ = std::make_unique<Monitor>(options, std::move(references), clock_(), std::move(alerts),
+                                       &drift_log_);
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);
 
@@ -91,11 +94,30 @@ void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
       .Register(registry_)
       .Add({{"version", version_}, {"revision", revision_}})
       .Set(1);
+
+  auto& jumps = prometheus::BuildCounter()
+                    .Name("driftd_clock_jumps_total")
+                    .Help(
+                        "Wall-clock steps detected (against CLOCK_BOOTTIME); the windows moved "
+                        "with each.")
+                    .Register(registry_);
+  prometheus::Counter* forward = &jumps.Add({{"direction", "forward"}});
+  prometheus::Counter* backward = &jumps.Add({{"direction", "backward"}});
+  const double threshold = ClockJumpThreshold(options.window.slice_seconds());
+  jump_clock_ = std::make_unique<JumpDetectingClock>(
+      clock_, BootClockSeconds, threshold, [this, forward, backward](double jump) {
+        monitor_->ShiftWindows(jump);
+        (jump > 0 ? forward : backward)->Increment();
+        Log(spdlog::level::warn, "wall clock jumped; windows moved with it",
+            {{"seconds", jump}, {"direction", jump > 0 ? "forward" : "backward"}});
+      });
+  now_ = [clock = jump_clock_.get()] { return clock->Now(); };
+  now_();  // the first reading: jumps are measured from here
 }
 
 bool Daemon::Listen(std::string* error) {
   ingest_ = std::make_unique<IngestServer>(&ingest_io_, config_.ingest, monitor_.get(),
-                                           metrics_.get(), clock_);
+                                           metrics_.get(), now_);
   if (!ingest_->Start(error)) {
     *error = "cannot listen on " + *error;
     return false;
@@ -105,7 +127,7 @@ bool Daemon::Listen(std::string* error) {
   hctx.registry = &registry_;
   hctx.monitor = monitor_.get();
   hctx.metrics = metrics_.get();
-  hctx.clock = clock_;
+  hctx.clock = now_;
   hctx.ready = &ready_;
   hctx.max_line_bytes = config_.ingest.max_line_bytes;
   hctx.version = version_;
@@ -123,7 +145,7 @@ bool Daemon::Listen(std::string* error) {
 
 void Daemon::Evaluate() {
   const auto start = std::chrono::steady_clock::now();
-  auto eval = monitor_->Evaluate(clock_());
+  auto eval = monitor_->Evaluate(now_());
   std::string text = RenderEvaluation(*eval);
   eval->duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -136,8 +158,7 @@ void Daemon::Evaluate() {
 }
 
 void Daemon::ScheduleEvaluation() {
-  timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(config_.evaluation.interval_seconds)));
+  timer_.expires_after(SecondsToDuration(config_.evaluation.interval_seconds));
   timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     Evaluate();

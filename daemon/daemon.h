@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "core/reference.h"
 #include "daemon/asio.h"
+#include "daemon/clock_jump.h"
 #include "daemon/drift_log.h"
 #include "daemon/http/server.h"
 #include "daemon/ingest/listeners.h"
@@ -29,7 +30,9 @@ namespace driftd {
 class Daemon {
  public:
   // `version` and `revision` go to driftd_build_info, the status page and the "driftd started"
-  // line. `clock` returns unix seconds (the default: the system clock).
+  // line. `clock` returns unix seconds (the default: the system clock). Its jumps (against
+  // CLOCK_BOOTTIME, daemon/clock_jump.h) are logged, counted in driftd_clock_jumps_total and
+  // move every window by as much.
   Daemon(std::string version, std::string revision, std::function<double()> clock = {});
   // Stops and joins whatever is still running (without the drain: call Shutdown for that).
   ~Daemon();
@@ -68,6 +71,8 @@ class Daemon {
   const std::string version_, revision_;
   const std::function<double()> clock_;
   Config config_;
+  std::unique_ptr<JumpDetectingClock> jump_clock_;  // clock_, watched for jumps
+  std::function<double()> now_;                     // jump_clock_->Now(): every reader's clock
 
   prometheus::Registry registry_;
   std::unique_ptr<IngestMetrics> metrics_;

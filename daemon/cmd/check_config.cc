@@ -1,7 +1,9 @@
 // `driftd check-config`: validates a configuration and every reference file it names.
+#include <cstdio>
 #include <iostream>
 
 #include "config/config.h"
+#include "core/monitor.h"
 #include "core/reference.h"
 #include "daemon/cmd/commands.h"
 
@@ -17,6 +19,38 @@ bool LoadConfigAndReferences(const std::string& path, Config* config,
   }
   for (const std::string& e : errors) std::cerr << e << "\n";
   return errors.empty();
+}
+
+std::string FormatBytes(size_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  size_t unit = 0;
+  while (v >= 1024 && unit + 1 < std::size(kUnits)) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  return buf;
+}
+
+std::string MemoryReport(const Config& config, const std::vector<Reference>& references) {
+  MonitorOptions options;
+  options.window.length_seconds = config.window.length_seconds;
+  options.window.slices = config.window.slices;
+  std::string out;
+  MemoryEstimate total;
+  for (const Reference& ref : references) {
+    const MemoryEstimate e = Monitor::EstimateMemory(options, {ref});
+    out += "memory: model \"" + ref.model + "\": window " + FormatBytes(e.windows) +
+           ", reference " + FormatBytes(e.references) + "\n";
+    total.windows += e.windows;
+    total.references += e.references;
+  }
+  out += "memory: windows " + FormatBytes(total.windows) + ", references " +
+         FormatBytes(total.references) + ", total " + FormatBytes(total.total()) + " (estimate)\n";
+  return out;
 }
 
 ParseOutcome ParseCheckConfigArgs(const std::vector<std::string>& args, CheckConfigArgs* out) {
@@ -36,7 +70,8 @@ int CheckConfigCommand(const std::vector<std::string>& args) {
   if (!LoadConfigAndReferences(check.config, &config, &refs)) return 1;
   size_t features = 0;
   for (const Reference& r : refs) features += r.features.size();
-  std::cout << check.config << ": ok (" << refs.size() << " models, " << features << " features)\n";
+  std::cout << check.config << ": ok (" << refs.size() << " models, " << features << " features)\n"
+            << MemoryReport(config, refs);
   return 0;
 }
 

@@ -69,4 +69,11 @@ struct Reference;
 bool LoadConfigAndReferences(const std::string& path, Config* config,
                              std::vector<Reference>* references);
 
+// `bytes` in binary units with one decimal: "512 B", "1.5 KiB", "73.2 MiB", "1.1 GiB".
+std::string FormatBytes(size_t bytes);
+// What check-config prints about memory (check_config.cc): one line per model, then
+// "memory: windows 73.2 MiB, references 4.1 MiB, total 77.3 MiB (estimate)".
+// `references` are the config's models' references, in model order.
+std::string MemoryReport(const Config& config, const std::vector<Reference>& references);
+
 }  // namespace driftd

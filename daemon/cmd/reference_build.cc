@@ -55,7 +55,7 @@ ParseOutcome ParseReferenceBuildArgs(const std::vector<std::string>& args,
       AddText(a, "reference-version", &out->reference_version,
               "version recorded in the reference (default: the creation time)", "VERSION");
   AddUInt(a, "bins", &out->bins, "bins per numeric feature (quantile bins may merge to fewer)", 1,
-          100000);
+          kMaxNumericEdges - 1);
   AddChoice(a, "strategy", &out->strategy, {"quantile", "uniform"}, "numeric bin edges");
   std::string features, categorical;
   AddText(a, "features", &features, "comma-separated columns to include (default: all)", "LIST");
@@ -65,7 +65,7 @@ ParseOutcome ParseReferenceBuildArgs(const std::vector<std::string>& args,
           "LIST");
   AddUInt(a, "max-categories", &out->max_categories,
           "categories kept per categorical feature (most frequent); the rest count as other", 1,
-          UINT32_MAX);
+          kMaxCategories);
   AddChoice(a, "format", &out->format, {"auto", "csv", "ndjson"}, "input format");
   ParseOutcome outcome = ParseArgs(a, args);
   out->reference_version_set = version->count() > 0;

@@ -16,7 +16,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-
 void TransportMetrics::Add(const ApplyStats& stats, prometheus::Counter* values) {
   if (stats.values) values->Increment(static_cast<double>(stats.values));
   for (size_t r = 0; r < kReasonCount; ++r) {
@@ -152,6 +151,18 @@ std::string RenderEvaluation(const Evaluation& eval) {
     AddGauge(&models[1], {{"model", m.model}}, m.alerts.evaluable);
     AddGauge(&models[2], {{"model", m.model}}, m.alerts.retrain ? 1 : 0);
     AddGauge(&models[3], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
+  }
+  // Cumulative since start: a counter, carried by every evaluation.
+  models.push_back({"driftd_window_saturations_total",
+                    "Observations not counted because their window counter (one per feature, bin "
+                    "and slice) was at its maximum, 4294967295.",
+                    MetricType::Counter,
+                    {}});
+  for (const ModelEvaluation& m : eval.models) {
+    ClientMetric c;
+    c.label = {{"model", m.model}};
+    c.counter.value = static_cast<double>(m.saturations);
+    models.back().metric.push_back(std::move(c));
   }
   if (!eval.models.empty()) out += serializer.Serialize(models);
   return out;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <system_error>
 #include <utility>
 
@@ -192,11 +193,30 @@ uint64_t Mix(uint64_t a, uint64_t b) {
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
+// The per-process key hash seed, one word per factor of Mix. Without it a sender could compute
+// keys whose hashes share their low bits and make one line's duplicate-key table probe
+// quadratically (20,000 such keys: 2 x 10^8 probes); with it the slots are unpredictable. Both
+// factors are seeded, so no key block can zero a product whatever the seed.
+struct HashSeed {
+  uint64_t a, b;
+};
+
+HashSeed RandomHashSeed() {
+  std::random_device rd;
+  auto word = [&rd] { return (uint64_t{rd()} << 32) ^ rd(); };
+  return {word(), word()};
+}
+
+HashSeed g_hash_seed = RandomHashSeed();
+// The seed mixed with HashBlock's constants once, so a short key pays one load per factor.
+HashSeed g_block_seed = {0x1d8e4e27c47d124fULL ^ g_hash_seed.a,
+                         0x8ebc6af09c88c6e3ULL ^ g_hash_seed.b};
+
 // A fast non-cryptographic hash of a key. Keys of up to 16 bytes hash as their bytes padded with
 // zeros to 16, so that the JSON path can hash a key from the register it scanned it with instead
 // of loading it again (those loads measured slow, depending on the buffer's address).
 uint64_t HashBlock(uint64_t lo, uint64_t hi, size_t size) {
-  return Mix(lo ^ 0x1d8e4e27c47d124fULL, hi ^ 0x8ebc6af09c88c6e3ULL ^ size);
+  return Mix(lo ^ g_block_seed.a, hi ^ size ^ g_block_seed.b);
 }
 
 #if defined(__SSE2__)
@@ -210,7 +230,9 @@ uint64_t HashBlock(__m128i block, size_t size) {
 }
 #endif
 
-uint64_t HashKeySlow(std::string_view key) {
+// Out of line: the rare path (keys over 16 bytes, or at the end of the buffer), kept from growing
+// the parsers it would be inlined into.
+[[gnu::noinline]] uint64_t HashKeySlow(std::string_view key) {
   const char* p = key.data();
   const size_t n = key.size();
   if (n <= 16) {
@@ -218,14 +240,15 @@ uint64_t HashKeySlow(std::string_view key) {
     std::memcpy(padded, p, n);
     return HashBlock(Load64(padded), Load64(padded + 8), n);
   }
-  uint64_t seed = 0x589965cc75374cc3ULL ^ n;
+  uint64_t seed = 0x589965cc75374cc3ULL ^ n ^ g_hash_seed.a;
   size_t left = n;
   while (left > 16) {
-    seed = Mix(Load64(p) ^ seed, Load64(p + 8) ^ 0x94d049bb133111ebULL);
+    seed = Mix(Load64(p) ^ seed, Load64(p + 8) ^ 0x94d049bb133111ebULL ^ g_hash_seed.b);
     p += 16;
     left -= 16;
   }
-  return Mix(Load64(p + left - 16) ^ seed, Load64(p + left - 8) ^ 0xbf58476d1ce4e5b9ULL);
+  return Mix(Load64(p + left - 16) ^ seed,
+             Load64(p + left - 8) ^ 0xbf58476d1ce4e5b9ULL ^ g_hash_seed.b);
 }
 
 // `readable_end`: how far past the key bytes may be read (at least key.data() + key.size()).
@@ -245,6 +268,10 @@ inline uint64_t HashKey(std::string_view key, const char* readable_end) {
 // repeat. Beyond that: an open-addressing table, so that a line with many fields stays linear.
 class KeyIndex {
  public:
+  // Occupied slots the table mode stepped over since construction (tests: stays linear in the
+  // keys, see SetKeyHashSeedForTesting).
+  uint64_t probes() const { return probes_; }
+
   // Forgets every key (a new record, or a repeated "features" object).
   void Reset() {
     bloom_ = 0;
@@ -290,6 +317,7 @@ class KeyIndex {
     }
     size_t slot = hash & table_mask_;
     for (uint32_t entry; (entry = table_[slot]) != 0; slot = (slot + 1) & table_mask_) {
+      ++probes_;
       if (hashes_[entry - 1] == hash && f[entry - 1].key == f.back().key) {
         return Replace(fields, entry - 1);
       }
@@ -317,6 +345,7 @@ class KeyIndex {
   std::vector<uint64_t> hashes_;  // the hash of every field's key in the table mode
   std::vector<uint32_t> table_;   // field index + 1, 0 when empty; used when table_mask_ != 0
   size_t table_mask_ = 0;
+  uint64_t probes_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -540,6 +569,13 @@ LineDecoder::LineDecoder() : state_(std::make_unique<State>()) {
   (void)ignored;
 }
 LineDecoder::~LineDecoder() = default;
+uint64_t LineDecoder::KeyProbes() const {
+  return state_->field_index.probes() + state_->tag_index.probes();
+}
+void SetKeyHashSeedForTesting(uint64_t a, uint64_t b) {
+  g_hash_seed = {a, b};
+  g_block_seed = {0x1d8e4e27c47d124fULL ^ a, 0x8ebc6af09c88c6e3ULL ^ b};
+}
 LineDecoder::LineDecoder(LineDecoder&&) noexcept = default;
 LineDecoder& LineDecoder::operator=(LineDecoder&&) noexcept = default;
 
@@ -806,8 +842,9 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 }
 
 // Reads one feature/field (any scalar) or tag (strings only) value. On a type error sets *what.
-simdjson::error_code ReadJsonValue(ondemand::value& json, const char* end, bool strings_only,
-                                   Value* value, const char** what) {
+[[gnu::always_inline]] inline simdjson::error_code ReadJsonValue(ondemand::value& json,
+                                                                 const char* end, bool strings_only,
+                                                                 Value* value, const char** what) {
   ondemand::json_type type;
   if (auto code = json.type().get(type)) return code;
   switch (type) {

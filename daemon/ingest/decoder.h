@@ -3,6 +3,7 @@
 // into lines and hands each one to LineDecoder::Decode. Wire formats: docs/ and the comments below.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,9 +67,18 @@ class LineDecoder {
   // while a line needs more scratch space than every line before it.
   DecodeStatus Decode(std::string_view line, Record* record, DecodeError* error);
 
+  // Slots the duplicate-key tables stepped over, over every Decode so far: linear in the keys
+  // decoded, whatever the keys (the key hash is seeded per process).
+  uint64_t KeyProbes() const;
+
  private:
   struct State;  // the simdjson parser and the scratch buffers; keeps simdjson out of this header
   std::unique_ptr<State> state_;
 };
+
+// Tests only: replaces the per-process key hash seed (random at startup). Seed (0, 0) is the
+// unseeded hash of earlier versions, whose collisions a sender could compute. Not thread-safe:
+// call it while no decoder runs.
+void SetKeyHashSeedForTesting(uint64_t a, uint64_t b);
 
 }  // namespace driftd

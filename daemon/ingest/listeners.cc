@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "daemon/duration.h"
 
 namespace driftd {
 
@@ -100,8 +101,7 @@ class StreamSession : public SessionBase,
 
  private:
   void ArmTimer() {
-    timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(shared_->options.idle_timeout_seconds)));
+    timer_.expires_after(SecondsToDuration(shared_->options.idle_timeout_seconds));
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (ec || self->closed_ || self->draining_) return;
       self->processor_.Error(Reason::kIdleTimeout, "no data for idle_timeout_seconds; closing");
@@ -343,8 +343,8 @@ HostPort BoundAddress(const Endpoint& local) {
 
 }  // namespace
 
-IngestServer::IngestServer(asio::io_context* io, const IngestConfig& config,
-                           Monitor* monitor, IngestMetrics* metrics, std::function<double()> clock)
+IngestServer::IngestServer(asio::io_context* io, const IngestConfig& config, Monitor* monitor,
+                           IngestMetrics* metrics, std::function<double()> clock)
     : shared_(std::make_shared<Shared>()) {
   shared_->io = io;
   shared_->options = config;

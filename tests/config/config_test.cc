@@ -49,6 +49,13 @@ Config LoadGood(const std::string& name) {
 
 // --- Good files -------------------------------------------------------------------------------
 
+TEST(ConfigGoodTest, DurationsAtTheirUpperBounds) {
+  const Config c = LoadGood("duration_limits.good.json");
+  EXPECT_EQ(c.ingest.idle_timeout_seconds, 86400);
+  EXPECT_EQ(c.window.length_seconds, 34560000);
+  EXPECT_EQ(c.evaluation.interval_seconds, 3600);
+}
+
 TEST(ConfigGoodTest, EveryGoodFileLoads) {
   const std::set<std::string> names = TestdataFiles(".good.json");
   EXPECT_GE(names.size(), 4u);
@@ -350,6 +357,17 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
       "s, got 0.000277778"}},
     {"interval_zero.bad.json",
      {"interval_zero.bad.json: evaluation.interval_seconds: must be > 0"}},
+    {"interval_too_large.bad.json",
+     {"interval_too_large.bad.json: evaluation.interval_seconds: must be <= 3600 (seconds)"}},
+    {"idle_timeout_zero.bad.json",
+     {"idle_timeout_zero.bad.json: ingest.idle_timeout_seconds: must be > 0"}},
+    {"idle_timeout_too_large.bad.json",
+     {"idle_timeout_too_large.bad.json: ingest.idle_timeout_seconds: must be <= 86400 "
+      "(seconds)"}},
+    {"window_length_too_large.bad.json",
+     {"window_length_too_large.bad.json: window.length_seconds: must be <= 34560000 (seconds)"}},
+    {"nested_too_deep.bad.json",
+     {"nested_too_deep.bad.json: invalid JSON: nested deeper than 64 levels at byte 142"}},
     {"smoothing_zero.bad.json", {"smoothing_zero.bad.json: evaluation.smoothing: must be > 0"}},
     {"smoothing_negative.bad.json",
      {"smoothing_negative.bad.json: evaluation.smoothing: must be > 0"}},

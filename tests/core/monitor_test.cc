@@ -288,3 +288,100 @@ TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
 
 }  // namespace
 }  // namespace driftd
+
+namespace driftd {
+namespace {
+
+TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {
+      "amount": {"type": "numeric", "edges": [0, 10, 20, 30], "counts": [1, 2, 3]}}})",
+                            "m.json", &errors);
+  ASSERT_TRUE(ref) << testing::PrintToString(errors);
+  MonitorOptions o;
+  o.window = {3600, 60};
+  const MemoryEstimate e = Monitor::EstimateMemory(o, {*ref, *ref});
+  // Bins: 3 interior + underflow, overflow, missing = 6, and the records counter = 7, over 60
+  // slices at 4 bytes; offsets: 3 uint32 (2 features + 1).
+  const size_t window = sizeof(SlidingWindow) + 7 * 60 * 4 + 3 * 4;
+  EXPECT_EQ(e.windows, 2 * window);
+  // The feature: its object, 4 edges twice (edges and the padded copy) at 8 bytes, 6 counts at
+  // 8 bytes, the prepared reference and its 3 doubles per bin.
+  const size_t reference =
+      sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
+  EXPECT_EQ(e.references, 2 * reference);
+  EXPECT_EQ(e.total(), 2 * (window + reference));
+  // The window figure is what the Monitor's window really holds.
+  SlidingWindow built(o.window, {6, 1}, kNow);
+  EXPECT_EQ(built.MemoryBytes(), window);
+}
+
+TEST(MonitorTest, KeysLongerThanEveryFeatureNameAreNeitherMatchedNorRemembered) {
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(Options(), {ref}, kNow);
+  Record r;
+  r.model = "m";
+  const std::string long_key(60000, 'k');
+  r.fields = {{long_key, Num(1)}, {"x", Num(0.5)}};
+  ApplyOutcome o = m.Apply(r, kNow);
+  EXPECT_EQ(o.unknown_features, 1u);
+  EXPECT_EQ(o.values, 1u);
+  // The same position with a real feature name afterwards still resolves.
+  r.fields = {{"x", Num(0.5)}, {long_key, Num(1)}};
+  o = m.Apply(r, kNow);
+  EXPECT_EQ(o.unknown_features, 1u);
+  EXPECT_EQ(o.values, 1u);
+  auto e = m.Evaluate(kNow);
+  EXPECT_EQ(Feature(*e, "x").window_counts[0], 2u);
+}
+
+TEST(MonitorTest, ShiftWindowsKeepsCountsAndArrivalTimeRecords) {
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(Options(), {ref}, kNow);  // 600 s window
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Num(0.5)}};
+  Monitor::Batch batch;
+  ASSERT_TRUE(m.Apply(r, kNow, &batch).accepted());
+  // The wall clock jumps 2 h ahead; the shift is announced before the new time is used, while
+  // this thread still holds the model's lock through `batch`.
+  m.ShiftWindows(7200);
+  ASSERT_TRUE(m.Apply(r, kNow + 7200, &batch).accepted());  // arrival time: not late
+  batch.Release();
+  auto e = m.Evaluate(kNow + 7200);
+  EXPECT_EQ(e->models[0].records, 2u);  // the first record survived the jump
+  EXPECT_EQ(e->models[0].late, 0u);
+  // And back.
+  m.ShiftWindows(-7200);
+  ASSERT_TRUE(m.Apply(r, kNow + 1).accepted());
+  e = m.Evaluate(kNow + 1);
+  EXPECT_EQ(e->models[0].records, 3u);
+  EXPECT_EQ(e->models[0].late, 0u);
+  // A record stamped on the new clock lands too; one older than the window is late.
+  r.timestamp = kNow - 500;
+  EXPECT_TRUE(m.Apply(r, kNow + 1).accepted());
+  r.timestamp = kNow - 700;
+  EXPECT_EQ(m.Apply(r, kNow + 1).rejected, Reason::kLate);
+}
+
+TEST(MonitorTest, HugeTimestampIsFutureAndSaturationsAreReported) {
+  Reference ref;
+  ASSERT_NO_FATAL_FAILURE(MakeReference(&ref));
+  Monitor m(Options(), {ref}, kNow);
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", Num(0.5)}};
+  r.timestamp = 1e300;
+  EXPECT_EQ(m.Apply(r, kNow).rejected, Reason::kFuture);
+  r.timestamp = -1e300;
+  EXPECT_EQ(m.Apply(r, kNow).rejected, Reason::kLate);
+  auto e = m.Evaluate(kNow);
+  EXPECT_EQ(e->models[0].future, 1u);
+  EXPECT_EQ(e->models[0].late, 1u);
+  EXPECT_EQ(e->models[0].saturations, 0u);
+}
+
+}  // namespace
+}  // namespace driftd

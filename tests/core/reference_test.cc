@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/json_validation.h"
 #include "core/sha256.h"
 
 namespace driftd {
@@ -154,6 +155,21 @@ const BadCase kBad[] = {
     {"model_not_string",
      R"({"model":7,"version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
      "fraud.json: model: must be a string"},
+    {"duplicate_top_key",
+     R"({"model":"fraud","version":"1","version":"2","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: version: duplicate key"},
+    {"duplicate_feature",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1]},"amount":{"type":"numeric","edges":[0,1],"counts":[1]}}})",
+     "fraud.json: features.amount: duplicate key"},
+    {"duplicate_category",
+     R"({"model":"fraud","version":"1","features":{"c":{"type":"categorical","categories":{"a":1,"b":2,"a":3}}}})",
+     "fraud.json: features.c.categories.a: duplicate key"},
+    {"duplicate_special_count",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":"numeric","edges":[0,1],"counts":[1],"missing":1,"missing":2}}})",
+     "fraud.json: features.amount.missing: duplicate key"},
+    {"nested_type",
+     R"({"model":"fraud","version":"1","features":{"amount":{"type":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}})",
+     "fraud.json: invalid JSON: nested deeper than 64 levels at byte 121"},
 };
 
 void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
@@ -204,6 +220,110 @@ TEST(ReferenceTest, Sha256IsOfTheBytesParsed) {
   std::remove(path.c_str());
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->sha256, Sha256Hex(respaced));
+}
+
+// A reference over every limit of core/reference.h by one, each alone.
+std::string NumericFeature(size_t edges) {
+  std::string e = "[", c = "[";
+  for (size_t i = 0; i < edges; ++i) {
+    e += (i ? "," : "") + std::to_string(i);
+    if (i + 1 < edges) c += i ? ",1" : "1";
+  }
+  return R"({"type":"numeric","edges":)" + e + "]," + R"("counts":)" + c + "]}";
+}
+
+std::string Doc(const std::string& features) {
+  return R"({"model":"fraud","version":"1","features":{)" + features + "}}";
+}
+
+std::vector<std::string> Errors(const std::string& json) {
+  std::vector<std::string> errors;
+  EXPECT_FALSE(ParseReference(json, "fraud.json", &errors));
+  return errors;
+}
+
+TEST(ReferenceLimitsTest, EdgesCategoriesAndNames) {
+  // At the limit: accepted.
+  std::vector<std::string> errors;
+  EXPECT_TRUE(ParseReference(Doc(R"("x":)" + NumericFeature(10001)), "fraud.json", &errors))
+      << testing::PrintToString(errors);
+  EXPECT_EQ(
+      Errors(Doc(R"("x":)" + NumericFeature(10002))),
+      (std::vector<std::string>{"fraud.json: features.x.edges: 10002 edges, at most 10001",
+                                "fraud.json: features.x.counts: 10001 counts, at most 10000"}));
+
+  std::string categories;
+  for (int i = 0; i < 10001; ++i) categories += (i ? ",\"c" : "\"c") + std::to_string(i) + "\":1";
+  EXPECT_EQ(Errors(Doc(R"("c":{"type":"categorical","categories":{)" + categories + "}}")),
+            (std::vector<std::string>{
+                "fraud.json: features.c.categories: 10001 categories, at most 10000"}));
+
+  const std::string long_category(1025, 'k');
+  EXPECT_EQ(Errors(Doc(R"("c":{"type":"categorical","categories":{"a":1,")" + long_category +
+                       R"(":1}})")),
+            (std::vector<std::string>{
+                "fraud.json: features.c.categories: category "
+                "\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"... is 1025 bytes, at most 1024"}));
+  EXPECT_TRUE(ParseReference(
+      Doc(R"("c":{"type":"categorical","categories":{")" + std::string(1024, 'k') + R"(":1}})"),
+      "fraud.json", &errors));
+
+  const std::string long_name(257, 'n');
+  EXPECT_EQ(Errors(Doc("\"" + long_name + "\":" + NumericFeature(2))),
+            (std::vector<std::string>{
+                "fraud.json: features: feature name "
+                "\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn\"... is 257 bytes, at most 256"}));
+  EXPECT_TRUE(ParseReference(Doc("\"" + std::string(256, 'n') + "\":" + NumericFeature(2)),
+                             "fraud.json", &errors));
+}
+
+TEST(ReferenceLimitsTest, FeaturesAndBinsInAll) {
+  // 100,001 one-bin features: too many.
+  std::string features;
+  for (int i = 0; i < 100001; ++i) {
+    features += (i ? ",\"f" : "\"f") + std::to_string(i) + "\":" + NumericFeature(2);
+  }
+  EXPECT_EQ(Errors(Doc(features)),
+            (std::vector<std::string>{"fraud.json: features: 100001 features, at most 100000"}));
+  // 200 features of 10,000 interior bins (+3 specials each): 2,000,600 bins, over 2,000,000.
+  const std::string big = NumericFeature(10001);
+  features.clear();
+  for (int i = 0; i < 200; ++i) features += (i ? ",\"f" : "\"f") + std::to_string(i) + "\":" + big;
+  EXPECT_EQ(
+      Errors(Doc(features)),
+      (std::vector<std::string>{"fraud.json: features: 2000600 bins in all, at most 2000000"}));
+}
+
+TEST(ReferenceLimitsTest, DeepNestingIsRejectedWithoutRecursion) {
+  // A megabyte of '[' as a feature's type: rejected before parsing (this crashed by recursion).
+  const std::string deep(1 << 20, '[');
+  const std::string json = R"({"model":"fraud","version":"1","features":{"a":{"type":)" + deep;
+  EXPECT_EQ(
+      Errors(json),
+      (std::vector<std::string>{"fraud.json: invalid JSON: nested deeper than 64 levels at byte " +
+                                std::to_string(json.find('[') + 61)}));
+  // Brackets inside strings do not count; 64 levels do.
+  const std::string in_string =
+      Doc(R"("c":{"type":"categorical","categories":{")" + std::string(200, '[') + R"(\"":1}})");
+  std::vector<std::string> errors;
+  EXPECT_TRUE(ParseReference(in_string, "fraud.json", &errors)) << testing::PrintToString(errors);
+  EXPECT_EQ(JsonTooDeepAt(std::string(64, '[') + std::string(64, ']'), 64), std::string::npos);
+  EXPECT_EQ(JsonTooDeepAt(std::string(65, '['), 64), 64u);
+  EXPECT_EQ(JsonTooDeepAt(R"(["\"[[["])", 1), std::string::npos);
+}
+
+TEST(ReferenceLimitsTest, FileSizeIsCheckedBeforeReading) {
+  const std::string path = ::testing::TempDir() + "/huge_reference.json";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out.seekp(static_cast<std::streamoff>(kMaxReferenceFileBytes));  // sparse: 256 MiB + 1
+    out.put(' ');
+  }
+  std::vector<std::string> errors;
+  EXPECT_FALSE(LoadReferenceFile(path, &errors));
+  std::remove(path.c_str());
+  EXPECT_EQ(errors,
+            (std::vector<std::string>{path + ": file is 268435457 bytes, at most 268435456"}));
 }
 
 TEST(ReferenceTest, MissingFileNamesThePath) {

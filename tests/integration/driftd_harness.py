@@ -141,7 +141,9 @@ def metric(metrics, name, **labels):
 
 class Driftd:
     def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None,
-                 preexec_fn=None):
+                 preexec_fn=None, env=None):
+        """`env`: variables added to driftd's environment (LD_PRELOAD, ...)."""
+        self.env = env
         self.log_format = log_format or os.environ.get("DRIFTD_TEST_LOG_FORMAT", "text")
         self.preexec_fn = preexec_fn  # run in the child before exec (resource limits)
         self.tmp = tmp
@@ -176,8 +178,10 @@ class Driftd:
         if self.log_format != "text":  # text is the default: run it as users do
             args += ["--log.format", self.log_format]
         # Bytes, not text: a test can check that what driftd writes is valid UTF-8 (raw_logs).
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, preexec_fn=self.preexec_fn)
+                                     stderr=subprocess.PIPE, preexec_fn=self.preexec_fn,
+                                     env=env)
         self.addresses = {}
         self.raw_logs = []
         ready = threading.Event()

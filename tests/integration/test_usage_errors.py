@@ -30,13 +30,13 @@ CASES = [
     (["check-config", "--config", CONFIG, "--verbose"],
      "driftd check-config: unknown flag --verbose"),
     (BUILD + ["--bins", "x"],
-     'driftd reference build: --bins: expected an integer from 1 to 100000, got "x"'),
+     'driftd reference build: --bins: expected an integer from 1 to 10000, got "x"'),
     (BUILD + ["--bins", "0"],
-     'driftd reference build: --bins: expected an integer from 1 to 100000, got "0"'),
+     'driftd reference build: --bins: expected an integer from 1 to 10000, got "0"'),
     (BUILD + ["--bins", "99999999999999999999"],
-     'driftd reference build: --bins: expected an integer from 1 to 100000'),
+     'driftd reference build: --bins: expected an integer from 1 to 10000,'),
     (BUILD + ["--max-categories", "-1"],
-     'driftd reference build: --max-categories: expected an integer from 1 to 4294967295, '
+     'driftd reference build: --max-categories: expected an integer from 1 to 10000, '
      'got "-1"'),
     (BUILD + ["--strategy", "median"],
      'driftd reference build: --strategy: expected quantile or uniform, got "median"'),

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config.h"
+#include "core/monitor.h"
+#include "core/reference.h"
+
 namespace driftd {
 namespace {
 
@@ -39,6 +43,34 @@ TEST(CheckConfigArgsTest, Config) {
   EXPECT_EQ(check.config, "x.json");
   EXPECT_EQ(ParseCheckConfigArgs({"--config", "x", "--verbose"}, &check).text,
             "unknown flag --verbose");
+}
+
+TEST(CheckConfigTest, FormatBytes) {
+  EXPECT_EQ(FormatBytes(0), "0 B");
+  EXPECT_EQ(FormatBytes(1023), "1023 B");
+  EXPECT_EQ(FormatBytes(1536), "1.5 KiB");
+  EXPECT_EQ(FormatBytes(76755763), "73.2 MiB");  // 73.2 * 2^20
+  EXPECT_EQ(FormatBytes(size_t{3} << 30), "3.0 GiB");
+}
+
+TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
+  std::vector<std::string> errors;
+  auto ref = ParseReference(R"({"model": "fraud", "version": "1", "features": {
+      "amount": {"type": "numeric", "edges": [0, 10, 20, 30], "counts": [1, 2, 3]}}})",
+                            "fraud.json", &errors);
+  ASSERT_TRUE(ref) << testing::PrintToString(errors);
+  Config config;
+  config.window.slices = 3600;
+  // (6 bins + the records counter) * 3600 slices * 4 bytes = 100,800 bytes, plus the window
+  // object and 3 offsets: about 98.5 KiB.
+  const size_t window = sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
+  const size_t reference =
+      sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
+  EXPECT_EQ(MemoryReport(config, {*ref}),
+            "memory: model \"fraud\": window " + FormatBytes(window) + ", reference " +
+                FormatBytes(reference) + "\nmemory: windows " + FormatBytes(window) +
+                ", references " + FormatBytes(reference) + ", total " +
+                FormatBytes(window + reference) + " (estimate)\n");
 }
 
 TEST(ReferenceBuildArgsTest, FlagsAndLists) {
@@ -78,7 +110,7 @@ TEST(ReferenceBuildArgsTest, Errors) {
   EXPECT_EQ(ParseReferenceBuildArgs(
                 {"--input", "t", "--output", "o", "--model", "m", "--max-categories", "0"}, &build)
                 .text,
-            "--max-categories: expected an integer from 1 to 4294967295, got \"0\"");
+            "--max-categories: expected an integer from 1 to 10000, got \"0\"");
 }
 
 TEST(LoadgenArgsTest, FlagsAndDefaults) {

@@ -123,6 +123,11 @@ TEST(RenderEvaluationTest, ModelFamilies) {
   EXPECT_EQ(Sample(text, "driftd_model_drifted_features{model=\"m\"}"), 0);
   EXPECT_EQ(Sample(text, "driftd_model_retrain_recommended{model=\"m\"}"), 0);
   EXPECT_EQ(Sample(text, "driftd_reference_info{model=\"m\",sha256=\"abc123\",version=\"v1\"}"), 1);
+  EXPECT_EQ(Sample(text, "driftd_window_saturations_total{model=\"m\"}"), 0);
+  Evaluation saturated = HandBuilt();
+  saturated.models[0].saturations = 12;
+  EXPECT_EQ(Sample(RenderEvaluation(saturated), "driftd_window_saturations_total{model=\"m\"}"),
+            12);
 }
 
 TEST(RenderEvaluationTest, NoModelsNoText) { EXPECT_EQ(RenderEvaluation(Evaluation{}), ""); }

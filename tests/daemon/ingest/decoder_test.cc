@@ -805,3 +805,63 @@ TEST(DecoderFuzzTest, RandomBytesAndMutationsNeverCrash) {
 
 }  // namespace
 }  // namespace driftd
+
+namespace driftd {
+namespace {
+
+// The key hash of earlier versions (no seed), for keys of up to 16 bytes, written out here so
+// that the test can search for keys that collide under it.
+uint64_t UnseededHash(std::string_view key) {
+  char padded[16] = {};
+  std::memcpy(padded, key.data(), key.size());
+  uint64_t lo, hi;
+  std::memcpy(&lo, padded, 8);
+  std::memcpy(&hi, padded + 8, 8);
+  const unsigned __int128 r =
+      static_cast<unsigned __int128>(lo ^ 0x1d8e4e27c47d124fULL ^ 0xa0761d6478bd642fULL) *
+      (hi ^ 0x8ebc6af09c88c6e3ULL ^ key.size() ^ 0xe7037ed1a0b428dbULL);
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+TEST(DecoderHashTest, CraftedCollidingKeysStayLinear) {
+  // 20,000 keys whose unseeded hashes fall in the first 4,096 slots of every table size up to
+  // 2^17 (the table a 20,000-key line ends in): one cluster that every insert walks.
+  constexpr size_t kKeys = 20000;
+  std::string line = "m ";
+  size_t found = 0;
+  for (uint64_t i = 0; found < kKeys; ++i) {
+    const std::string key = "f" + std::to_string(i);
+    if ((UnseededHash(key) & 0x1ffff) >= 4096) continue;
+    line += key + "=1,";
+    ++found;
+  }
+  line.pop_back();
+  Record record;
+  DecodeError error;
+
+  // Unseeded (as before): quadratic, about kKeys^2 / 2 probes.
+  SetKeyHashSeedForTesting(0, 0);
+  LineDecoder unseeded;
+  ASSERT_EQ(unseeded.Decode(line, &record, &error), DecodeStatus::kRecord) << error.message;
+  ASSERT_EQ(record.fields.size(), kKeys);
+  EXPECT_GT(unseeded.KeyProbes(), uint64_t{kKeys} * kKeys / 4);
+
+  // Seeded, as every process is: a few probes per key.
+  std::random_device rd;
+  SetKeyHashSeedForTesting((uint64_t{rd()} << 32) ^ rd(), (uint64_t{rd()} << 32) ^ rd());
+  LineDecoder seeded;
+  ASSERT_EQ(seeded.Decode(line, &record, &error), DecodeStatus::kRecord) << error.message;
+  ASSERT_EQ(record.fields.size(), kKeys);
+  EXPECT_LT(seeded.KeyProbes(), uint64_t{4} * kKeys);
+  // The same line as JSON takes the same table.
+  std::string json = R"({"model":"m","features":{)";
+  for (const Field& f : record.fields) json += "\"" + std::string(f.key) + "\":1,";
+  json.back() = '}';
+  json += "}";
+  LineDecoder seeded_json;
+  ASSERT_EQ(seeded_json.Decode(json, &record, &error), DecodeStatus::kRecord) << error.message;
+  EXPECT_LT(seeded_json.KeyProbes(), uint64_t{4} * kKeys);
+}
+
+}  // namespace
+}  // namespace driftd

@@ -56,6 +56,24 @@ TEST_F(LineProcessorTest, LinesAcrossFeedsAndFormats) {
   EXPECT_EQ(Samples(), 2u);
 }
 
+TEST_F(LineProcessorTest, HugeTimestampsAreFutureOrLateNeverAnOverflow) {
+  LineProcessor p = Processor();
+  p.Feed(
+      "{\"model\": \"m\", \"features\": {\"x\": 0.5}, \"ts\": 1e300}\n"
+      "{\"model\": \"m\", \"features\": {\"x\": 0.5}, \"ts\": 9.3e18}\n"
+      "{\"model\": \"m\", \"features\": {\"x\": 0.5}, \"ts\": -1e300}\n"
+      "m x=0.5 9223372036854775807\n"   // the largest int64 nanoseconds: year 2262
+      "m x=0.5 -9223372036854775808\n"  // the smallest: 1677
+      "{\"model\": \"m\", \"features\": {\"x\": 0.5}, \"ts\": 1e999}\n",  // not a double
+      kNow);
+  p.Flush();
+  EXPECT_EQ(Errors(Reason::kFuture), 3);
+  EXPECT_EQ(Errors(Reason::kLate), 2);
+  EXPECT_EQ(Errors(Reason::kBadTimestamp), 1);
+  EXPECT_EQ(p.accepted(), 0u);
+  EXPECT_EQ(Samples(), 0u);
+}
+
 TEST_F(LineProcessorTest, AMessageEndsItsLastLineAStreamMayCutIt) {
   LineProcessor datagram = Processor();
   datagram.Feed("m x=0.5", kNow);
