@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <limits>
@@ -23,8 +24,10 @@ constexpr uint32_t kMaxLineBytes = 64 << 20;
 constexpr uint32_t kMaxSlices = 3600;
 constexpr double kMinSliceSeconds = 0.001;
 // Upper bounds of the durations, in seconds (docs/configuration.md).
-constexpr double kMaxIdleTimeoutSeconds = 86400;     // 1 day
-constexpr double kMaxIntervalSeconds = 3600;         // 1 hour
+constexpr double kMaxIdleTimeoutSeconds = 86400;  // 1 day
+constexpr double kMaxIntervalSeconds = 3600;      // 1 hour
+constexpr double kMaxLineTimeoutSeconds = 3600;   // 1 hour
+constexpr uint32_t kMaxIngestConnections = 1 << 20;
 constexpr double kMaxWindowSeconds = 400.0 * 86400;  // 400 days
 // sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
 constexpr size_t kMaxUnixPathBytes = 107;
@@ -194,9 +197,10 @@ std::string Resolve(const std::string& path, const std::string& base_dir) {
 }
 
 void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, Problems* p) {
-  const Json* s = Section(
-      doc, "ingest",
-      {"tcp", "udp", "unix", "max_line_bytes", "max_connections", "idle_timeout_seconds"}, p);
+  const Json* s = Section(doc, "ingest",
+                          {"tcp", "udp", "unix", "unix_mode", "max_line_bytes", "max_connections",
+                           "max_unix_connections", "idle_timeout_seconds", "line_timeout_seconds"},
+                          p);
   if (s == nullptr) return;
   ReadListener(*s, "tcp", "ingest", &c->tcp, p);
   ReadListener(*s, "udp", "ingest", &c->udp, p);
@@ -216,10 +220,24 @@ void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, 
     }
   }
   ReadInteger(*s, "max_line_bytes", "ingest", kMinLineBytes, kMaxLineBytes, &c->max_line_bytes, p);
-  ReadInteger(*s, "max_connections", "ingest", 1, std::numeric_limits<uint32_t>::max(),
-              &c->max_connections, p);
+  ReadInteger(*s, "max_connections", "ingest", 1, kMaxIngestConnections, &c->max_connections, p);
+  ReadInteger(*s, "max_unix_connections", "ingest", 1, kMaxIngestConnections,
+              &c->max_unix_connections, p);
   ReadDuration(*s, "idle_timeout_seconds", "ingest", kMaxIdleTimeoutSeconds,
                &c->idle_timeout_seconds, p);
+  ReadDuration(*s, "line_timeout_seconds", "ingest", kMaxLineTimeoutSeconds,
+               &c->line_timeout_seconds, p);
+  if (const Json* m = Find(*s, "unix_mode"); m != nullptr) {
+    const std::string text = m->is_string() ? m->get<std::string>() : "";
+    char* end = nullptr;
+    const unsigned long mode = std::strtoul(text.c_str(), &end, 8);
+    if (!m->is_string() || text.empty() || text.size() > 4 || *end != '\0' || text[0] != '0' ||
+        text.find_first_not_of("01234567") != std::string::npos || mode > 0777) {
+      p->Add("ingest.unix_mode", "must be an octal mode string such as \"0660\", got " + m->dump());
+    } else {
+      c->unix_mode = static_cast<uint32_t>(mode);
+    }
+  }
 }
 
 // The HTTP server's resource bounds (docs/architecture.md, "Memory and time bounds: HTTP").

@@ -27,8 +27,13 @@ struct IngestConfig {
   std::optional<HostPort> tcp, udp;      // absent or JSON null disables the listener
   std::optional<std::string> unix_path;  // key "unix"; relative paths resolved against base_dir
   uint32_t max_line_bytes = 65536;       // 64 .. 64 MiB
-  uint32_t max_connections = 1024;       // >= 1
+  uint32_t max_connections = 1024;       // 1 .. 1048576: open TCP connections
+  uint32_t max_unix_connections = 1024;  // 1 .. 1048576: open unix connections, counted apart
   double idle_timeout_seconds = 300;  // (0, 86400]: a stream connection silent this long is closed
+  // (0, 3600]: a line begun on a stream connection must end (its '\n') within this long, or the
+  // connection is closed as "slow_client": a sender dripping bytes cannot hold a slot forever.
+  double line_timeout_seconds = 10;
+  uint32_t unix_mode = 0660;  // key "unix_mode", an octal string ("0660"): the socket's mode
 };
 
 struct HttpConfig {

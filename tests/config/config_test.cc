@@ -75,6 +75,9 @@ TEST(ConfigGoodTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c.ingest.unix_path, "/run/driftd/ingest.sock");
   EXPECT_EQ(c.ingest.max_line_bytes, 131072u);
   EXPECT_EQ(c.ingest.max_connections, 64u);
+  EXPECT_EQ(c.ingest.max_unix_connections, 16u);
+  EXPECT_EQ(c.ingest.line_timeout_seconds, 2.5);
+  EXPECT_EQ(c.ingest.unix_mode, 0600u);
   EXPECT_EQ(c.http.listen, (HostPort{"::1", 9470}));
   EXPECT_EQ(c.window.length_seconds, 900);
   EXPECT_EQ(c.window.slices, 90u);
@@ -170,6 +173,10 @@ TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {
   EXPECT_FALSE(c.ingest.unix_path);
   EXPECT_EQ(c.ingest.max_line_bytes, 65536u);
   EXPECT_EQ(c.ingest.max_connections, 1024u);
+  EXPECT_EQ(c.ingest.max_unix_connections, 1024u);
+  EXPECT_EQ(c.ingest.idle_timeout_seconds, 300);
+  EXPECT_EQ(c.ingest.line_timeout_seconds, 10);
+  EXPECT_EQ(c.ingest.unix_mode, 0660u);
   EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 9470}));
   EXPECT_EQ(c.window.length_seconds, 3600);
   EXPECT_EQ(c.window.slices, 60u);
@@ -219,7 +226,7 @@ TEST(ConfigGoodTest, AddressesAndBoundaries) {
   EXPECT_EQ(c.ingest.udp, (HostPort{"localhost", 65535}));
   EXPECT_EQ(c.ingest.unix_path, kTestdata + "/driftd.sock");
   EXPECT_EQ(c.ingest.max_line_bytes, 64u << 20);
-  EXPECT_EQ(c.ingest.max_connections, 4294967295u);
+  EXPECT_EQ(c.ingest.max_connections, 1048576u);
   EXPECT_EQ(c.http.listen, (HostPort{"0.0.0.0", 0}));
   EXPECT_EQ(c.window.slices, 1000u);
   EXPECT_EQ(c.evaluation.min_samples, 500u);
@@ -320,9 +327,18 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
     {"max_line_bytes_fractional.bad.json",
      {"max_line_bytes_fractional.bad.json: ingest.max_line_bytes: must be an integer"}},
     {"max_connections_zero.bad.json",
-     {"max_connections_zero.bad.json: ingest.max_connections: must be >= 1"}},
+     {"max_connections_zero.bad.json: ingest.max_connections: must be between 1 and 1048576"}},
     {"max_connections_too_large.bad.json",
-     {"max_connections_too_large.bad.json: ingest.max_connections: must be <= 4294967295"}},
+     {"max_connections_too_large.bad.json: ingest.max_connections: must be between 1 and "
+      "1048576"}},
+    {"unix_mode_invalid.bad.json",
+     {"unix_mode_invalid.bad.json: ingest.unix_mode: must be an octal mode string such as "
+      "\"0660\", got \"660\""}},
+    {"unix_mode_not_string.bad.json",
+     {"unix_mode_not_string.bad.json: ingest.unix_mode: must be an octal mode string such as "
+      "\"0660\", got 432"}},
+    {"line_timeout_too_large.bad.json",
+     {"line_timeout_too_large.bad.json: ingest.line_timeout_seconds: must be <= 3600 (seconds)"}},
     {"http_listen_not_string.bad.json",
      {"http_listen_not_string.bad.json: http.listen: must be a string"}},
     {"http_listen_invalid.bad.json",
