@@ -4,12 +4,14 @@ namespace driftd {
 
 LineProcessor::LineProcessor(Monitor* monitor, TransportMetrics* metrics,
                              prometheus::Counter* values, LogRateLimiter* log_limiter,
-                             size_t max_line_bytes)
+                             size_t max_line_bytes, DecodeScratch* scratch)
     : monitor_(monitor),
       metrics_(metrics),
       values_(values),
       log_limiter_(log_limiter),
-      splitter_(max_line_bytes) {}
+      splitter_(max_line_bytes),
+      own_scratch_(scratch ? nullptr : std::make_unique<DecodeScratch>()),
+      scratch_(scratch ? scratch : own_scratch_.get()) {}
 
 void LineProcessor::Feed(std::string_view bytes, double now) {
   splitter_.Feed(
@@ -40,21 +42,23 @@ void LineProcessor::TooLong(std::string_view head) {
 }
 
 bool LineProcessor::Process(std::string_view line, double now, bool stream_ended) {
-  switch (decoder_.Decode(line, &record_, &error_)) {
+  Record& record = scratch_->record;
+  DecodeError& error = scratch_->error;
+  switch (scratch_->decoder.Decode(line, &record, &error)) {
     case DecodeStatus::kSkip:
       return true;
     case DecodeStatus::kError:
       if (stream_ended) {
         Error(Reason::kTruncatedLine, "connection closed in the middle of a line", line);
       } else {
-        Error(error_.reason, error_.message, line);
+        Error(error.reason, error.message, line);
       }
       return false;
     case DecodeStatus::kRecord:
       break;
   }
-  ++records_[static_cast<size_t>(record_.format)];
-  const ApplyOutcome outcome = monitor_->Apply(record_, now, &batch_);
+  ++records_[static_cast<size_t>(record.format)];
+  const ApplyOutcome outcome = monitor_->Apply(record, now, &batch_);
   stats_.Add(outcome);
   if (!outcome.accepted()) {
     ++rejected_;
@@ -68,7 +72,7 @@ bool LineProcessor::Process(std::string_view line, double now, bool stream_ended
 std::string LineProcessor::RejectionMessage(Reason reason) const {
   switch (reason) {
     case Reason::kUnknownModel:
-      return "unknown model \"" + std::string(record_.model) + "\"";
+      return "unknown model \"" + std::string(scratch_->record.model) + "\"";
     case Reason::kLate:
       return "timestamp older than the window";
     case Reason::kFuture:

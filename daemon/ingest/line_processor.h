@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -15,10 +16,22 @@
 
 namespace driftd {
 
+// The decoder and its output, which one thread's processors can share: a line is decoded and
+// applied within one call, so nothing of it outlives the call. Sharing them keeps an idle
+// connection's memory to its unfinished line (the decoder's buffers grow with the longest line).
+struct DecodeScratch {
+  LineDecoder decoder;
+  Record record;
+  DecodeError error;
+};
+
 class LineProcessor {
  public:
+  // `scratch`, when not null, must outlive the processor and be used by no other thread while
+  // this processor runs; null gives the processor its own.
   LineProcessor(Monitor* monitor, TransportMetrics* metrics, prometheus::Counter* values,
-                LogRateLimiter* log_limiter, size_t max_line_bytes);
+                LogRateLimiter* log_limiter, size_t max_line_bytes,
+                DecodeScratch* scratch = nullptr);
 
   // Processes the lines in `bytes`, which arrived at `now` (unix seconds). A line may span
   // calls; one longer than max_line_bytes is counted as "line_too_long" and skipped to its end.
@@ -30,6 +43,10 @@ class LineProcessor {
   void EndStream(double now);
   // Forgets the unterminated line buffered so far; returns whether there was one.
   bool DropPartialLine();
+  // Whether a line has begun and not ended (see LineSplitter::in_line).
+  bool in_line() const { return splitter_.in_line(); }
+  // Bytes this processor holds beyond its own size: the unterminated line's buffer.
+  size_t buffered_capacity() const { return splitter_.buffered_capacity(); }
 
   // Counts and logs a transport-level error.
   void Error(Reason reason, std::string_view message, std::string_view sample = {});
@@ -50,9 +67,8 @@ class LineProcessor {
   prometheus::Counter* values_;
   LogRateLimiter* log_limiter_;
   LineSplitter splitter_;
-  LineDecoder decoder_;
-  Record record_;
-  DecodeError error_;
+  std::unique_ptr<DecodeScratch> own_scratch_;  // when none was given
+  DecodeScratch* scratch_;
   ApplyStats stats_;
   Monitor::Batch batch_;                                                 // released by Flush()
   std::array<uint64_t, static_cast<size_t>(Format::kCount)> records_{};  // by Format

@@ -31,7 +31,7 @@ class LineSplitter {
           partial_.append(data.data(), std::min(len, max_));
           on_too_long(std::string_view(partial_));
         }
-        partial_.clear();
+        Release();
         skipping_ = nl == nullptr;
       } else if (nl && partial_.empty()) {
         on_line(data.substr(0, len));
@@ -39,7 +39,7 @@ class LineSplitter {
         partial_.append(data.data(), len);
         if (nl) {
           on_line(std::string_view(partial_));
-          partial_.clear();
+          Release();
         }
       }
       data.remove_prefix(nl ? len + 1 : len);
@@ -49,12 +49,28 @@ class LineSplitter {
   // The unterminated line buffered so far (empty when the stream ended on a newline, or while an
   // overlong line is being skipped).
   std::string_view rest() const { return partial_; }
+  // Whether a line has begun and not ended yet (buffered, or an overlong one being skipped).
+  bool in_line() const { return skipping_ || !partial_.empty(); }
+  // The bytes held for the unterminated line (its capacity, not its length).
+  size_t buffered_capacity() const { return partial_.capacity(); }
   void Reset() {
-    partial_.clear();
+    Release();
     skipping_ = false;
   }
 
+  // A buffer that grew past this for one long line is given back once the line is done, so a
+  // connection that once sent a long line does not keep its memory.
+  static constexpr size_t kKeptCapacity = 4096;
+
  private:
+  void Release() {
+    if (partial_.capacity() > kKeptCapacity) {
+      std::string().swap(partial_);
+    } else {
+      partial_.clear();
+    }
+  }
+
   size_t max_;
   std::string partial_;
   bool skipping_ = false;

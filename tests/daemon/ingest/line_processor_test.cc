@@ -118,6 +118,32 @@ TEST_F(LineProcessorTest, EachRejectionHasItsReasonAndMessage) {
   }
 }
 
+// Processors of one thread may share one decoder: each line is decoded and applied within the
+// call, so interleaving two streams' reads loses and mixes nothing.
+TEST_F(LineProcessorTest, ProcessorsSharingAScratchStayApart) {
+  DecodeScratch scratch;
+  LineProcessor a(monitor_.get(), &metrics_.transport(Transport::kTcp), metrics_.values(),
+                  &limiter_, 1024, &scratch);
+  LineProcessor b(monitor_.get(), &metrics_.transport(Transport::kTcp), metrics_.values(),
+                  &limiter_, 1024, &scratch);
+  // Each read is flushed before the next one, as the listeners do (a batch holds its model).
+  auto read = [](LineProcessor& p, std::string_view bytes) {
+    p.Feed(bytes, kNow);
+    p.Flush();
+  };
+  read(a, "{\"model\": \"m\", \"features\": {\"x\":");
+  read(b, "m x=1.5\nm x=");
+  read(a, " 0.5}}\nnosuch x=1\n");
+  read(b, "0.25\n");
+  EXPECT_EQ(a.accepted(), 1u);
+  EXPECT_EQ(a.rejected(), 1u);
+  EXPECT_EQ(a.last_error(), "unknown model \"nosuch\"");
+  EXPECT_EQ(b.accepted(), 2u);
+  EXPECT_EQ(Records(Format::kJson), 1);
+  EXPECT_EQ(Records(Format::kLineProtocol), 3);  // "nosuch x=1" is a record, of no model
+  EXPECT_EQ(Samples(), 3u);
+}
+
 TEST_F(LineProcessorTest, DropPartialLine) {
   LineProcessor p = Processor();
   EXPECT_FALSE(p.DropPartialLine());

@@ -79,5 +79,41 @@ TEST(LineSplitterTest, MemoryStaysBoundedWithoutNewlines) {
   EXPECT_TRUE(s.rest().empty());  // nothing of the overlong line is kept
 }
 
+// A long line's buffer is given back once the line ends, so an idle connection that once sent
+// one holds no more than kKeptCapacity; short lines keep theirs for reuse.
+TEST(LineSplitterTest, ALongLinesBufferIsGivenBack) {
+  LineSplitter s(1 << 20);
+  Collected c;
+  const std::string long_line(60000, 'x');
+  Feed(&s, long_line.substr(0, 100), &c);
+  Feed(&s, long_line.substr(100), &c);
+  EXPECT_GE(s.buffered_capacity(), long_line.size());
+  Feed(&s, "\n", &c);
+  ASSERT_EQ(c.lines.size(), 1u);
+  EXPECT_EQ(c.lines[0].size(), long_line.size());
+  EXPECT_LE(s.buffered_capacity(), LineSplitter::kKeptCapacity);
+  Feed(&s, "ab", &c);
+  Feed(&s, "c\n", &c);
+  EXPECT_EQ(c.lines.back(), "abc");
+  EXPECT_LE(s.buffered_capacity(), LineSplitter::kKeptCapacity);
+}
+
+TEST(LineSplitterTest, InLineWhileALineIsUnfinished) {
+  LineSplitter s(8);
+  Collected c;
+  EXPECT_FALSE(s.in_line());
+  Feed(&s, "abc", &c);
+  EXPECT_TRUE(s.in_line());
+  Feed(&s, "\n", &c);
+  EXPECT_FALSE(s.in_line());
+  Feed(&s, "0123456789", &c);  // overlong: skipped, nothing buffered, but the line goes on
+  EXPECT_TRUE(s.rest().empty());
+  EXPECT_TRUE(s.in_line());
+  Feed(&s, "9\n", &c);
+  EXPECT_FALSE(s.in_line());
+  s.Reset();
+  EXPECT_FALSE(s.in_line());
+}
+
 }  // namespace
 }  // namespace driftd
