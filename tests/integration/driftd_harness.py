@@ -21,6 +21,13 @@ from scipy.stats import entropy
 
 DRIFTD = os.environ.get("DRIFTD_BIN", "driftd")
 
+# Set by scripts/test for the sanitizer builds. They distort RSS and CPU figures, and UBSan's
+# vptr check needs descriptors of its own (it probes memory through a pipe), so a process run out
+# of descriptors reports a false "invalid vptr" and exits.
+SANITIZERS = os.environ.get("DRIFTD_SANITIZE", "")
+SANITIZED = bool(SANITIZERS)
+NEEDS_FDS_OF_ITS_OWN = "undefined" in SANITIZERS
+
 REFERENCE = {
     "model": "m",
     "version": "test-1",

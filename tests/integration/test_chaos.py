@@ -23,9 +23,8 @@ import time
 import unittest
 import urllib.request
 
-from driftd_harness import Driftd, TempDir, metric
+from driftd_harness import SANITIZED, Driftd, TempDir, metric
 
-SANITIZED = bool(os.environ.get("DRIFTD_SANITIZE"))
 SECONDS = float(os.environ.get("DRIFTD_CHAOS_SECONDS", "20" if SANITIZED else "60"))
 MAX_LINE = 4096
 LINE_TIMEOUT = 2

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from driftd_harness import Driftd, TempDir, metric
+from driftd_harness import NEEDS_FDS_OF_ITS_OWN, SANITIZED, Driftd, TempDir, metric
 
 # What a scrape may take while the server is under attack (the issue's figure).
 SCRAPE_BUDGET = 0.100
@@ -195,6 +195,7 @@ def limit_fds(n):
 
 
 class FileDescriptorTest(unittest.TestCase):
+    @unittest.skipIf(NEEDS_FDS_OF_ITS_OWN, "UBSan needs descriptors of its own (see the harness)")
     def test_out_of_descriptors_backs_off(self):
         """With 64 descriptors and 150 idle connections, accept fails with EMFILE: counted,
         logged, retried after a back-off (not in a busy loop), and the scrape still answers."""
@@ -302,7 +303,8 @@ class StatusAtScaleTest(unittest.TestCase):
                 self.assertEqual(errors(d, "too_many_requests"), self.READERS - 4)
                 # Documented bound: the stuck responses share one rendering; RSS grows by at most
                 # a few documents (the held one, the next evaluation's, the allocator's slack).
-                self.assertLess(rss_held, rss_start + 4 * len(doc))
+                if not SANITIZED:  # shadow memory and quarantine hold freed documents
+                    self.assertLess(rss_held, rss_start + 4 * len(doc))
                 for s in stuck:
                     s.close()
                 # The slots are given back once their connections are gone.

@@ -14,9 +14,8 @@ import subprocess
 import time
 import unittest
 
-from driftd_harness import DRIFTD, Driftd, TempDir, metric
+from driftd_harness import DRIFTD, NEEDS_FDS_OF_ITS_OWN, SANITIZED, Driftd, TempDir, metric
 
-SANITIZED = bool(os.environ.get("DRIFTD_SANITIZE"))
 # docs/architecture.md, "Memory bounds: per connection": 1,000 idle connections cost at most this.
 IDLE_BOUND_MB = 32
 
@@ -175,6 +174,7 @@ class ListenerLimitTest(unittest.TestCase):
             finally:
                 self.assertEqual(d.stop(), 0)
 
+    @unittest.skipIf(NEEDS_FDS_OF_ITS_OWN, "UBSan needs descriptors of its own (see the harness)")
     def test_accept_errors_back_off_and_are_counted(self):
         """Out of file descriptors, the TCP listener backs off instead of spinning, counts
         accept_error, and takes connections again once descriptors are free."""
