@@ -27,6 +27,7 @@ constexpr double kMinSliceSeconds = 0.001;
 constexpr double kMaxIdleTimeoutSeconds = 86400;  // 1 day
 constexpr double kMaxIntervalSeconds = 3600;      // 1 hour
 constexpr double kMaxLineTimeoutSeconds = 3600;   // 1 hour
+constexpr double kMaxCheckpointSeconds = 86400;    // 1 day
 constexpr uint32_t kMaxIngestConnections = 1 << 20;
 constexpr double kMaxWindowSeconds = 400.0 * 86400;  // 400 days
 // sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
@@ -279,6 +280,22 @@ void ParseHttp(const Json& doc, HttpConfig* c, Problems* p) {
     what << "must be <= http.request_timeout_seconds (" << c->request_timeout_seconds << ")";
     p->Add("http.header_timeout_seconds", what.str());
   }
+}
+
+void ParseState(const Json& doc, const std::string& base_dir, StateConfig* c, Problems* p) {
+  const Json* s = Section(doc, "state", {"directory", "checkpoint_seconds"}, p);
+  if (s == nullptr) return;
+  if (const Json* d = Find(*s, "directory"); d != nullptr && !d->is_null()) {
+    if (!d->is_string()) {
+      p->Add("state.directory", "must be a string or null");
+    } else if (d->get<std::string>().empty()) {
+      p->Add("state.directory", "must not be empty");
+    } else {
+      c->directory = Resolve(d->get<std::string>(), base_dir);
+    }
+  }
+  ReadDuration(*s, "checkpoint_seconds", "state", kMaxCheckpointSeconds, &c->checkpoint_seconds,
+               p);
 }
 
 void ParseWindow(const Json& doc, WindowConfig* c, Problems* p) {
@@ -552,11 +569,12 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
   }
   Config c;
   c.source = std::string(source);
-  CheckKeys(doc, {"ingest", "http", "window", "evaluation", "models"}, "", &p);
+  CheckKeys(doc, {"ingest", "http", "window", "evaluation", "state", "models"}, "", &p);
   ParseIngest(doc, base_dir, &c.ingest, &p);
   ParseHttp(doc, &c.http, &p);
   ParseWindow(doc, &c.window, &p);
   ParseEvaluation(doc, &c.evaluation, &p);
+  ParseState(doc, base_dir, &c.state, &p);
   ParseModels(doc, base_dir, &c.models, &p);
   if (p.count() != 0) return std::nullopt;
   Validate(c, &p);

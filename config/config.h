@@ -58,6 +58,13 @@ struct EvaluationConfig {
   KlDirection kl_direction = KlDirection::kWindowToReference;
 };
 
+struct StateConfig {
+  // Where windows and alert states are checkpointed (created if missing); absent or JSON null:
+  // nothing is kept across restarts. Relative paths are resolved against base_dir.
+  std::optional<std::string> directory;
+  double checkpoint_seconds = 30;  // (0, 86400]: also at shutdown
+};
+
 struct ModelConfig {
   std::string name;
   std::string reference;  // path as resolved (relative -> joined with base_dir)
@@ -71,6 +78,7 @@ struct Config {
   HttpConfig http;
   WindowConfig window;
   EvaluationConfig evaluation;
+  StateConfig state;
   std::vector<ModelConfig> models;  // at least one; names non-empty and unique
   std::string source;               // the file name as given, for messages
 };

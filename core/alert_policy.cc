@@ -1,5 +1,8 @@
 #include "core/alert_policy.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace driftd {
 
 const char* DriftMetricName(DriftMetric m) {
@@ -24,6 +27,24 @@ void AlertPolicy::DefaultThresholds(DriftMetric metric, double* warning, double*
   const FeatureMetric& m = Describe(metric);
   *warning = m.default_warning;
   *critical = m.default_critical;
+}
+
+FeatureAlertState::Saved FeatureAlertState::Save() const {
+  Saved s;
+  s.evaluable = evaluable_;
+  s.level = static_cast<uint8_t>(level_);
+  std::copy(std::begin(up_), std::end(up_), s.up);
+  std::copy(std::begin(down_), std::end(down_), s.down);
+  return s;
+}
+
+bool FeatureAlertState::Restore(const Saved& s) {
+  if (s.level > static_cast<uint8_t>(DriftLevel::kCritical)) return false;
+  evaluable_ = s.evaluable;
+  level_ = static_cast<DriftLevel>(s.level);
+  std::copy(std::begin(s.up), std::end(s.up), up_);
+  std::copy(std::begin(s.down), std::end(s.down), down_);
+  return true;
 }
 
 bool FeatureAlertState::Update(const AlertPolicy& policy, const Input& in) {

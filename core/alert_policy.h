@@ -69,6 +69,16 @@ class FeatureAlertState {
   // "insufficient_data", "ok", "warning" or "critical".
   const char* Name() const { return evaluable_ ? DriftLevelName(level_) : "insufficient_data"; }
 
+  // The whole state, for a checkpoint: Restore(Save()) gives the same state.
+  struct Saved {
+    bool evaluable = false;
+    uint8_t level = 0;
+    uint32_t up[3] = {0, 0, 0}, down[3] = {0, 0, 0};
+  };
+  Saved Save() const;
+  // False (and no change) when `saved` holds an unknown level.
+  bool Restore(const Saved& saved);
+
  private:
   bool evaluable_ = false;
   DriftLevel level_ = DriftLevel::kOk;

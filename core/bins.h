@@ -101,6 +101,11 @@ class FeatureBins {
     return it == index_.end() ? other_bin() : it->second;
   }
 
+  // Whether `other` puts every value in the same bin (same kind, edges and categories in order).
+  bool SameBinsAs(const FeatureBins& other) const {
+    return kind_ == other.kind_ && edges_ == other.edges_ && categories_ == other.categories_;
+  }
+
   // Heap bytes the bins hold beyond the object (edges and their padded copy; categories and
   // their index), computed from their sizes: what `driftd check-config` reports.
   size_t HeapBytes() const;

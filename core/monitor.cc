@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <optional>
 
 #include "core/category.h"
@@ -70,15 +71,45 @@ struct MonitoredModel {
   uint32_t generation = 0;                               // guarded by mu
   uint64_t late = 0, future = 0;                         // guarded by mu
   double shifted = 0;  // guarded by mu: Monitor::shifted_ as this window last applied it
+  // Guarded by mu: Reload() replaced this model; look the name up again in the current set.
+  bool retired = false;
+  // Guarded by mu. Features whose window started empty at a Reload() while the model's records
+  // counter kept its counts: until every slice from before the reload has left the window
+  // (explicit_until, window time), an absent value is counted in their missing bin as it comes
+  // instead of being inferred from the records counter. counts_absent[f] marks them.
+  std::vector<uint32_t> explicit_missing;
+  std::vector<char> counts_absent;
+  double explicit_until = 0;
+
+  void SetExplicitMissing(std::vector<uint32_t> features, double until) {
+    explicit_missing = std::move(features);
+    counts_absent.assign(explicit_missing.empty() ? 0 : reference.features.size(), 0);
+    for (uint32_t f : explicit_missing) counts_absent[f] = 1;
+    explicit_until = until;
+  }
+};
+
+struct Monitor::ModelSet {
+  MonitorOptions options;
+  std::vector<std::shared_ptr<MonitoredModel>> models;
+  MonitoredModel* Find(std::string_view name) const {
+    for (const auto& m : models) {
+      if (m->reference.model == name) return m.get();
+    }
+    return nullptr;
+  }
 };
 
 Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references, double now,
                  std::vector<ModelAlerts> alerts, MonitorObserver* observer)
-    : options_(options), observer_(observer) {
+    : observer_(observer) {
+  auto set = std::make_shared<ModelSet>();
+  set->options = options;
   for (size_t i = 0; i < references.size(); ++i) {
-    models_.push_back(std::make_unique<Model>(std::move(references[i]), options_, now,
-                                              i < alerts.size() ? alerts[i] : ModelAlerts()));
+    set->models.push_back(std::make_shared<Model>(std::move(references[i]), options, now,
+                                                  i < alerts.size() ? alerts[i] : ModelAlerts()));
   }
+  set_ = std::move(set);
 }
 
 Monitor::~Monitor() = default;
@@ -86,14 +117,29 @@ Monitor::~Monitor() = default;
 void Monitor::Batch::Release() {
   if (model_ != nullptr) model_->mu.unlock();
   model_ = nullptr;
+  set_.reset();
   now_ = -1;
 }
 
-Monitor::Model* Monitor::Find(std::string_view name) {
-  for (auto& m : models_) {
-    if (m->reference.model == name) return m.get();
+std::shared_ptr<const Monitor::ModelSet> Monitor::Current() const {
+  std::lock_guard<std::mutex> lock(set_mu_);
+  return set_;
+}
+
+MonitorOptions Monitor::options() const { return Current()->options; }
+size_t Monitor::models() const { return Current()->models.size(); }
+
+Monitor::Model* Monitor::LockModel(std::string_view name, std::shared_ptr<const ModelSet>* set) {
+  for (;;) {
+    *set = Current();
+    Model* m = (*set)->Find(name);
+    if (m == nullptr) return nullptr;
+    m->mu.lock();
+    // Retired: a Reload() published its successor before retiring it, so the next look-up
+    // finds the successor.
+    if (!m->retired) return m;
+    m->mu.unlock();
   }
-  return nullptr;
 }
 
 namespace {
@@ -137,16 +183,17 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
 
 ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
   ApplyOutcome outcome;
-  Model* m = Find(record.model);
-  if (m == nullptr) {
-    outcome.rejected = Reason::kUnknownModel;
-    return outcome;
-  }
   Batch local;
   if (batch == nullptr) batch = &local;
-  if (batch->model_ != m) {
+  Model* m = batch->model_;
+  if (m == nullptr || m->reference.model != record.model) {
     batch->Release();
-    m->mu.lock();
+    m = LockModel(record.model, &batch->set_);
+    if (m == nullptr) {
+      batch->set_.reset();
+      outcome.rejected = Reason::kUnknownModel;
+      return outcome;
+    }
     batch->model_ = m;
   }
   if (now != batch->now_) {
@@ -208,21 +255,52 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
     m->window.Add(slot, f, TextCategoryBin(bins, tag.value.text));
     ++outcome.values;
   }
+  for (uint32_t f : m->explicit_missing) {  // empty but after a Reload() that reset features
+    if (m->seen[f] != gen) m->window.Add(slot, f, m->reference.features[f].bins.missing_bin());
+  }
   return outcome;
 }
+
+namespace {
+
+// Feature f's counts as compared with its reference: its window totals, and the records that did
+// not carry it as missing (inferred from the records counter, unless the feature counts absent
+// values itself: MonitoredModel::explicit_missing).
+void FeatureCounts(const MonitoredModel& m, const std::vector<uint64_t>& totals, uint32_t f,
+                   bool counts_absent, std::vector<uint64_t>* out) {
+  const FeatureBins& bins = m.reference.features[f].bins;
+  out->assign(totals.begin() + m.window.offset(f),
+              totals.begin() + m.window.offset(f) + bins.size());
+  if (counts_absent) return;
+  const uint64_t records = totals[m.window.offset(m.records_feature())];
+  uint64_t counted = 0;
+  for (uint64_t c : *out) counted += c;
+  if (records > counted) (*out)[bins.missing_bin()] += records - counted;
+}
+
+}  // namespace
 
 std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
   auto eval = std::make_shared<Evaluation>();
   eval->timestamp = now;
+  const std::shared_ptr<const ModelSet> set = Current();
+  const MonitorOptions& options = set->options;
+  eval->options = options;
+  eval->models_alive = set;
   std::vector<uint64_t> totals;
-  const double log_scale = options_.divergence.base == LogBase::kTwo ? 1.0 / std::log(2.0) : 1.0;
-  for (auto& m : models_) {
+  std::vector<char> counts_absent;
+  const double log_scale = options.divergence.base == LogBase::kTwo ? 1.0 / std::log(2.0) : 1.0;
+  for (const auto& m : set->models) {
     ModelEvaluation me;
     {
       std::lock_guard<std::mutex> lock(m->mu);
       CatchUpShifts(m.get());
       m->window.AdvanceTo(now);
+      if (!m->explicit_missing.empty() && m->window.end() >= m->explicit_until) {
+        m->SetExplicitMissing({}, 0);  // every slice from before the reload has left
+      }
       m->window.Totals(&totals);
+      counts_absent = m->counts_absent;
       me.late = m->late;
       me.future = m->future;
       me.saturations = m->window.saturations();
@@ -238,17 +316,13 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
       FeatureEvaluation fe;
       fe.name = rf.name;
       fe.kind = bins.kind();
-      fe.window_counts.assign(totals.begin() + m->window.offset(f),
-                              totals.begin() + m->window.offset(f) + bins.size());
-      uint64_t counted = 0;
-      for (uint64_t c : fe.window_counts) counted += c;
-      // Records that did not carry this feature: missing.
-      if (records > counted) fe.window_counts[bins.missing_bin()] += records - counted;
+      FeatureCounts(*m, totals, f, !counts_absent.empty() && counts_absent[f],
+                    &fe.window_counts);
       const Divergences d = m->prepared[f].Compare(fe.window_counts);
       fe.samples = d.samples;
       fe.divergences = d;
-      fe.evaluable = d.has_data && d.samples >= options_.min_samples;
-      if (options_.kl_direction == KlDirection::kReferenceToWindow) {
+      fe.evaluable = d.has_data && d.samples >= options.min_samples;
+      if (options.kl_direction == KlDirection::kReferenceToWindow) {
         fe.kl = d.kl_reference_to_window;
         fe.entropy = d.reference_entropy;
         fe.cross_entropy = d.reference_cross_entropy;
@@ -287,7 +361,216 @@ void Monitor::CatchUpShifts(Model* m) {
   const double total = shifted_.load(std::memory_order_acquire);
   if (total == m->shifted) return;
   m->window.Shift(total - m->shifted);
+  if (!m->explicit_missing.empty()) m->explicit_until += total - m->shifted;
   m->shifted = total;
+}
+
+ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Reference> references,
+                             double now, std::vector<ModelAlerts> alerts) {
+  ReloadReport report;
+  const std::shared_ptr<const ModelSet> old = Current();
+  const WindowOptions& ow = old->options.window;
+  const bool same_window =
+      ow.length_seconds == options.window.length_seconds && ow.slices == options.window.slices;
+  report.windows_reset = !same_window;
+
+  auto next = std::make_shared<ModelSet>();
+  next->options = options;
+  const double shifted = shifted_.load(std::memory_order_acquire);
+  for (size_t i = 0; i < references.size(); ++i) {
+    auto m = std::make_shared<Model>(std::move(references[i]), options, now,
+                                     i < alerts.size() ? alerts[i] : ModelAlerts());
+    m->shifted = shifted;
+    if (old->Find(m->reference.model) == nullptr) report.added.push_back(m->reference.model);
+    next->models.push_back(std::move(m));
+  }
+  for (const auto& m : old->models) {
+    if (next->Find(m->reference.model) == nullptr) report.removed.push_back(m->reference.model);
+  }
+
+  // The successors are locked before they are published, so that no record reaches one before
+  // its predecessor's counts have moved into it; a predecessor is retired under its own lock,
+  // after any record a batch holds it for.
+  for (const auto& m : next->models) m->mu.lock();
+  {
+    std::lock_guard<std::mutex> lock(set_mu_);
+    set_ = next;
+  }
+  const double slice = options.window.slice_seconds();
+  for (const auto& o : old->models) {
+    std::lock_guard<std::mutex> lock(o->mu);
+    o->retired = true;
+    Model* n = next->Find(o->reference.model);
+    if (n == nullptr || !same_window) continue;
+    CatchUpShifts(o.get());
+    n->late = o->late;
+    n->future = o->future;
+    n->shifted = o->shifted;
+    n->retrain = o->retrain;
+    if (!o->reference.sha256.empty() && o->reference.sha256 == n->reference.sha256) {
+      n->window = std::move(o->window);
+      n->alert_states = o->alert_states;
+      n->seen = std::move(o->seen);
+      n->generation = o->generation;
+      n->SetExplicitMissing(std::move(o->explicit_missing), o->explicit_until);
+      report.unchanged.push_back(n->reference.model);
+      continue;
+    }
+    SlidingWindow window(options.window, MonitoredModel::Bins(n->reference), o->window.end());
+    std::vector<uint32_t> explicit_missing;
+    for (uint32_t f = 0; f < n->reference.features.size(); ++f) {
+      const ReferenceFeature& nf = n->reference.features[f];
+      const int of = o->reference.FindFeature(nf.name);
+      if (of >= 0 && o->reference.features[of].bins.SameBinsAs(nf.bins)) {
+        window.CopyFeature(o->window, static_cast<uint32_t>(of), f);
+        n->alert_states[f] = o->alert_states[of];
+        if (!o->counts_absent.empty() && o->counts_absent[of]) explicit_missing.push_back(f);
+      } else {
+        explicit_missing.push_back(f);
+        report.reset_features.emplace_back(n->reference.model, nf.name);
+      }
+    }
+    window.CopyFeature(o->window, o->records_feature(), n->records_feature());
+    window.AddSaturations(o->window.saturations());
+    const double until = std::max(o->explicit_until, window.end() + options.window.length_seconds +
+                                                         slice);
+    n->window = std::move(window);
+    n->SetExplicitMissing(std::move(explicit_missing), until);
+    report.swapped.push_back(n->reference.model);
+  }
+  for (const auto& m : next->models) m->mu.unlock();
+  return report;
+}
+
+std::optional<Reference> Monitor::Snapshot(std::string_view name, double now,
+                                           std::string* error) {
+  std::shared_ptr<const ModelSet> set;
+  Model* m = LockModel(name, &set);
+  if (m == nullptr) {
+    *error = "no model named \"" + std::string(name) + "\"";
+    return std::nullopt;
+  }
+  std::vector<uint64_t> totals;
+  std::vector<char> counts_absent;
+  {
+    std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
+    CatchUpShifts(m);
+    m->window.AdvanceTo(now);
+    m->window.Totals(&totals);
+    counts_absent = m->counts_absent;
+  }
+  if (totals[m->window.offset(m->records_feature())] == 0) {
+    *error = "the window of model \"" + std::string(name) + "\" holds no record yet";
+    return std::nullopt;
+  }
+  Reference ref;
+  ref.model = m->reference.model;
+  for (uint32_t f = 0; f < m->reference.features.size(); ++f) {
+    ReferenceFeature rf{m->reference.features[f].name, m->reference.features[f].bins, {}};
+    FeatureCounts(*m, totals, f, !counts_absent.empty() && counts_absent[f], &rf.counts);
+    ref.features.push_back(std::move(rf));
+  }
+  return ref;
+}
+
+std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
+  std::vector<ModelCheckpoint> out;
+  const std::shared_ptr<const ModelSet> set = Current();
+  double longest = 0;
+  for (const auto& m : set->models) {
+    ModelCheckpoint c;
+    c.model = m->reference.model;
+    c.sha256 = m->reference.sha256;
+    c.window = set->options.window;
+    c.bins = MonitoredModel::Bins(m->reference);
+    for (const FeatureAlertState& s : m->alert_states) c.alert_states.push_back(s.Save());
+    c.retrain = m->retrain;
+    const auto start = std::chrono::steady_clock::now();
+    {
+      std::lock_guard<std::mutex> lock(m->mu);
+      CatchUpShifts(m.get());
+      const SlidingWindow& w = m->window;
+      c.end = w.end();
+      for (int64_t i = w.head() - w.options().slices + 1; i <= w.head(); ++i) {
+        const std::span<const SlidingWindow::Counter> slice = w.Slice(i);
+        if (std::any_of(slice.begin(), slice.end(), [](uint32_t v) { return v != 0; })) {
+          c.slices.emplace_back(i, std::vector<uint32_t>(slice.begin(), slice.end()));
+        }
+      }
+      c.late = m->late;
+      c.future = m->future;
+      c.saturations = w.saturations();
+      c.explicit_missing = m->explicit_missing;
+      c.explicit_until = m->explicit_until;
+    }
+    longest = std::max(longest, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              start)
+                                    .count());
+    out.push_back(std::move(c));
+  }
+  if (max_lock_seconds != nullptr) *max_lock_seconds = longest;
+  return out;
+}
+
+bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* records,
+                      std::string* why) {
+  std::shared_ptr<const ModelSet> set;
+  Model* m = LockModel(saved.model, &set);
+  if (m == nullptr) {
+    *why = "no such model in the configuration";
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
+  const WindowOptions& w = set->options.window;
+  if (saved.sha256 != m->reference.sha256) {
+    *why = "the reference changed since the checkpoint (sha256 " + saved.sha256 + ")";
+    return false;
+  }
+  if (saved.window.length_seconds != w.length_seconds || saved.window.slices != w.slices) {
+    *why = "the window options changed since the checkpoint";
+    return false;
+  }
+  if (saved.bins != MonitoredModel::Bins(m->reference) ||
+      saved.alert_states.size() != m->alert_states.size()) {
+    *why = "the checkpoint's bins do not match the reference";
+    return false;
+  }
+  for (uint32_t f : saved.explicit_missing) {
+    if (f >= m->reference.features.size()) {
+      *why = "the checkpoint names a feature the reference does not have";
+      return false;
+    }
+  }
+  SlidingWindow window(w, saved.bins, saved.end);
+  for (const auto& [index, counts] : saved.slices) {
+    const std::span<SlidingWindow::Counter> slice = window.MutableSlice(index);
+    if (slice.size() != counts.size()) {
+      *why = "the checkpoint holds a slice outside its window";
+      return false;
+    }
+    std::copy(counts.begin(), counts.end(), slice.begin());
+  }
+  std::vector<FeatureAlertState> states(m->alert_states.size());
+  for (size_t f = 0; f < states.size(); ++f) {
+    if (!states[f].Restore(saved.alert_states[f])) {
+      *why = "the checkpoint holds an unknown alert level";
+      return false;
+    }
+  }
+  window.AddSaturations(saved.saturations);
+  // The slices that left the window while driftd was not running are dropped by their time.
+  CatchUpShifts(m);
+  window.AdvanceTo(std::max(now, saved.end));
+  std::vector<uint64_t> totals;
+  window.Totals(&totals);
+  *records = totals[window.offset(m->records_feature())];
+  m->window = std::move(window);
+  m->alert_states = std::move(states);
+  m->retrain = saved.retrain;
+  m->late = saved.late;
+  m->future = saved.future;
+  m->SetExplicitMissing(saved.explicit_missing, saved.explicit_until);
+  return true;
 }
 
 MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -93,7 +94,36 @@ struct ModelEvaluation {
 struct Evaluation {
   double timestamp = 0;         // unix seconds the windows were evaluated at
   double duration_seconds = 0;  // wall time the evaluation took
+  MonitorOptions options;       // the options it was evaluated with
   std::vector<ModelEvaluation> models;
+  // Keeps the models (whose references the features point into) alive as long as this
+  // evaluation, across a Reload().
+  std::shared_ptr<const void> models_alive;
+};
+
+// What Monitor::Reload() kept, reset and changed, for the log.
+struct ReloadReport {
+  std::vector<std::string> added, removed;
+  std::vector<std::string> unchanged;  // same reference bytes: window and alert states kept
+  std::vector<std::string> swapped;    // a new reference: every feature with the same bins kept
+  // (model, feature) pairs whose bins changed or that are new in a swapped model: empty windows.
+  std::vector<std::pair<std::string, std::string>> reset_features;
+  bool windows_reset = false;  // the window options changed: every window starts empty
+};
+
+// One model's window and alert states as a checkpoint holds them (Monitor::Checkpoint), in the
+// window's own terms: slices by absolute index, for the reference with `sha256` and `bins`.
+struct ModelCheckpoint {
+  std::string model, sha256;
+  WindowOptions window;
+  std::vector<uint32_t> bins;  // the window's bins per feature (the records counter last)
+  double end = 0;              // the window's end, unix seconds
+  std::vector<std::pair<int64_t, std::vector<uint32_t>>> slices;  // live slices, oldest first
+  uint64_t late = 0, future = 0, saturations = 0;
+  std::vector<uint32_t> explicit_missing;  // features counting absent values (see Reload)
+  double explicit_until = 0;
+  std::vector<FeatureAlertState::Saved> alert_states;
+  bool retrain = false;
 };
 
 // A feature's drift state moved (FeatureAlertState::Update said so).
@@ -142,6 +172,8 @@ class Monitor {
           std::vector<ModelAlerts> alerts = {}, MonitorObserver* observer = nullptr);
   ~Monitor();
 
+  struct ModelSet;  // the models and options in force (monitor.cc)
+
   // Keeps the model of the last applied record locked across consecutive Apply() calls, so a
   // chunk of records for one model takes the lock, advances the window and places arrival-time
   // records once. Owned by one thread; Release() it (or destroy it) before doing anything slow,
@@ -157,6 +189,7 @@ class Monitor {
    private:
     friend class Monitor;
     MonitoredModel* model_ = nullptr;  // locked while set
+    std::shared_ptr<const Monitor::ModelSet> set_;  // keeps model_ alive
     double now_ = -1;                  // the `now` the window was advanced to
     bool now_admitted_ = false;        // whether arrival-time records are accepted, and where:
     uint32_t now_slot_ = 0;
@@ -180,24 +213,53 @@ class Monitor {
   // clock. Takes no model lock (safe while holding a Batch); thread-safe.
   void ShiftWindows(double seconds);
 
+  // Replaces the models with one per reference in `references` under `options`, keeping what
+  // can be kept: a model whose reference has the same sha256 (and the window options are
+  // unchanged) keeps its window and alert states exactly; a model with a new reference keeps, per
+  // feature with the same bins (same edges or categories), its window counts and alert state,
+  // and starts the others empty; other models start empty and removed ones are dropped. Records
+  // applied concurrently are never lost or counted twice: each old model is retired under its
+  // lock, after the new models are published. Call on the thread that runs Evaluate(), never at
+  // the same time as it.
+  ReloadReport Reload(const MonitorOptions& options, std::vector<Reference> references, double now,
+                      std::vector<ModelAlerts> alerts = {});
+
+  // A model's current window as a reference (same features and bins, the window's counts with
+  // absent values as missing, as Evaluate() compares them), advanced to `now`; nullopt with
+  // *error when there is no such model or its window holds no record. Thread-safe.
+  std::optional<Reference> Snapshot(std::string_view model, double now, std::string* error);
+
+  // Every model's window and alert states (see ModelCheckpoint), each copied under its lock.
+  // Call on the evaluation thread (the alert states are its own). `max_lock_seconds`, when
+  // non-null, receives the longest time one model's lock was held.
+  std::vector<ModelCheckpoint> Checkpoint(double* max_lock_seconds = nullptr);
+
+  // Restores a checkpointed model into the model of the same name: only when the reference's
+  // sha256 and bins and the window options match (else returns false with *why). Slices that
+  // have since left the window (by `now`) are dropped. Returns the records restored in
+  // *records. Call on the evaluation thread before ingest starts.
+  bool Restore(const ModelCheckpoint& saved, double now, uint64_t* records, std::string* why);
+
   // What a Monitor built from `references` with `options` will hold (see MemoryEstimate),
   // computed from the sizes the windows and references allocate. Thread-safe.
   static MemoryEstimate EstimateMemory(const MonitorOptions& options,
                                        const std::vector<Reference>& references);
 
-  const MonitorOptions& options() const { return options_; }
-  size_t models() const { return models_.size(); }
+  MonitorOptions options() const;
+  size_t models() const;
 
  private:
   using Model = MonitoredModel;
-  Model* Find(std::string_view name);
+  std::shared_ptr<const ModelSet> Current() const;
+  // The model named `name` of the current set, locked and not retired, or null.
+  Model* LockModel(std::string_view name, std::shared_ptr<const ModelSet>* set);
   void UpdateAlerts(Model* m, ModelEvaluation* me);
   // Applies the ShiftWindows() calls `m` has not seen yet. Caller holds m->mu.
   void CatchUpShifts(Model* m);
-  MonitorOptions options_;
   MonitorObserver* observer_;
-  std::vector<std::unique_ptr<Model>> models_;
-  std::atomic<double> shifted_{0};  // the sum of every ShiftWindows() so far
+  mutable std::mutex set_mu_;
+  std::shared_ptr<const ModelSet> set_;  // guarded by set_mu_; replaced whole by Reload()
+  std::atomic<double> shifted_{0};       // the sum of every ShiftWindows() so far
 };
 
 }  // namespace driftd

@@ -102,6 +102,32 @@ bool SlidingWindow::Merge(const SlidingWindow& other) {
   return true;
 }
 
+bool SlidingWindow::CopyFeature(const SlidingWindow& from, uint32_t from_feature,
+                               uint32_t feature) {
+  if (from.options_.slices != options_.slices || from.slice_seconds_ != slice_seconds_ ||
+      from.head_ != head_ || from_feature >= from.features() || feature >= features() ||
+      from.bins(from_feature) != bins(feature)) {
+    return false;
+  }
+  for (int64_t i = head_ - options_.slices + 1; i <= head_; ++i) {
+    const Counter* src = from.counts_.data() + static_cast<size_t>(from.Slot(i)) * from.stride_ +
+                         from.offsets_[from_feature];
+    Counter* dst = counts_.data() + static_cast<size_t>(Slot(i)) * stride_ + offsets_[feature];
+    std::copy_n(src, bins(feature), dst);
+  }
+  return true;
+}
+
+std::span<const SlidingWindow::Counter> SlidingWindow::Slice(int64_t index) const {
+  if (index > head_ || index <= head_ - options_.slices) return {};
+  return {counts_.data() + static_cast<size_t>(Slot(index)) * stride_, stride_};
+}
+
+std::span<SlidingWindow::Counter> SlidingWindow::MutableSlice(int64_t index) {
+  if (index > head_ || index <= head_ - options_.slices) return {};
+  return {counts_.data() + static_cast<size_t>(Slot(index)) * stride_, stride_};
+}
+
 size_t SlidingWindow::MemoryBytesFor(uint32_t slices, size_t total_bins, size_t features) {
   return sizeof(SlidingWindow) + size_t{slices} * total_bins * sizeof(Counter) +
          (features + 1) * sizeof(decltype(offsets_)::value_type);

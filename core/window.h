@@ -80,6 +80,20 @@ class SlidingWindow {
   // windows' observations: its end is the later of the two ends.
   bool Merge(const SlidingWindow& other);
 
+  // Copies feature `from_feature`'s counts in `from` into feature `feature` here, slice by slice.
+  // Both windows must have the same options and end (build this one at from.end()) and the
+  // feature the same number of bins; returns false and changes nothing otherwise.
+  bool CopyFeature(const SlidingWindow& from, uint32_t from_feature, uint32_t feature);
+
+  // The absolute index of the newest slice (floor(end / slice_seconds), as shifted); the live
+  // slices are head() - slices + 1 .. head().
+  int64_t head() const { return head_; }
+  // The counters of live slice `index` (every feature's bins back to back), or an empty span
+  // when `index` is not live.
+  std::span<const Counter> Slice(int64_t index) const;
+  std::span<Counter> MutableSlice(int64_t index);
+  void AddSaturations(uint64_t n) { saturations_ += n; }
+
   uint32_t features() const { return static_cast<uint32_t>(offsets_.size() - 1); }
   uint32_t bins(uint32_t feature) const { return offsets_[feature + 1] - offsets_[feature]; }
   size_t offset(uint32_t feature) const { return offsets_[feature]; }

@@ -13,6 +13,7 @@
 #include "daemon/export/metrics.h"
 #include "daemon/log.h"
 #include "daemon/resource_limits.h"
+#include "daemon/state.h"
 
 namespace driftd {
 namespace {
@@ -34,7 +35,72 @@ MonitorOptions MonitorOptionsFrom(const Config& config) {
   return mo;
 }
 
+std::vector<ModelAlerts> AlertsFrom(const Config& config) {
+  std::vector<ModelAlerts> alerts;
+  for (const ModelConfig& m : config.models) alerts.push_back(m.alerts);
+  return alerts;
+}
+
+std::string Joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+double SteadySeconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
 }  // namespace
+
+// The reload and checkpoint metrics.
+struct Daemon::StateMetrics {
+  explicit StateMetrics(prometheus::Registry* r)
+      : reload_successful(prometheus::BuildGauge()
+                              .Name("driftd_config_last_reload_successful")
+                              .Help("Whether the last configuration reload attempt succeeded.")
+                              .Register(*r)
+                              .Add({})),
+        reload_timestamp(prometheus::BuildGauge()
+                             .Name("driftd_config_last_reload_success_timestamp_seconds")
+                             .Help("When the configuration was last loaded successfully.")
+                             .Register(*r)
+                             .Add({})),
+        checkpoint_duration(prometheus::BuildGauge()
+                                .Name("driftd_state_checkpoint_duration_seconds")
+                                .Help("How long the last checkpoint took to take and write.")
+                                .Register(*r)
+                                .Add({})),
+        checkpoint_lock(prometheus::BuildGauge()
+                            .Name("driftd_state_checkpoint_lock_seconds")
+                            .Help("The longest a model's lock was held by the last checkpoint.")
+                            .Register(*r)
+                            .Add({})),
+        checkpoint_timestamp(prometheus::BuildGauge()
+                                 .Name("driftd_state_last_checkpoint_timestamp_seconds")
+                                 .Help("When the last checkpoint was written.")
+                                 .Register(*r)
+                                 .Add({})),
+        restored(prometheus::BuildGauge()
+                     .Name("driftd_state_restored_records")
+                     .Help("Records in the window restored from the checkpoint at start.")
+                     .Register(*r)),
+        errors(prometheus::BuildCounter()
+                   .Name("driftd_state_errors_total")
+                   .Help("Checkpoints not written, and checkpoints or models not restored.")
+                   .Register(*r)) {
+    for (const char* reason : {"write", "unreadable", "corrupt", "mismatch"}) {
+      errors.Add({{"reason", reason}});
+    }
+  }
+  prometheus::Gauge& reload_successful;
+  prometheus::Gauge& reload_timestamp;
+  prometheus::Gauge& checkpoint_duration;
+  prometheus::Gauge& checkpoint_lock;
+  prometheus::Gauge& checkpoint_timestamp;
+  prometheus::Family<prometheus::Gauge>& restored;
+  prometheus::Family<prometheus::Counter>& errors;
+};
 
 Daemon::Daemon(std::string version, std::string revision, std::function<double()> clock)
     : version_(std::move(version)),
@@ -53,8 +119,10 @@ bool Daemon::Start(Config config, std::vector<Reference> references, std::string
   // Every connection costs a descriptor: take what the hard limit allows, and say what it is
   // once the listeners are up (a failed start prints its one error line only).
   const OpenFileLimit files = RaiseOpenFileLimit();
+  config_path_ = config.source;
   ApplyConfig(std::move(config), std::move(references));
   if (!Listen(error)) return false;
+  RestoreState();
   if (files.error.empty()) {
     Log(spdlog::level::info, "open file limit",
         {{"soft", files.soft}, {"hard", files.hard}, {"soft_before", files.soft_before}});
@@ -64,6 +132,7 @@ bool Daemon::Start(Config config, std::vector<Reference> references, std::string
   }
   Evaluate();  // so /metrics and /api/v1/status answer from the first scrape
   ScheduleEvaluation();
+  ScheduleCheckpoint();
   // Installed before anything reports readiness, so an early SIGTERM or SIGHUP is never fatal.
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
@@ -79,15 +148,16 @@ bool Daemon::Start(Config config, std::vector<Reference> references, std::string
 
 void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
   config_ = std::move(config);
-  std::vector<ModelAlerts> alerts;
-  for (const ModelConfig& m : config_.models) alerts.push_back(m.alerts);
   const MonitorOptions options = MonitorOptionsFrom(config_);
-  monitor_ = std::make_unique<Monitor>(options, std::move(references), clock_(), std::move(alerts),
-                                       &drift_log_);
+  monitor_ = std::make_unique<Monitor>(options, std::move(references), clock_(),
+                                       AlertsFrom(config_), &drift_log_);
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);
 
   metrics_ = std::make_unique<IngestMetrics>(&registry_);
+  state_metrics_ = std::make_unique<StateMetrics>(&registry_);
+  state_metrics_->reload_successful.Set(1);
+  state_metrics_->reload_timestamp.Set(clock_());
   prometheus::BuildGauge()
       .Name("driftd_build_info")
       .Help("driftd's version and source revision.")
@@ -130,6 +200,7 @@ bool Daemon::Listen(std::string* error) {
   hctx.clock = now_;
   hctx.ready = &ready_;
   hctx.max_line_bytes = config_.ingest.max_line_bytes;
+  if (lifecycle_api_) hctx.reload = [this](std::string* error) { return Reload(error); };
   hctx.version = version_;
   http_ = std::make_unique<HttpServer>(&http_io_, config_.http, std::move(hctx));
   if (!http_->Start(error)) {
@@ -185,14 +256,159 @@ void Daemon::WaitForSignal() {
   signals_.async_wait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
-      // systemctl reload, a terminal hang-up, a process manager: never a reason to stop.
-      Log(spdlog::level::warn, "SIGHUP received: configuration reload is not supported yet",
-          {{"signal", "SIGHUP"}});
+      // systemctl reload, a terminal hang-up, a process manager: reload, never stop.
+      Log(spdlog::level::info, "reloading the configuration", {{"signal", "SIGHUP"}});
+      std::string ignored;  // Reload logs every problem itself
+      Reload(&ignored);
       WaitForSignal();
       return;
     }
     Log(spdlog::level::info, "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     Shutdown();
+  });
+}
+
+bool Daemon::Reload(std::string* error) {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  if (shutting_down_) {
+    *error = "driftd is shutting down";
+    return false;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> errors;
+  std::optional<Config> next = LoadConfigFile(config_path_, &errors);
+  std::vector<Reference> references;
+  if (next) LoadReferences(*next, &references, &errors);
+  if (!errors.empty()) {
+    error->clear();
+    for (const std::string& e : errors) {
+      Log(spdlog::level::err, "configuration reload failed; the running configuration is kept",
+          {{"error", e}});
+      *error += e + "\n";
+    }
+    state_metrics_->reload_successful.Set(0);
+    return false;
+  }
+  // What is bound at start stays bound: say so instead of pretending it changed.
+  std::vector<std::string> kept;
+  if (!(next->ingest.tcp == config_.ingest.tcp)) kept.push_back("ingest.tcp");
+  if (!(next->ingest.udp == config_.ingest.udp)) kept.push_back("ingest.udp");
+  if (next->ingest.unix_path != config_.ingest.unix_path) kept.push_back("ingest.unix");
+  if (!(next->http.listen == config_.http.listen)) kept.push_back("http.listen");
+  if (!kept.empty()) {
+    Log(spdlog::level::warn, "listener changes take effect at the next restart",
+        {{"keys", Joined(kept)}});
+  }
+
+  std::promise<ReloadReport> applied;
+  asio::post(eval_io_, [&] {
+    const double interval = config_.evaluation.interval_seconds;
+    const std::optional<std::string> state_dir = config_.state.directory;
+    const double checkpoint = config_.state.checkpoint_seconds;
+    ReloadReport report = monitor_->Reload(MonitorOptionsFrom(*next), std::move(references),
+                                           now_(), AlertsFrom(*next));
+    config_.window = next->window;
+    config_.evaluation = next->evaluation;
+    config_.state = next->state;
+    config_.models = next->models;
+    Evaluate();  // added and removed models show in /metrics at once
+    if (config_.evaluation.interval_seconds != interval) ScheduleEvaluation();
+    if (config_.state.directory != state_dir || config_.state.checkpoint_seconds != checkpoint) {
+      ScheduleCheckpoint();
+    }
+    applied.set_value(std::move(report));
+  });
+  const ReloadReport report = applied.get_future().get();
+  for (const auto& [model, feature] : report.reset_features) {
+    Log(spdlog::level::warn, "feature window reset: its bins changed in the new reference",
+        {{"model", model}, {"feature", feature}});
+  }
+  if (report.windows_reset) {
+    Log(spdlog::level::warn, "window settings changed: every window starts empty");
+  }
+  state_metrics_->reload_successful.Set(1);
+  state_metrics_->reload_timestamp.Set(clock_());
+  Log(spdlog::level::info, "configuration reloaded",
+      {{"models", static_cast<uint64_t>(monitor_->models())},
+       {"unchanged", Joined(report.unchanged)},
+       {"new_reference", Joined(report.swapped)},
+       {"added", Joined(report.added)},
+       {"removed", Joined(report.removed)},
+       {"features_reset", static_cast<uint64_t>(report.reset_features.size())},
+       {"seconds", SteadySeconds(start)}});
+  return true;
+}
+
+void Daemon::RestoreState() {
+  if (!config_.state.directory) return;
+  const std::string& dir = *config_.state.directory;
+  std::string error, aside;
+  if (!EnsureStateDirectory(dir, &error)) {
+    Log(spdlog::level::err, "state directory unusable; starting empty", {{"error", error}});
+    state_metrics_->errors.Add({{"reason", "unreadable"}}).Increment();
+    return;
+  }
+  CheckpointFile file;
+  switch (ReadCheckpointFile(dir, &file, &error, &aside)) {
+    case CheckpointLoad::kNone:
+      Log(spdlog::level::info, "no checkpoint to restore; starting empty", {{"directory", dir}});
+      return;
+    case CheckpointLoad::kError:
+      Log(spdlog::level::err, "checkpoint unreadable; starting empty", {{"error", error}});
+      state_metrics_->errors.Add({{"reason", "unreadable"}}).Increment();
+      return;
+    case CheckpointLoad::kSetAside:
+      Log(spdlog::level::err, "checkpoint unusable, set aside; starting empty",
+          {{"error", error}, {"set_aside_as", aside}});
+      state_metrics_->errors.Add({{"reason", "corrupt"}}).Increment();
+      return;
+    case CheckpointLoad::kLoaded:
+      break;
+  }
+  const double now = now_();
+  for (const ModelCheckpoint& m : file.models) {
+    uint64_t records = 0;
+    std::string why;
+    if (!monitor_->Restore(m, now, &records, &why)) {
+      Log(spdlog::level::warn, "model not restored from the checkpoint; its window starts empty",
+          {{"model", m.model}, {"reason", why}});
+      state_metrics_->errors.Add({{"reason", "mismatch"}}).Increment();
+      continue;
+    }
+    state_metrics_->restored.Add({{"model", m.model}}).Set(static_cast<double>(records));
+    Log(spdlog::level::info, "model restored from the checkpoint",
+        {{"model", m.model}, {"records", records}, {"checkpoint_age_seconds", now - file.written_at}});
+  }
+}
+
+void Daemon::WriteCheckpoint() {
+  if (!config_.state.directory) return;
+  const auto start = std::chrono::steady_clock::now();
+  double lock_seconds = 0;
+  CheckpointFile file;
+  file.written_at = now_();
+  file.models = monitor_->Checkpoint(&lock_seconds);
+  const std::string bytes = EncodeCheckpoint(file);
+  std::string error;
+  if (!EnsureStateDirectory(*config_.state.directory, &error) ||
+      !WriteCheckpointFile(*config_.state.directory, bytes, &error)) {
+    state_metrics_->errors.Add({{"reason", "write"}}).Increment();
+    Log(spdlog::level::err, "checkpoint not written", {{"error", error}});
+    return;
+  }
+  state_metrics_->checkpoint_duration.Set(SteadySeconds(start));
+  state_metrics_->checkpoint_lock.Set(lock_seconds);
+  state_metrics_->checkpoint_timestamp.Set(file.written_at);
+  Log(spdlog::level::debug, "checkpoint written",
+      {{"bytes", static_cast<uint64_t>(bytes.size())}, {"seconds", SteadySeconds(start)}});
+}
+
+void Daemon::ScheduleCheckpoint() {
+  checkpoint_timer_.expires_after(SecondsToDuration(config_.state.checkpoint_seconds));
+  checkpoint_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    WriteCheckpoint();
+    ScheduleCheckpoint();
   });
 }
 
@@ -207,7 +423,10 @@ void Daemon::Run() {
 }
 
 void Daemon::Shutdown() {
-  if (shutting_down_.exchange(true)) return;
+  {
+    std::lock_guard<std::mutex> lock(reload_mu_);  // waits for a reload in progress
+    if (shutting_down_.exchange(true)) return;
+  }
   ready_ = false;
   // Stop accepting and process everything already received, on the ingest thread.
   std::promise<void> drained;
@@ -226,6 +445,8 @@ void Daemon::Shutdown() {
       for (const FeatureEvaluation& f : m.features) samples += f.samples;
     }
     Log(spdlog::level::info, "final evaluation", {{"records", records}, {"samples", samples}});
+    checkpoint_timer_.cancel();
+    WriteCheckpoint();  // after the drain: nothing sent before SIGTERM is left out
     evaluated.set_value();
   });
   evaluated.get_future().wait();

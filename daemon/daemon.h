@@ -12,6 +12,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -46,10 +47,20 @@ class Daemon {
   // use") and has started no thread. Call once, from the thread that will call Run.
   bool Start(Config config, std::vector<Reference> references, std::string* error);
 
-  // Handles signals on the calling thread until SIGTERM or SIGINT has run Shutdown (SIGHUP is
-  // logged and ignored), then joins the threads and logs "driftd stopped". Call after a
-  // successful Start.
+  // Handles signals on the calling thread until SIGTERM or SIGINT has run Shutdown (SIGHUP runs
+  // Reload), then joins the threads and logs "driftd stopped". Call after a successful Start.
   void Run();
+
+  // Reads the configuration file and every reference again and, when all of it is valid, applies
+  // it (Monitor::Reload keeps what can be kept; the new evaluation is published at once);
+  // otherwise keeps the running configuration, logs each problem as check-config prints it and
+  // returns false with the problems in *error, one per line. Either way sets
+  // driftd_config_last_reload_successful. Ingest goes on throughout. Call from any thread but
+  // ingest, eval and http (the signal handler and the lifecycle endpoint's renderer do).
+  bool Reload(std::string* error);
+
+  // Serves POST /-/reload (Prometheus' --web.enable-lifecycle). Off unless called before Start.
+  void EnableLifecycleApi() { lifecycle_api_ = true; }
 
   // Stops accepting, processes everything already received, runs and logs the final evaluation
   // ("final evaluation" with the records and samples in the windows), stops the HTTP server and
@@ -67,10 +78,18 @@ class Daemon {
   void Evaluate();
   void ScheduleEvaluation();
   void WaitForSignal();
+  // state.directory (eval thread, or before the threads start).
+  void RestoreState();
+  void WriteCheckpoint();
+  void ScheduleCheckpoint();
 
   const std::string version_, revision_;
   const std::function<double()> clock_;
+  bool lifecycle_api_ = false;
+  std::string config_path_;  // the configuration file, as given
+  // Written on the eval thread (by Reload, which waits for it) and before the threads start.
   Config config_;
+  std::mutex reload_mu_;  // one reload at a time, and none once shutdown has begun
   std::unique_ptr<JumpDetectingClock> jump_clock_;  // clock_, watched for jumps
   std::function<double()> now_;                     // jump_clock_->Now(): every reader's clock
 
@@ -87,7 +106,10 @@ class Daemon {
   std::optional<WorkGuard> ingest_guard_, http_guard_, eval_guard_;
   std::unique_ptr<IngestServer> ingest_;
   std::unique_ptr<HttpServer> http_;
-  boost::asio::steady_timer timer_{eval_io_};  // eval thread only
+  boost::asio::steady_timer timer_{eval_io_};             // eval thread only
+  boost::asio::steady_timer checkpoint_timer_{eval_io_};  // eval thread only
+  struct StateMetrics;  // daemon.cc
+  std::unique_ptr<StateMetrics> state_metrics_;
   boost::asio::signal_set signals_{main_io_};  // main thread only
   std::thread ingest_thread_, http_thread_, eval_thread_;
 };

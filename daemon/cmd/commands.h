@@ -17,6 +17,7 @@ struct RunArgs {
   std::string config;
   std::string log_level = "info";
   std::string log_format = "text";
+  bool enable_lifecycle = false;
 };
 ParseOutcome ParseRunArgs(const std::vector<std::string>& args, RunArgs* out);
 int RunCommand(const std::vector<std::string>& args, const std::string& version,
@@ -42,6 +43,15 @@ struct ReferenceBuildArgs {
 };
 ParseOutcome ParseReferenceBuildArgs(const std::vector<std::string>& args, ReferenceBuildArgs* out);
 int ReferenceBuildCommand(const std::vector<std::string>& args);
+
+// `driftd reference snapshot` (reference_snapshot.cc).
+struct ReferenceSnapshotArgs {
+  std::string url, model, output;
+  std::string reference_version;  // empty: "snapshot-" and the time
+};
+ParseOutcome ParseReferenceSnapshotArgs(const std::vector<std::string>& args,
+                                        ReferenceSnapshotArgs* out);
+int ReferenceSnapshotCommand(const std::vector<std::string>& args);
 
 // `driftd loadgen` (loadgen.cc).
 struct LoadgenArgs {

@@ -15,6 +15,7 @@ constexpr char kUsage[] =
     "  run               run the drift monitor (driftd run --config FILE)\n"
     "  check-config      validate a configuration and its reference files\n"
     "  reference build   build a reference distribution from training data\n"
+    "  reference snapshot  freeze a running driftd's window of a model as a reference file\n"
     "  loadgen           send synthetic or recorded traffic to a driftd and report throughput\n"
     "  version           print the version\n"
     "\n"
@@ -41,7 +42,11 @@ int main(int argc, char** argv) {
     if (!rest.empty() && rest[0] == "build") {
       return driftd::ReferenceBuildCommand({rest.begin() + 1, rest.end()});
     }
-    std::cerr << "driftd reference: expected 'build' (see driftd reference build --help)\n";
+    if (!rest.empty() && rest[0] == "snapshot") {
+      return driftd::ReferenceSnapshotCommand({rest.begin() + 1, rest.end()});
+    }
+    std::cerr << "driftd reference: expected 'build' or 'snapshot' (see driftd reference build "
+                 "--help)\n";
     return driftd::kExitUsage;
   }
   std::cerr << "driftd: unknown command \"" << command << "\" (see driftd --help)\n";

@@ -19,6 +19,8 @@ ParseOutcome ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
   AddChoice(app.get(), "log.level", &out->log_level,
             {"trace", "debug", "info", "warn", "error", "off"}, "log level");
   AddChoice(app.get(), "log.format", &out->log_format, {"text", "json"}, "log format on stderr");
+  app->add_flag("--web.enable-lifecycle", out->enable_lifecycle,
+                "serve POST /-/reload (SIGHUP reloads either way)");
   return ParseArgs(app.get(), args);
 }
 
@@ -34,6 +36,7 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   std::vector<Reference> refs;
   if (!LoadConfigAndReferences(run.config, &config, &refs)) return 1;
   Daemon daemon(version, revision);
+  if (run.enable_lifecycle) daemon.EnableLifecycleApi();
   std::string error;
   if (!daemon.Start(std::move(config), std::move(refs), &error)) {
     std::cerr << "driftd: " << error << "\n";

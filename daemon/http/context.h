@@ -80,6 +80,8 @@ struct HttpContext {
   // POST /api/v1/ingest applies its body this many bytes at a time, releasing the model's lock
   // in between so that the other transports and the evaluation are never held up for long.
   size_t ingest_chunk_bytes = 64 << 10;
+  // POST /-/reload: Daemon::Reload; null when the lifecycle API is off.
+  std::function<bool(std::string* error)> reload;
   // Called after each chunk of an ingest body, with no lock held. For tests.
   std::function<void()> after_ingest_chunk;
 };

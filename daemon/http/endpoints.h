@@ -43,6 +43,17 @@ HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req);
 HttpResponse HealthzEndpoint(HttpContext* ctx, const HttpRequest& req);
 HttpResponse ReadyzEndpoint(HttpContext* ctx, const HttpRequest& req);
 
+// POST /-/reload: reloads the configuration (Daemon::Reload) through ctx->reload; 200 when it
+// was applied, 500 with the problems when the running configuration was kept, 403 when started
+// without --web.enable-lifecycle (ctx->reload null). The reload runs off the HTTP thread.
+HttpResponse ReloadEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+// GET /api/v1/snapshot?model=NAME[&version=TEXT]: the model's current window as a reference
+// file (docs/reference-format.md): its features and bins, the window's counts, `version` (by
+// default "snapshot-" and the time) and created_at. 404 for an unknown model, 409 when the
+// window holds nothing yet, 400 for other parameters.
+HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req);
+
 // GET /: a small HTML page linking the others, with the version.
 HttpResponse IndexEndpoint(HttpContext* ctx, const HttpRequest& req);
 

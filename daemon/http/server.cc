@@ -36,6 +36,8 @@ constexpr Route kRoutes[] = {
     {"/readyz", Methods::kRead, ReadyzEndpoint},
     {"/api/v1/status", Methods::kRead, StatusEndpoint},
     {"/api/v1/ingest", Methods::kPost, IngestEndpoint},
+    {"/api/v1/snapshot", Methods::kRead, SnapshotEndpoint},
+    {"/-/reload", Methods::kPost, ReloadEndpoint},
 };
 
 // The `handler` label of a path outside the routing table: one value, so a client cannot grow

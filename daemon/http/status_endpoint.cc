@@ -179,7 +179,7 @@ std::string RenderHead(const HttpContext& ctx, const Evaluation& eval) {
   out["ready"] = ctx.ready->load();
   out["evaluated_at"] = eval.timestamp;
   out["evaluation_seconds"] = eval.duration_seconds;
-  const MonitorOptions& o = ctx.monitor->options();
+  const MonitorOptions& o = eval.options;
   out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
   out["evaluation"] = {{"min_samples", o.min_samples},
                        {"smoothing", o.divergence.smoothing},
@@ -262,7 +262,7 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
     std::shared_ptr<const std::string> models;
     if (!q.filtered()) models = ctx->published->StatusModels(eval.get(), q.bins);
     if (!models) {
-      models = std::make_shared<const std::string>(RenderModels(*eval, ctx->monitor->options(), q));
+      models = std::make_shared<const std::string>(RenderModels(*eval, eval->options, q));
       if (!q.filtered()) ctx->published->SetStatusModels(eval.get(), q.bins, models);
     }
     out->shared = {std::move(models), Tail()};

@@ -1,0 +1,64 @@
+#include <chrono>
+#include <ctime>
+
+#include "daemon/http/endpoints.h"
+#include "daemon/http/query.h"
+
+namespace driftd {
+namespace {
+
+// Unix seconds as RFC 3339 UTC, to the second: "2026-12-03T12:00:00Z".
+std::string Rfc3339(double unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+HttpResponse Text(int status, std::string body) {
+  return {status, "text/plain; charset=utf-8", std::move(body)};
+}
+
+}  // namespace
+
+HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req) {
+  std::string error;
+  const std::optional<QueryParams> params = ParseQuery(req.query, &error);
+  if (!params) return Text(400, error + "\n");
+  std::optional<std::string> model, version;
+  for (const auto& [key, value] : *params) {
+    if (key == "model" && !model) {
+      model = value;
+    } else if (key == "version" && !version) {
+      version = value;
+    } else {
+      return Text(400, "unknown or repeated parameter \"" + key +
+                           "\" (expected model=NAME and optionally version=TEXT)\n");
+    }
+  }
+  if (!model) return Text(400, "missing parameter model=NAME\n");
+  const double now = ctx->clock();
+  std::optional<Reference> ref = ctx->monitor->Snapshot(*model, now, &error);
+  if (!ref) {
+    const bool unknown = error.rfind("no model", 0) == 0;
+    return Text(unknown ? 404 : 409, error + "\n");
+  }
+  ref->created_at = Rfc3339(now);
+  ref->version = version ? *version : "snapshot-" + ref->created_at;
+  std::string text = SerializeReference(*ref);
+  // What a reference file must be, checked as driftd will check it when it is loaded.
+  std::vector<std::string> problems;
+  if (!ParseReference(text, "snapshot", &problems)) {
+    std::string body = "the window does not make a valid reference:\n";
+    for (const std::string& p : problems) body += p + "\n";
+    return Text(409, body);
+  }
+  HttpResponse r(200, "application/json", std::move(text));
+  r.headers.emplace_back("Content-Disposition",
+                         "attachment; filename=\"" + ref->model + ".reference.json\"");
+  return r;
+}
+
+}  // namespace driftd
