@@ -148,9 +148,11 @@ def metric(metrics, name, **labels):
 
 class Driftd:
     def __init__(self, tmp, config_overrides=None, reference=None, start=True, log_format=None,
-                 preexec_fn=None, env=None):
-        """`env`: variables added to driftd's environment (LD_PRELOAD, ...)."""
+                 preexec_fn=None, env=None, args=()):
+        """`env`: variables added to driftd's environment (LD_PRELOAD, ...); `args`: more flags
+        for `driftd run`."""
         self.env = env
+        self.args = list(args)
         self.log_format = log_format or os.environ.get("DRIFTD_TEST_LOG_FORMAT", "text")
         self.preexec_fn = preexec_fn  # run in the child before exec (resource limits)
         self.tmp = tmp
@@ -173,15 +175,19 @@ class Driftd:
             else:
                 self.config[section] = value
         self.config_path = os.path.join(tmp, "driftd.json")
-        with open(self.config_path, "w") as f:
-            json.dump(self.config, f)
+        self.write_config()
         self.proc = None
         self.logs = []
         if start:
             self.start()
 
+    def write_config(self):
+        """Writes self.config to the configuration file (read again at a reload or start)."""
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f)
+
     def start(self):
-        args = [DRIFTD, "run", "--config", self.config_path]
+        args = [DRIFTD, "run", "--config", self.config_path] + self.args
         if self.log_format != "text":  # text is the default: run it as users do
             args += ["--log.format", self.log_format]
         # Bytes, not text: a test can check that what driftd writes is valid UTF-8 (raw_logs).
