@@ -108,6 +108,10 @@ bool GetModel(Reader* r, ModelCheckpoint* m, std::string* error) {
     *error = "truncated model record";
     return false;
   }
+  if (retrain > 1) {
+    *error = "bad retrain flag";
+    return false;
+  }
   m->retrain = retrain != 0;
   m->alert_states.resize(states);
   for (FeatureAlertState::Saved& s : m->alert_states) {
@@ -117,6 +121,10 @@ bool GetModel(Reader* r, ModelCheckpoint* m, std::string* error) {
     for (uint32_t& v : s.down) ok = ok && r->Get(&v);
     if (!ok) {
       *error = "truncated alert state";
+      return false;
+    }
+    if (evaluable > 1) {
+      *error = "bad alert state";
       return false;
     }
     s.evaluable = evaluable != 0;
