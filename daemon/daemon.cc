@@ -289,15 +289,32 @@ bool Daemon::Reload(std::string* error) {
     state_metrics_->reload_successful.Set(0);
     return false;
   }
-  // What is bound at start stays bound: say so instead of pretending it changed.
-  std::vector<std::string> kept;
-  if (!(next->ingest.tcp == config_.ingest.tcp)) kept.push_back("ingest.tcp");
-  if (!(next->ingest.udp == config_.ingest.udp)) kept.push_back("ingest.udp");
-  if (next->ingest.unix_path != config_.ingest.unix_path) kept.push_back("ingest.unix");
-  if (!(next->http.listen == config_.http.listen)) kept.push_back("http.listen");
-  if (!kept.empty()) {
-    Log(spdlog::level::warn, "listener changes take effect at the next restart",
-        {{"keys", Joined(kept)}});
+  // The ingest listeners first: one that cannot bind fails the reload before anything changed.
+  std::promise<bool> rebound;
+  std::vector<std::string> started, stopped;
+  std::string listen_error;
+  asio::post(ingest_io_, [&] {
+    rebound.set_value(ingest_->Reconfigure(next->ingest, &started, &stopped, &listen_error));
+  });
+  if (!rebound.get_future().get()) {
+    *error = config_path_ + ": cannot listen on " + listen_error + "\n";
+    Log(spdlog::level::err, "configuration reload failed; the running configuration is kept",
+        {{"error", "cannot listen on " + listen_error}});
+    state_metrics_->reload_successful.Set(0);
+    return false;
+  }
+  for (const std::string& b : stopped) Log(spdlog::level::info, "stopped listening", {{"address", b}});
+  for (const std::string& b : started) Log(spdlog::level::info, "listening", {{"address", b}});
+  config_.ingest = next->ingest;
+  // The HTTP server is the one thing a reload does not move: say so instead of pretending.
+  if (!(next->http.listen == config_.http.listen) ||
+      next->http.max_connections != config_.http.max_connections ||
+      next->http.header_timeout_seconds != config_.http.header_timeout_seconds ||
+      next->http.request_timeout_seconds != config_.http.request_timeout_seconds ||
+      next->http.max_body_bytes != config_.http.max_body_bytes ||
+      next->http.max_status_responses != config_.http.max_status_responses) {
+    Log(spdlog::level::warn, "http settings take effect at the next restart",
+        {{"listen", FormatHostPort(config_.http.listen)}});
   }
 
   std::promise<ReloadReport> applied;

@@ -87,7 +87,8 @@ class Daemon {
   const std::function<double()> clock_;
   bool lifecycle_api_ = false;
   std::string config_path_;  // the configuration file, as given
-  // Written on the eval thread (by Reload, which waits for it) and before the threads start.
+  // Written before the threads start, then by Reload: `ingest` on its own thread, the rest on the
+  // eval thread (Reload waits for it).
   Config config_;
   std::mutex reload_mu_;  // one reload at a time, and none once shutdown has begun
   std::unique_ptr<JumpDetectingClock> jump_clock_;  // clock_, watched for jumps

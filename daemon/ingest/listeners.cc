@@ -27,16 +27,29 @@ class SessionBase {
   virtual void Drain(std::chrono::steady_clock::time_point deadline) = 0;
 };
 
-// One stream listener's accept state (ingest thread only).
-struct AcceptLoop {
-  AcceptLoop(asio::io_context* io, Transport t, size_t max, std::string listener)
-      : transport(t), limit(max), name(std::move(listener)), retry(*io) {}
+// One stream listener: its acceptor and accept state (ingest thread only). Shared with the accept
+// handlers, so that a listener a reload replaced lives until its last handler has run.
+template <class Protocol>
+struct StreamListener {
+  StreamListener(asio::io_context* io, Transport t, size_t max)
+      : acceptor(*io), transport(t), limit(max), retry(*io) {}
+  typename Protocol::acceptor acceptor;
   Transport transport;
   size_t limit;      // open sessions of this transport allowed at once
   std::string name;  // "tcp 127.0.0.1:7070", for logs
   AcceptBackoff backoff;
   asio::steady_timer retry;
+  // Unix only: the socket file this listener bound, removed when it closes (only if it is still
+  // that file).
+  std::string path;
+  std::pair<dev_t, ino_t> inode{};
 };
+using TcpListener = StreamListener<asio::ip::tcp>;
+using UnixListener = StreamListener<asio::local::stream_protocol>;
+
+namespace {
+class UdpReceiver;
+}  // namespace
 
 struct IngestServer::Shared {
   asio::io_context* io;
@@ -45,11 +58,10 @@ struct IngestServer::Shared {
   IngestMetrics* metrics;
   std::function<double()> clock;
   LogRateLimiter log_limiter{5};
-  std::optional<asio::ip::tcp::acceptor> tcp;
-  std::optional<asio::local::stream_protocol::acceptor> unix_acceptor;
-  std::optional<asio::ip::udp::socket> udp;
-  std::optional<AcceptLoop> tcp_loop, unix_loop;
-  std::pair<dev_t, ino_t> unix_inode{};  // the socket file this process bound
+  std::shared_ptr<TcpListener> tcp;
+  std::shared_ptr<UnixListener> unix_listener;
+  std::shared_ptr<asio::ip::udp::socket> udp;  // shared with its UdpReceiver
+  std::shared_ptr<UdpReceiver> udp_receiver;
   std::set<SessionBase*> sessions;       // open stream sessions (ingest thread only)
   std::array<size_t, static_cast<size_t>(Transport::kCount)> open{};  // open sessions by transport
   // Every stream session on this thread reads into this one buffer and decodes with this one
@@ -321,19 +333,19 @@ class StreamSession : public SessionBase,
 // (too_many_connections); a failed accept (EMFILE, ...) is counted, logged and retried after the
 // loop's back-off instead of at once.
 template <class Protocol>
-void Accept(std::shared_ptr<IngestServer::Shared> shared, typename Protocol::acceptor* acceptor,
-            AcceptLoop* loop) {
-  acceptor->async_accept([shared, acceptor, loop](error_code ec, typename Protocol::socket socket) {
-    if (shared->draining || !acceptor->is_open()) return;
+void Accept(std::shared_ptr<IngestServer::Shared> shared,
+            std::shared_ptr<StreamListener<Protocol>> loop) {
+  loop->acceptor.async_accept([shared, loop](error_code ec, typename Protocol::socket socket) {
+    if (shared->draining || !loop->acceptor.is_open()) return;
     TransportMetrics& metrics = shared->metrics->transport(loop->transport);
     if (ec) {
       metrics.Error(Reason::kAcceptError);
       const AcceptBackoff::Duration delay = loop->backoff.Failure();
       LogAcceptError(&shared->accept_limiter, loop->name, ec.message(), delay);
       loop->retry.expires_after(delay);
-      loop->retry.async_wait([shared, acceptor, loop](error_code wait_ec) {
-        if (wait_ec || shared->draining) return;
-        Accept<Protocol>(shared, acceptor, loop);
+      loop->retry.async_wait([shared, loop](error_code wait_ec) {
+        if (wait_ec || shared->draining || !loop->acceptor.is_open()) return;
+        Accept<Protocol>(shared, loop);
       });
       return;
     }
@@ -353,7 +365,7 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared, typename Protocol::acc
       std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), loop->transport)
           ->Start();
     }
-    Accept<Protocol>(shared, acceptor, loop);
+    Accept<Protocol>(shared, loop);
   });
 }
 
@@ -379,8 +391,10 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
   static constexpr size_t kUdpBatch = 8;
   static constexpr size_t kDatagramBytes = 65536;  // more than any UDP payload (65,507 bytes)
 
-  explicit UdpReceiver(std::shared_ptr<IngestServer::Shared> shared)
+  UdpReceiver(std::shared_ptr<IngestServer::Shared> shared,
+              std::shared_ptr<asio::ip::udp::socket> socket)
       : shared_(std::move(shared)),
+        socket_(std::move(socket)),
         metrics_(&shared_->metrics->transport(Transport::kUdp)),
         processor_(shared_->monitor, metrics_, shared_->metrics->values(), &shared_->log_limiter,
                    shared_->options.max_line_bytes, &shared_->scratch),
@@ -390,9 +404,19 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
     }
   }
 
+  // Processes the datagrams already queued (at most a drain's worth), then closes the socket.
+  void ReadQueuedAndClose() {
+    for (int turn = 0; turn < 1024 && ReceiveBatch() > 0; ++turn) {
+    }
+    error_code ec;
+    socket_->close(ec);
+  }
+
   void Receive() {
-    shared_->udp->async_wait(
+    socket_->async_wait(
         asio::ip::udp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+          // Closed: a reload replaced this socket (what it held was read before it closed).
+          if (!self->socket_->is_open()) return;
           if (self->shared_->draining) {
             self->DrainNow();
             return;
@@ -415,7 +439,7 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
       msgs_[i].msg_hdr.msg_controllen = control_[i].size();
     }
     const int n =
-        recvmmsg(shared_->udp->native_handle(), msgs_.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+        recvmmsg(socket_->native_handle(), msgs_.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return 0;
     const double now = shared_->clock();
     for (int i = 0; i < n; ++i) {
@@ -446,12 +470,13 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
     while (std::chrono::steady_clock::now() < shared_->drain_deadline && ReceiveBatch() > 0) {
     }
     error_code ec;
-    shared_->udp->close(ec);
+    socket_->close(ec);
     shared_->udp_drained = true;
     shared_->Settled();
   }
 
   std::shared_ptr<IngestServer::Shared> shared_;
+  std::shared_ptr<asio::ip::udp::socket> socket_;
   TransportMetrics* metrics_;
   LineProcessor processor_;
   std::vector<char> buffer_;
@@ -532,6 +557,128 @@ HostPort BoundAddress(const Endpoint& local) {
   return {local.address().to_string(), local.port()};
 }
 
+std::string UdpName(const asio::ip::udp::socket& s) {
+  error_code ec;
+  const auto local = s.local_endpoint(ec);
+  return ec ? std::string("udp") : Describe("udp", BoundAddress(local));
+}
+
+// Binds and listens (without accepting yet), or null with *error naming the listener.
+std::shared_ptr<TcpListener> BindTcp(const std::shared_ptr<IngestServer::Shared>& shared,
+                                     const HostPort& where, std::string* error) {
+  const std::string what = Describe("tcp", where);
+  error_code ec;
+  auto addr = asio::ip::make_address(where.host, ec);
+  if (ec) {
+    *error = what + ": " + ec.message();
+    return nullptr;
+  }
+  auto l = std::make_shared<TcpListener>(shared->io, Transport::kTcp,
+                                         shared->options.max_connections);
+  ec = Listen(&l->acceptor, asio::ip::tcp::endpoint(addr, where.port), true);
+  if (ec) {
+    *error = what + ": " + ec.message();
+    return nullptr;
+  }
+  l->name = Describe("tcp", BoundAddress(l->acceptor.local_endpoint()));
+  return l;
+}
+
+std::shared_ptr<asio::ip::udp::socket> BindUdp(const std::shared_ptr<IngestServer::Shared>& shared,
+                                               const HostPort& where, std::string* error) {
+  const std::string what = Describe("udp", where);
+  error_code ec;
+  auto addr = asio::ip::make_address(where.host, ec);
+  if (ec) {
+    *error = what + ": " + ec.message();
+    return nullptr;
+  }
+  asio::ip::udp::endpoint ep(addr, where.port);
+  auto s = std::make_shared<asio::ip::udp::socket>(*shared->io);
+  s->open(ep.protocol(), ec);
+  if (!ec) s->bind(ep, ec);
+  if (ec) {
+    *error = what + ": " + ec.message();
+    return nullptr;
+  }
+  return s;
+}
+
+std::shared_ptr<UnixListener> BindUnix(const std::shared_ptr<IngestServer::Shared>& shared,
+                                       const std::string& path, std::string* error) {
+  const std::string what = "unix " + path;
+  std::string why;
+  if (!ClearStaleUnixSocket(path, &why)) {
+    *error = what + ": " + why;
+    return nullptr;
+  }
+  auto l = std::make_shared<UnixListener>(shared->io, Transport::kUnix,
+                                          shared->options.max_unix_connections);
+  error_code ec;
+  // Bound, given its mode, and only then listening: no connection is accepted under the umask.
+  l->acceptor.open(asio::local::stream_protocol(), ec);
+  if (!ec) l->acceptor.bind(asio::local::stream_protocol::endpoint(path), ec);
+  if (!ec && chmod(path.c_str(), static_cast<mode_t>(shared->options.unix_mode)) != 0) {
+    ec = error_code(errno, boost::system::system_category());
+  }
+  struct stat st {};
+  if (!ec && lstat(path.c_str(), &st) == 0) l->inode = {st.st_dev, st.st_ino};
+  if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    *error = what + ": " + ec.message();
+    return nullptr;
+  }
+  l->path = path;
+  l->name = what;
+  return l;
+}
+
+void StartTcp(const std::shared_ptr<IngestServer::Shared>& shared,
+              const std::shared_ptr<TcpListener>& l, std::vector<std::string>* bound) {
+  if (bound != nullptr) bound->push_back(l->name);
+  Accept<asio::ip::tcp>(shared, l);
+}
+
+void StartUnix(const std::shared_ptr<IngestServer::Shared>& shared,
+               const std::shared_ptr<UnixListener>& l, std::vector<std::string>* bound) {
+  if (bound != nullptr) bound->push_back(l->name);
+  Accept<asio::local::stream_protocol>(shared, l);
+}
+
+void StartUdp(const std::shared_ptr<IngestServer::Shared>& shared,
+              const std::shared_ptr<asio::ip::udp::socket>& s, std::vector<std::string>* bound) {
+  const std::string name = UdpName(*s);
+  if (bound != nullptr) bound->push_back(name);
+  ConfigureUdpSocket(s.get(), name);
+  shared->udp_receiver = std::make_shared<UdpReceiver>(shared, s);
+  shared->udp_receiver->Receive();
+}
+
+void CloseTcp(TcpListener* l) {
+  error_code ec;
+  l->acceptor.close(ec);
+  l->retry.cancel();
+}
+
+void CloseUnix(UnixListener* l) {
+  error_code ec;
+  l->acceptor.close(ec);
+  l->retry.cancel();
+  // Only the socket this listener bound: not a file someone has put there since.
+  struct stat st {};
+  if (lstat(l->path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
+      std::pair(st.st_dev, st.st_ino) == l->inode) {
+    unlink(l->path.c_str());
+  }
+}
+
+// Reads what the UDP socket holds, then closes it: a reload that moves the listener loses none
+// of the datagrams already received.
+void RetireUdp(IngestServer::Shared* shared) {
+  if (shared->udp_receiver) shared->udp_receiver->ReadQueuedAndClose();
+  shared->udp_receiver.reset();
+}
+
 }  // namespace
 
 IngestServer::IngestServer(asio::io_context* io, const IngestConfig& config, Monitor* monitor,
@@ -548,72 +695,95 @@ IngestServer::~IngestServer() = default;
 
 bool IngestServer::Start(std::string* error) {
   const IngestConfig& o = shared_->options;
-  error_code ec;
-  if (o.tcp) {
-    const std::string what = Describe("tcp", *o.tcp);
-    auto addr = asio::ip::make_address(o.tcp->host, ec);
-    if (ec) {
-      *error = what + ": " + ec.message();
-      return false;
-    }
-    auto& a = shared_->tcp.emplace(*shared_->io);
-    ec = Listen(&a, asio::ip::tcp::endpoint(addr, o.tcp->port), true);
-    if (ec) {
-      *error = what + ": " + ec.message();
-      return false;
-    }
-    const auto local = a.local_endpoint();
-    bound_.push_back(Describe("tcp", BoundAddress(local)));
-    auto& loop =
-        shared_->tcp_loop.emplace(shared_->io, Transport::kTcp, o.max_connections, bound_.back());
-    Accept<asio::ip::tcp>(shared_, &a, &loop);
+  if (o.tcp && !(shared_->tcp = BindTcp(shared_, *o.tcp, error))) return false;
+  if (o.udp && !(shared_->udp = BindUdp(shared_, *o.udp, error))) return false;
+  if (o.unix_path && !(shared_->unix_listener = BindUnix(shared_, *o.unix_path, error))) {
+    return false;
   }
-  if (o.udp) {
-    const std::string what = Describe("udp", *o.udp);
-    auto addr = asio::ip::make_address(o.udp->host, ec);
-    if (ec) {
-      *error = what + ": " + ec.message();
-      return false;
-    }
-    asio::ip::udp::endpoint ep(addr, o.udp->port);
-    auto& s = shared_->udp.emplace(*shared_->io);
-    s.open(ep.protocol(), ec);
-    if (!ec) s.bind(ep, ec);
-    if (ec) {
-      *error = what + ": " + ec.message();
-      return false;
-    }
-    const auto local = s.local_endpoint();
-    bound_.push_back(Describe("udp", BoundAddress(local)));
-    ConfigureUdpSocket(&s, bound_.back());
-    std::make_shared<UdpReceiver>(shared_)->Receive();
+  bound_.clear();
+  if (shared_->tcp) StartTcp(shared_, shared_->tcp, &bound_);
+  if (shared_->udp) StartUdp(shared_, shared_->udp, &bound_);
+  if (shared_->unix_listener) StartUnix(shared_, shared_->unix_listener, &bound_);
+  return true;
+}
+
+bool IngestServer::Reconfigure(const IngestConfig& next, std::vector<std::string>* started,
+                               std::vector<std::string>* stopped, std::string* error) {
+  const IngestConfig& o = shared_->options;
+  const bool tcp_changed = !(next.tcp == o.tcp);
+  const bool udp_changed = !(next.udp == o.udp);
+  const bool unix_changed = next.unix_path != o.unix_path;
+  // Everything new is bound before anything old is closed: a listener that cannot bind leaves
+  // every listener as it was. Moving to another host on the same port conflicts with the old
+  // socket, so that one is bound after the old one closes (and the old one reopened on failure).
+  std::shared_ptr<TcpListener> tcp;
+  std::shared_ptr<asio::ip::udp::socket> udp;
+  std::shared_ptr<UnixListener> unix_listener;
+  const bool tcp_same_port = tcp_changed && next.tcp && o.tcp && next.tcp->port == o.tcp->port;
+  const bool udp_same_port = udp_changed && next.udp && o.udp && next.udp->port == o.udp->port;
+  if (tcp_changed && next.tcp && !tcp_same_port && !(tcp = BindTcp(shared_, *next.tcp, error))) {
+    return false;
   }
-  if (o.unix_path) {
-    const std::string what = "unix " + *o.unix_path;
-    std::string why;
-    if (!ClearStaleUnixSocket(*o.unix_path, &why)) {
-      *error = what + ": " + why;
-      return false;
-    }
-    auto& a = shared_->unix_acceptor.emplace(*shared_->io);
-    // Bound, given its mode, and only then listening: no connection is accepted under the umask.
-    a.open(asio::local::stream_protocol(), ec);
-    if (!ec) a.bind(asio::local::stream_protocol::endpoint(*o.unix_path), ec);
-    if (!ec && chmod(o.unix_path->c_str(), static_cast<mode_t>(o.unix_mode)) != 0) {
-      ec = error_code(errno, boost::system::system_category());
-    }
-    struct stat st {};
-    if (!ec && lstat(o.unix_path->c_str(), &st) == 0) shared_->unix_inode = {st.st_dev, st.st_ino};
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      *error = what + ": " + ec.message();
-      return false;
-    }
-    bound_.push_back(what);
-    auto& loop = shared_->unix_loop.emplace(shared_->io, Transport::kUnix, o.max_unix_connections,
-                                            bound_.back());
-    Accept<asio::local::stream_protocol>(shared_, &a, &loop);
+  if (udp_changed && next.udp && !udp_same_port && !(udp = BindUdp(shared_, *next.udp, error))) {
+    return false;
   }
+  if (unix_changed && next.unix_path &&
+      !(unix_listener = BindUnix(shared_, *next.unix_path, error))) {
+    return false;
+  }
+  if (tcp_same_port) {
+    CloseTcp(shared_->tcp.get());
+    if (!(tcp = BindTcp(shared_, *next.tcp, error))) {
+      std::string ignored;
+      shared_->tcp = BindTcp(shared_, *o.tcp, &ignored);
+      if (shared_->tcp) StartTcp(shared_, shared_->tcp, nullptr);
+      return false;
+    }
+  }
+  if (udp_same_port) {
+    RetireUdp(shared_.get());
+    if (!(udp = BindUdp(shared_, *next.udp, error))) {
+      std::string ignored;
+      shared_->udp = BindUdp(shared_, *o.udp, &ignored);
+      if (shared_->udp) StartUdp(shared_, shared_->udp, nullptr);
+      return false;
+    }
+  }
+  // Commit. Connections already open stay open on their sessions, whatever their listener.
+  if (tcp_changed) {
+    if (shared_->tcp) {
+      stopped->push_back(shared_->tcp->name);
+      CloseTcp(shared_->tcp.get());
+    }
+    shared_->tcp = tcp;
+    if (tcp) StartTcp(shared_, tcp, started);
+  }
+  if (udp_changed) {
+    if (shared_->udp) {
+      stopped->push_back(UdpName(*shared_->udp));
+      RetireUdp(shared_.get());
+    }
+    shared_->udp = udp;
+    if (udp) StartUdp(shared_, udp, started);
+  }
+  if (unix_changed) {
+    if (shared_->unix_listener) {
+      stopped->push_back(shared_->unix_listener->name);
+      CloseUnix(shared_->unix_listener.get());
+    }
+    shared_->unix_listener = unix_listener;
+    if (unix_listener) StartUnix(shared_, unix_listener, started);
+  } else if (shared_->unix_listener && next.unix_mode != o.unix_mode) {
+    chmod(shared_->unix_listener->path.c_str(), static_cast<mode_t>(next.unix_mode));
+  }
+  // The limits and timeouts apply from now on (line length: to connections opened from now).
+  if (shared_->tcp) shared_->tcp->limit = next.max_connections;
+  if (shared_->unix_listener) shared_->unix_listener->limit = next.max_unix_connections;
+  shared_->options = next;
+  bound_.clear();
+  if (shared_->tcp) bound_.push_back(shared_->tcp->name);
+  if (shared_->udp) bound_.push_back(UdpName(*shared_->udp));
+  if (shared_->unix_listener) bound_.push_back(shared_->unix_listener->name);
   return true;
 }
 
@@ -625,23 +795,14 @@ void IngestServer::Drain(std::function<void()> done) {
   // Connections the kernel completed but driftd has not accepted yet may already hold data:
   // accept them now, so they are drained with the others.
   if (shared_->tcp) {
-    AcceptPending<asio::ip::tcp>(shared_, &*shared_->tcp, Transport::kTcp);
-    shared_->tcp->close(ec);
+    AcceptPending<asio::ip::tcp>(shared_, &shared_->tcp->acceptor, Transport::kTcp);
+    CloseTcp(shared_->tcp.get());
   }
-  if (shared_->unix_acceptor) {
-    AcceptPending<asio::local::stream_protocol>(shared_, &*shared_->unix_acceptor,
+  if (shared_->unix_listener) {
+    AcceptPending<asio::local::stream_protocol>(shared_, &shared_->unix_listener->acceptor,
                                                 Transport::kUnix);
-    shared_->unix_acceptor->close(ec);
-    // Only the socket this process bound: not a file someone has put there since.
-    struct stat st {};
-    const std::string& path = *shared_->options.unix_path;
-    if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) &&
-        std::pair(st.st_dev, st.st_ino) == shared_->unix_inode) {
-      unlink(path.c_str());
-    }
+    CloseUnix(shared_->unix_listener.get());
   }
-  if (shared_->tcp_loop) shared_->tcp_loop->retry.cancel();
-  if (shared_->unix_loop) shared_->unix_loop->retry.cancel();
   if (shared_->udp) {
     shared_->udp_drained = false;
     shared_->udp->cancel(ec);

@@ -26,6 +26,14 @@ class IngestServer {
   // naming the listener ("tcp 127.0.0.1:7070: Address already in use"). Call before io->run().
   bool Start(std::string* error);
 
+  // Applies a reloaded configuration's ingest section: listeners whose address changed are bound
+  // anew (all of them before any old one closes; on a failure nothing changes and *error names
+  // the listener) and the old ones closed, with their queued UDP datagrams read first; open
+  // connections stay open. The limits and timeouts apply from now on. *started and *stopped get
+  // the listeners opened and closed ("tcp 127.0.0.1:7071"). Must run on the io_context's thread.
+  bool Reconfigure(const IngestConfig& next, std::vector<std::string>* started,
+                   std::vector<std::string>* stopped, std::string* error);
+
   // The addresses actually bound (port 0 resolved), e.g. "tcp 127.0.0.1:41234".
   const std::vector<std::string>& bound() const { return bound_; }
 

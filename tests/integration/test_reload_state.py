@@ -290,6 +290,73 @@ class ReloadTest(unittest.TestCase):
                 self.assertEqual(d.stop(), 0)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ListenerReloadTest(unittest.TestCase):
+    def test_listeners_move_and_open_connections_stay(self):
+        with TempDir() as tmp:
+            d = Driftd(tmp)
+            try:
+                old_tcp = d.addresses["tcp"]
+                host, port = old_tcp.rsplit(":", 1)
+                held = socket.create_connection((host, int(port)))
+                held.sendall(records(10)[2].encode())
+                d.wait_samples("x", 10)
+                new_port = free_port()
+                new_unix = os.path.join(tmp, "ingest2.sock")
+                d.config["ingest"]["tcp"] = f"127.0.0.1:{new_port}"
+                d.config["ingest"]["udp"] = None
+                d.config["ingest"]["unix"] = new_unix
+                d.write_config()
+                d.proc.send_signal(signal.SIGHUP)
+                wait_reloads(d, 1)
+                stopped = [e["address"] for e in d.log_entries()
+                           if e.get("msg") == "stopped listening"]
+                self.assertIn("tcp " + old_tcp, stopped)
+                self.assertEqual(len(stopped), 3, stopped)
+                self.assertEqual(d.addresses["tcp"], f"127.0.0.1:{new_port}")
+                self.assertEqual(d.addresses["unix"], new_unix)
+                # The connection opened before the reload still delivers.
+                held.sendall(records(5)[2].encode())
+                d.wait_samples("x", 15)
+                d.send("tcp", records(5)[2])  # the new address
+                d.send("unix", records(5)[2])
+                d.wait_samples("x", 25)
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection((host, int(port)), timeout=2)
+                self.assertFalse(os.path.exists(os.path.join(tmp, "ingest.sock")))
+                held.close()
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+    def test_an_address_in_use_fails_the_reload_and_changes_nothing(self):
+        with TempDir() as tmp:
+            d = Driftd(tmp)
+            blocker = socket.socket()
+            try:
+                blocker.bind(("127.0.0.1", 0))
+                blocker.listen()
+                taken = blocker.getsockname()[1]
+                d.config["ingest"]["tcp"] = f"127.0.0.1:{taken}"
+                d.config["evaluation"]["min_samples"] = 5
+                d.write_config()
+                d.proc.send_signal(signal.SIGHUP)
+                wait_reload_status(d, 0)
+                entry = [e for e in d.log_entries() if e.get("msg") ==
+                         "configuration reload failed; the running configuration is kept"][-1]
+                self.assertIn("Address already in use", entry["error"])
+                self.assertEqual(d.status()["evaluation"]["min_samples"], 10)  # not applied
+                d.send("tcp", records(5)[2])  # the old listener still takes records
+                d.wait_samples("x", 5)
+            finally:
+                blocker.close()
+                self.assertEqual(d.stop(), 0)
+
+
 class SnapshotTest(unittest.TestCase):
     def test_snapshot_round_trip(self):
         """The window frozen as a reference: its counts, check-config accepts it, and loaded as
