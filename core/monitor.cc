@@ -477,35 +477,61 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
   std::vector<ModelCheckpoint> out;
   const std::shared_ptr<const ModelSet> set = Current();
   double longest = 0;
+  const uint32_t slices = set->options.window.slices;
   for (const auto& m : set->models) {
     ModelCheckpoint c;
     c.model = m->reference.model;
     c.sha256 = m->reference.sha256;
     c.window = set->options.window;
     c.bins = MonitoredModel::Bins(m->reference);
+    size_t stride = 0;
+    for (uint32_t b : c.bins) stride += b;
     for (const FeatureAlertState& s : m->alert_states) c.alert_states.push_back(s.Save());
     c.retrain = m->retrain;
-    const auto start = std::chrono::steady_clock::now();
+    // One slice per lock: ingest of the model waits for one slice's copy at most, not the whole
+    // window's. The buffer is allocated (and its pages faulted in) before the lock is taken. The
+    // slices are copied oldest first up to the newest at the time of the last copy, whose end is
+    // the checkpoint's; one that expired meanwhile is left out, as it would have been.
+    int64_t index = 0;
     {
       std::lock_guard<std::mutex> lock(m->mu);
       CatchUpShifts(m.get());
-      const SlidingWindow& w = m->window;
-      c.end = w.end();
-      for (int64_t i = w.head() - w.options().slices + 1; i <= w.head(); ++i) {
-        const std::span<const SlidingWindow::Counter> slice = w.Slice(i);
-        if (std::any_of(slice.begin(), slice.end(), [](uint32_t v) { return v != 0; })) {
-          c.slices.emplace_back(i, std::vector<uint32_t>(slice.begin(), slice.end()));
+      index = m->window.head() - slices + 1;
+    }
+    const int64_t first = index;
+    for (bool last = false; !last; ++index) {
+      std::vector<uint32_t> counts(stride);
+      bool live = false;
+      const auto start = std::chrono::steady_clock::now();
+      {
+        std::lock_guard<std::mutex> lock(m->mu);
+        CatchUpShifts(m.get());
+        const SlidingWindow& w = m->window;
+        const std::span<const SlidingWindow::Counter> slice = w.Slice(index);
+        live = slice.size() == stride;
+        if (live) std::copy(slice.begin(), slice.end(), counts.begin());
+        // (A clock step forward meanwhile can move the head far on: two windows' worth at most.)
+        last = index >= w.head() || index - first + 1 >= int64_t{2} * slices;
+        if (last) {
+          c.end = w.end();
+          c.late = m->late;
+          c.future = m->future;
+          c.saturations = w.saturations();
+          c.explicit_missing = m->explicit_missing;
+          c.explicit_until = m->explicit_until;
         }
       }
-      c.late = m->late;
-      c.future = m->future;
-      c.saturations = w.saturations();
-      c.explicit_missing = m->explicit_missing;
-      c.explicit_until = m->explicit_until;
+      longest = std::max(longest, std::chrono::duration<double>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count());
+      if (live && std::any_of(counts.begin(), counts.end(), [](uint32_t v) { return v != 0; })) {
+        c.slices.emplace_back(index, std::move(counts));
+      }
     }
-    longest = std::max(longest, std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                              start)
-                                    .count());
+    // A clock step during the copy (Shift) renumbers the slices: keep only those still live at
+    // the end, so that Restore never meets one outside its window.
+    const int64_t head = SlidingWindow::IndexOf(c.end, c.window);
+    std::erase_if(c.slices, [&](const auto& s) { return s.first > head || s.first <= head - slices; });
     out.push_back(std::move(c));
   }
   if (max_lock_seconds != nullptr) *max_lock_seconds = longest;

@@ -21,6 +21,14 @@ SlidingWindow::SlidingWindow(const WindowOptions& options, std::vector<uint32_t>
 
 int64_t SlidingWindow::SliceIndex(double t) const {
   const double q = std::floor(t / slice_seconds_);
+  return ClampIndex(q);
+}
+
+int64_t SlidingWindow::IndexOf(double t, const WindowOptions& options) {
+  return ClampIndex(std::floor(t / options.slice_seconds()));
+}
+
+int64_t SlidingWindow::ClampIndex(double q) {
   constexpr double kLimit = static_cast<double>(kIndexLimit);
   if (q >= kLimit) return kIndexLimit;      // also +inf
   if (!(q > -kLimit)) return -kIndexLimit;  // also -inf and NaN

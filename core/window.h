@@ -88,6 +88,9 @@ class SlidingWindow {
   // The absolute index of the newest slice (floor(end / slice_seconds), as shifted); the live
   // slices are head() - slices + 1 .. head().
   int64_t head() const { return head_; }
+  // The absolute index of the slice holding time `t` in a window with `options`: head() is
+  // IndexOf(end()).
+  static int64_t IndexOf(double t, const WindowOptions& options);
   // The counters of live slice `index` (every feature's bins back to back), or an empty span
   // when `index` is not live.
   std::span<const Counter> Slice(int64_t index) const;
@@ -114,6 +117,7 @@ class SlidingWindow {
   // floor(t / slice), clamped to +-kIndexLimit so that any double maps to an index without an
   // out-of-range conversion (the clamped range still spans millions of years at 1 ms slices).
   int64_t SliceIndex(double t) const;
+  static int64_t ClampIndex(double q);  // a floor()ed quotient as an index, clamped
   uint32_t Slot(int64_t index) const;
   static constexpr int64_t kIndexLimit = int64_t{1} << 52;
 

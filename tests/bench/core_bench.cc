@@ -2,7 +2,12 @@
 // for 10,000 features x 32 bins, and the window's bytes per counter.
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
 #include <random>
+#include <string>
+
+#include "core/checkpoint.h"
+#include "core/monitor.h"
 
 #include "core/bins.h"
 #include "core/divergence.h"
@@ -106,6 +111,94 @@ void BM_WindowTotals(benchmark::State& state) {
   state.counters["bytes_per_counter"] = static_cast<double>(window.MemoryBytes()) / counters;
 }
 BENCHMARK(BM_WindowTotals)->Unit(benchmark::kMillisecond);
+
+// A model of 10,000 numeric features of 32 bins, every one of its 60 slices holding data.
+std::unique_ptr<Monitor> FullMonitor(double now) {
+  Reference ref;
+  ref.model = "m";
+  ref.sha256 = "bench";
+  for (uint32_t f = 0; f < kFeatures; ++f) {
+    char name[16];
+    std::snprintf(name, sizeof name, "f%05u", f);
+    ref.features.push_back({name, FeatureBins::Numeric(Edges(kBins - 3)),
+                            std::vector<uint64_t>(kBins, 10)});
+  }
+  MonitorOptions o;
+  o.window = {3600, 60};
+  auto m = std::make_unique<Monitor>(o, std::vector<Reference>{std::move(ref)}, now - 3600);
+  const std::vector<double> values = RandomValues(7);
+  Record r;
+  r.model = "m";
+  std::vector<std::string> names;
+  for (uint32_t f = 0; f < kFeatures; f += 100) {
+    names.push_back("f" + std::to_string(100000 + f).substr(1));  // f00000, f00100, ...
+  }
+  for (int slice = 0; slice < 60; ++slice) {
+    const double t = now - 3600 + slice * 60 + 1;
+    for (int i = 0; i < 50; ++i) {
+      r.fields.clear();
+      for (size_t k = 0; k < names.size(); ++k) {
+        const double v = values[(i * 101 + k) % values.size()];
+        r.fields.push_back({names[k], {Value::Kind::kNumber, v, {}}});
+      }
+      m->Apply(r, t);
+    }
+  }
+  return m;
+}
+
+// Monitor::Checkpoint of 10,000 features x 32 bins x 60 slices: the copy of the live slices, taken
+// under the model's lock (lock_ms: the longest a model's lock was held, which is what ingest of
+// that model waits for).
+void BM_CheckpointTake(benchmark::State& state) {
+  const double now = 1'732'060'800;
+  auto m = FullMonitor(now);
+  double lock = 0, longest = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    auto saved = m->Checkpoint(&lock);
+    longest = std::max(longest, lock);
+    bytes = 0;
+    for (const auto& slice : saved[0].slices) bytes += slice.second.size() * sizeof(uint32_t);
+    benchmark::DoNotOptimize(saved.data());
+  }
+  state.counters["lock_ms_max"] = longest * 1e3;
+  state.counters["window_MB"] = static_cast<double>(bytes) / 1e6;
+}
+BENCHMARK(BM_CheckpointTake)->Unit(benchmark::kMillisecond);
+
+// The rest of a checkpoint, with no lock held: encoding (with its SHA-256) and restoring.
+void BM_CheckpointEncode(benchmark::State& state) {
+  const double now = 1'732'060'800;
+  auto m = FullMonitor(now);
+  const CheckpointFile file{now, m->Checkpoint()};
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const std::string encoded = EncodeCheckpoint(file);
+    bytes = encoded.size();
+    benchmark::DoNotOptimize(encoded.data());
+  }
+  state.counters["file_MB"] = static_cast<double>(bytes) / 1e6;
+}
+BENCHMARK(BM_CheckpointEncode)->Unit(benchmark::kMillisecond);
+
+void BM_CheckpointDecodeAndRestore(benchmark::State& state) {
+  const double now = 1'732'060'800;
+  auto m = FullMonitor(now);
+  const std::string encoded = EncodeCheckpoint({now, m->Checkpoint()});
+  auto target = FullMonitor(now);
+  for (auto _ : state) {
+    std::string error;
+    const auto file = DecodeCheckpoint(encoded, &error);
+    uint64_t records = 0;
+    if (!file || !target->Restore(file->models[0], now, &records, &error)) {
+      state.SkipWithError(error.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(records);
+  }
+}
+BENCHMARK(BM_CheckpointDecodeAndRestore)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace driftd
