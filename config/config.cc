@@ -27,7 +27,7 @@ constexpr double kMinSliceSeconds = 0.001;
 constexpr double kMaxIdleTimeoutSeconds = 86400;  // 1 day
 constexpr double kMaxIntervalSeconds = 3600;      // 1 hour
 constexpr double kMaxLineTimeoutSeconds = 3600;   // 1 hour
-constexpr double kMaxCheckpointSeconds = 86400;    // 1 day
+constexpr double kMaxCheckpointSeconds = 86400;   // 1 day
 constexpr uint32_t kMaxIngestConnections = 1 << 20;
 constexpr double kMaxWindowSeconds = 400.0 * 86400;  // 400 days
 // sizeof(sockaddr_un::sun_path) on Linux, less the terminating NUL.
@@ -294,8 +294,7 @@ void ParseState(const Json& doc, const std::string& base_dir, StateConfig* c, Pr
       c->directory = Resolve(d->get<std::string>(), base_dir);
     }
   }
-  ReadDuration(*s, "checkpoint_seconds", "state", kMaxCheckpointSeconds, &c->checkpoint_seconds,
-               p);
+  ReadDuration(*s, "checkpoint_seconds", "state", kMaxCheckpointSeconds, &c->checkpoint_seconds, p);
 }
 
 void ParseWindow(const Json& doc, WindowConfig* c, Problems* p) {

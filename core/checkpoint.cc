@@ -101,10 +101,10 @@ void PutModel(Writer* w, const ModelCheckpoint& m) {
 bool GetModel(Reader* r, ModelCheckpoint* m, std::string* error) {
   uint8_t retrain = 0;
   uint32_t states = 0;
-  if (!r->GetString(&m->model) || !r->GetString(&m->sha256) ||
-      !r->Get(&m->window.length_seconds) || !r->Get(&m->window.slices) || !r->GetU32s(&m->bins) ||
-      !r->Get(&m->end) || !r->Get(&m->late) || !r->Get(&m->future) || !r->Get(&m->saturations) ||
-      !r->Get(&retrain) || !r->Get(&states) || !r->CanHold(states, 26)) {
+  if (!r->GetString(&m->model) || !r->GetString(&m->sha256) || !r->Get(&m->window.length_seconds) ||
+      !r->Get(&m->window.slices) || !r->GetU32s(&m->bins) || !r->Get(&m->end) ||
+      !r->Get(&m->late) || !r->Get(&m->future) || !r->Get(&m->saturations) || !r->Get(&retrain) ||
+      !r->Get(&states) || !r->CanHold(states, 26)) {
     *error = "truncated model record";
     return false;
   }

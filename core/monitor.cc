@@ -1,8 +1,8 @@
 #include "core/monitor.h"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <optional>
 
 #include "core/category.h"
@@ -316,8 +316,7 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
       FeatureEvaluation fe;
       fe.name = rf.name;
       fe.kind = bins.kind();
-      FeatureCounts(*m, totals, f, !counts_absent.empty() && counts_absent[f],
-                    &fe.window_counts);
+      FeatureCounts(*m, totals, f, !counts_absent.empty() && counts_absent[f], &fe.window_counts);
       const Divergences d = m->prepared[f].Compare(fe.window_counts);
       fe.samples = d.samples;
       fe.divergences = d;
@@ -432,8 +431,8 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
     }
     window.CopyFeature(o->window, o->records_feature(), n->records_feature());
     window.AddSaturations(o->window.saturations());
-    const double until = std::max(o->explicit_until, window.end() + options.window.length_seconds +
-                                                         slice);
+    const double until =
+        std::max(o->explicit_until, window.end() + options.window.length_seconds + slice);
     n->window = std::move(window);
     n->SetExplicitMissing(std::move(explicit_missing), until);
     report.swapped.push_back(n->reference.model);
@@ -442,8 +441,7 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
   return report;
 }
 
-std::optional<Reference> Monitor::Snapshot(std::string_view name, double now,
-                                           std::string* error) {
+std::optional<Reference> Monitor::Snapshot(std::string_view name, double now, std::string* error) {
   std::shared_ptr<const ModelSet> set;
   Model* m = LockModel(name, &set);
   if (m == nullptr) {
@@ -521,9 +519,8 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
           c.explicit_until = m->explicit_until;
         }
       }
-      longest = std::max(longest, std::chrono::duration<double>(
-                                      std::chrono::steady_clock::now() - start)
-                                      .count());
+      longest = std::max(
+          longest, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       if (live && std::any_of(counts.begin(), counts.end(), [](uint32_t v) { return v != 0; })) {
         c.slices.emplace_back(index, std::move(counts));
       }
@@ -531,7 +528,8 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
     // A clock step during the copy (Shift) renumbers the slices: keep only those still live at
     // the end, so that Restore never meets one outside its window.
     const int64_t head = SlidingWindow::IndexOf(c.end, c.window);
-    std::erase_if(c.slices, [&](const auto& s) { return s.first > head || s.first <= head - slices; });
+    std::erase_if(c.slices,
+                  [&](const auto& s) { return s.first > head || s.first <= head - slices; });
     out.push_back(std::move(c));
   }
   if (max_lock_seconds != nullptr) *max_lock_seconds = longest;

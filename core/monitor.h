@@ -188,10 +188,10 @@ class Monitor {
 
    private:
     friend class Monitor;
-    MonitoredModel* model_ = nullptr;  // locked while set
+    MonitoredModel* model_ = nullptr;               // locked while set
     std::shared_ptr<const Monitor::ModelSet> set_;  // keeps model_ alive
-    double now_ = -1;                  // the `now` the window was advanced to
-    bool now_admitted_ = false;        // whether arrival-time records are accepted, and where:
+    double now_ = -1;                               // the `now` the window was advanced to
+    bool now_admitted_ = false;  // whether arrival-time records are accepted, and where:
     uint32_t now_slot_ = 0;
   };
 

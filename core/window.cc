@@ -111,7 +111,7 @@ bool SlidingWindow::Merge(const SlidingWindow& other) {
 }
 
 bool SlidingWindow::CopyFeature(const SlidingWindow& from, uint32_t from_feature,
-                               uint32_t feature) {
+                                uint32_t feature) {
   if (from.options_.slices != options_.slices || from.slice_seconds_ != slice_seconds_ ||
       from.head_ != head_ || from_feature >= from.features() || feature >= features() ||
       from.bins(from_feature) != bins(feature)) {

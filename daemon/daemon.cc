@@ -303,7 +303,8 @@ bool Daemon::Reload(std::string* error) {
     state_metrics_->reload_successful.Set(0);
     return false;
   }
-  for (const std::string& b : stopped) Log(spdlog::level::info, "stopped listening", {{"address", b}});
+  for (const std::string& b : stopped)
+    Log(spdlog::level::info, "stopped listening", {{"address", b}});
   for (const std::string& b : started) Log(spdlog::level::info, "listening", {{"address", b}});
   config_.ingest = next->ingest;
   // The HTTP server is the one thing a reload does not move: say so instead of pretending.
@@ -322,8 +323,8 @@ bool Daemon::Reload(std::string* error) {
     const double interval = config_.evaluation.interval_seconds;
     const std::optional<std::string> state_dir = config_.state.directory;
     const double checkpoint = config_.state.checkpoint_seconds;
-    ReloadReport report = monitor_->Reload(MonitorOptionsFrom(*next), std::move(references),
-                                           now_(), AlertsFrom(*next));
+    ReloadReport report = monitor_->Reload(MonitorOptionsFrom(*next), std::move(references), now_(),
+                                           AlertsFrom(*next));
     config_.window = next->window;
     config_.evaluation = next->evaluation;
     config_.state = next->state;
@@ -394,7 +395,9 @@ void Daemon::RestoreState() {
     }
     state_metrics_->restored.Add({{"model", m.model}}).Set(static_cast<double>(records));
     Log(spdlog::level::info, "model restored from the checkpoint",
-        {{"model", m.model}, {"records", records}, {"checkpoint_age_seconds", now - file.written_at}});
+        {{"model", m.model},
+         {"records", records},
+         {"checkpoint_age_seconds", now - file.written_at}});
   }
 }
 

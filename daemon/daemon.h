@@ -109,7 +109,7 @@ class Daemon {
   std::unique_ptr<HttpServer> http_;
   boost::asio::steady_timer timer_{eval_io_};             // eval thread only
   boost::asio::steady_timer checkpoint_timer_{eval_io_};  // eval thread only
-  struct StateMetrics;  // daemon.cc
+  struct StateMetrics;                                    // daemon.cc
   std::unique_ptr<StateMetrics> state_metrics_;
   boost::asio::signal_set signals_{main_io_};  // main thread only
   std::thread ingest_thread_, http_thread_, eval_thread_;

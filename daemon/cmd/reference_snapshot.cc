@@ -2,7 +2,6 @@
 // file (GET /api/v1/snapshot), checks it as check-config would, and writes it.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -146,17 +145,16 @@ int ReferenceSnapshotCommand(const std::vector<std::string>& args) {
   std::error_code ec;
   std::filesystem::rename(tmp, flags.output, ec);
   if (ec) {
-    std::cerr << "driftd reference snapshot: cannot write " << flags.output << ": "
-              << ec.message() << "\n";
+    std::cerr << "driftd reference snapshot: cannot write " << flags.output << ": " << ec.message()
+              << "\n";
     return 1;
   }
   uint64_t records = 0;
   if (!ref->features.empty()) {
     for (uint64_t c : ref->features[0].counts) records += c;
   }
-  std::cout << "wrote " << flags.output << ": model " << ref->model << ", version "
-            << ref->version << ", " << ref->features.size() << " features, " << records
-            << " records\n";
+  std::cout << "wrote " << flags.output << ": model " << ref->model << ", version " << ref->version
+            << ", " << ref->features.size() << " features, " << records << " records\n";
   return 0;
 }
 

@@ -62,7 +62,7 @@ struct IngestServer::Shared {
   std::shared_ptr<UnixListener> unix_listener;
   std::shared_ptr<asio::ip::udp::socket> udp;  // shared with its UdpReceiver
   std::shared_ptr<UdpReceiver> udp_receiver;
-  std::set<SessionBase*> sessions;       // open stream sessions (ingest thread only)
+  std::set<SessionBase*> sessions;  // open stream sessions (ingest thread only)
   std::array<size_t, static_cast<size_t>(Transport::kCount)> open{};  // open sessions by transport
   // Every stream session on this thread reads into this one buffer and decodes with this one
   // scratch: a session waits for readability (async_wait) and then reads without blocking, so an
@@ -573,8 +573,8 @@ std::shared_ptr<TcpListener> BindTcp(const std::shared_ptr<IngestServer::Shared>
     *error = what + ": " + ec.message();
     return nullptr;
   }
-  auto l = std::make_shared<TcpListener>(shared->io, Transport::kTcp,
-                                         shared->options.max_connections);
+  auto l =
+      std::make_shared<TcpListener>(shared->io, Transport::kTcp, shared->options.max_connections);
   ec = Listen(&l->acceptor, asio::ip::tcp::endpoint(addr, where.port), true);
   if (ec) {
     *error = what + ": " + ec.message();

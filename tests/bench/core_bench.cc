@@ -6,11 +6,10 @@
 #include <random>
 #include <string>
 
-#include "core/checkpoint.h"
-#include "core/monitor.h"
-
 #include "core/bins.h"
+#include "core/checkpoint.h"
 #include "core/divergence.h"
+#include "core/monitor.h"
 #include "core/window.h"
 
 namespace driftd {
@@ -120,8 +119,8 @@ std::unique_ptr<Monitor> FullMonitor(double now) {
   for (uint32_t f = 0; f < kFeatures; ++f) {
     char name[16];
     std::snprintf(name, sizeof name, "f%05u", f);
-    ref.features.push_back({name, FeatureBins::Numeric(Edges(kBins - 3)),
-                            std::vector<uint64_t>(kBins, 10)});
+    ref.features.push_back(
+        {name, FeatureBins::Numeric(Edges(kBins - 3)), std::vector<uint64_t>(kBins, 10)});
   }
   MonitorOptions o;
   o.window = {3600, 60};

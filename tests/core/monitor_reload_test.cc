@@ -20,7 +20,8 @@ void MakeReference(const std::string& x_edges, const std::string& x_counts, Refe
                    const std::string& version = "1") {
   std::vector<std::string> errors;
   auto ref = ParseReference(R"({"model": "m", "version": ")" + version + R"(", "features": {
-      "x": {"type": "numeric", "edges": )" + x_edges + R"(, "counts": )" + x_counts + R"(},
+      "x": {"type": "numeric", "edges": )" +
+                                x_edges + R"(, "counts": )" + x_counts + R"(},
       "c": {"type": "categorical", "categories": {"a": 5, "b": 5}}}})",
                             "m.json", &errors);
   ASSERT_TRUE(ref) << testing::PrintToString(errors);
