@@ -29,7 +29,9 @@ class Writer {
   }
   void PutU32s(const std::vector<uint32_t>& v) {
     Put<uint32_t>(static_cast<uint32_t>(v.size()));
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint32_t));
+    if (!v.empty()) {
+      out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint32_t));
+    }
   }
   std::string& out() { return out_; }
 
@@ -59,7 +61,7 @@ class Reader {
     uint32_t n = 0;
     if (!Get(&n) || in_.size() / sizeof(uint32_t) < n) return false;
     v->resize(n);
-    std::memcpy(v->data(), in_.data(), size_t{n} * sizeof(uint32_t));
+    if (n != 0) std::memcpy(v->data(), in_.data(), size_t{n} * sizeof(uint32_t));
     in_.remove_prefix(size_t{n} * sizeof(uint32_t));
     return true;
   }

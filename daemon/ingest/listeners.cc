@@ -472,6 +472,7 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
     error_code ec;
     socket_->close(ec);
     shared_->udp_drained = true;
+    if (shared_->udp_receiver.get() == this) shared_->udp_receiver.reset();  // `self` holds it
     shared_->Settled();
   }
 
@@ -691,7 +692,8 @@ IngestServer::IngestServer(asio::io_context* io, const IngestConfig& config, Mon
   shared_->clock = std::move(clock);
 }
 
-IngestServer::~IngestServer() = default;
+// The UDP receiver and the shared state hold each other: break the cycle.
+IngestServer::~IngestServer() { shared_->udp_receiver.reset(); }
 
 bool IngestServer::Start(std::string* error) {
   const IngestConfig& o = shared_->options;
