@@ -626,6 +626,7 @@ void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {
     FeatureEvaluation& fe = me->features[f];
     const AlertPolicy& policy = m->alerts.For(fe.name);
     if (fe.evaluable) fe.p_adjusted = adjusted[next++];
+    fe.alert_metric = policy.metric;
     fe.alert_value = Describe(policy.metric).value(fe);
     FeatureAlertState& state = m->alert_states[f];
     const std::string from = state.Name();

@@ -71,7 +71,8 @@ struct FeatureEvaluation {
   Significance significance;                      // G-test of the window against the reference
   double p_adjusted = 1;      // Benjamini-Hochberg across the model's evaluable features
   double kl_noise_floor = 0;  // (K-1)/(2n), in the configured log base
-  double alert_value = 0;     // the alert policy's metric
+  DriftMetric alert_metric = DriftMetric::kKl;  // the alert policy's metric
+  double alert_value = 0;                       // and its value
   FeatureAlertState alert;    // the state after this evaluation
   double missing_ratio = 0;
   double out_of_range_ratio = 0;  // underflow + overflow, or other

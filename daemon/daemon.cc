@@ -200,6 +200,7 @@ bool Daemon::Listen(std::string* error) {
   hctx.clock = now_;
   hctx.ready = &ready_;
   hctx.max_line_bytes = config_.ingest.max_line_bytes;
+  hctx.refresh_seconds = config_.evaluation.interval_seconds;
   if (lifecycle_api_) hctx.reload = [this](std::string* error) { return Reload(error); };
   hctx.version = version_;
   http_ = std::make_unique<HttpServer>(&http_io_, config_.http, std::move(hctx));
@@ -222,7 +223,8 @@ void Daemon::Evaluate() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_->evaluation_duration()->Observe(eval->duration_seconds);
   metrics_->last_evaluation()->Set(eval->timestamp);
-  published_.Set(std::move(eval), std::move(text));
+  auto history = MetricHistory::Extend(published_.history().get(), *eval);
+  published_.Set(std::move(eval), std::move(text), std::move(history));
   // The previous evaluation and its rendering were just freed: return the pages, so RSS tracks
   // what is live rather than the high-water mark of two evaluations.
   malloc_trim(0);

@@ -1,14 +1,54 @@
 #include "daemon/http/context.h"
 
+#include <limits>
+
 namespace driftd {
 
-void Published::Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text) {
+namespace {
+
+std::string HistoryKey(std::string_view model, std::string_view feature) {
+  std::string key(model);
+  key += '\0';
+  key += feature;
+  return key;
+}
+
+}  // namespace
+
+std::shared_ptr<const MetricHistory> MetricHistory::Extend(const MetricHistory* prev,
+                                                           const Evaluation& eval) {
+  auto next = std::make_shared<MetricHistory>();
+  for (const ModelEvaluation& m : eval.models) {
+    for (const FeatureEvaluation& f : m.features) {
+      std::string key = HistoryKey(m.model, f.name);
+      std::vector<float> series;
+      if (prev != nullptr) {
+        if (auto it = prev->series_.find(key); it != prev->series_.end()) series = it->second;
+      }
+      if (series.size() >= kPoints) series.erase(series.begin());
+      series.push_back(f.evaluable ? static_cast<float>(f.alert_value)
+                                   : std::numeric_limits<float>::quiet_NaN());
+      next->series_.emplace_hint(next->series_.end(), std::move(key), std::move(series));
+    }
+  }
+  return next;
+}
+
+const std::vector<float>* MetricHistory::Series(std::string_view model,
+                                                std::string_view feature) const {
+  auto it = series_.find(HistoryKey(model, feature));
+  return it == series_.end() ? nullptr : &it->second;
+}
+
+void Published::Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text,
+                    std::shared_ptr<const MetricHistory> history) {
   auto text = std::make_shared<const std::string>(std::move(metrics_text));
   std::shared_ptr<const std::string> old_status[2];
   {
     std::lock_guard<std::mutex> lock(mu_);
     eval_ = std::move(eval);
     metrics_text_ = std::move(text);
+    history_ = std::move(history);
     for (int bins = 0; bins < 2; ++bins) old_status[bins] = std::move(status_models_[bins]);
   }
   // The old renderings are freed here, outside the lock, unless a response still holds them.
@@ -17,6 +57,11 @@ void Published::Set(std::shared_ptr<const Evaluation> eval, std::string metrics_
 std::shared_ptr<const Evaluation> Published::evaluation() const {
   std::lock_guard<std::mutex> lock(mu_);
   return eval_;
+}
+
+std::shared_ptr<const MetricHistory> Published::history() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return history_;
 }
 
 std::shared_ptr<const std::string> Published::metrics_text() const {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,14 +21,34 @@
 
 namespace driftd {
 
+// The alert metric of every feature over the last kPoints evaluations, oldest first (NaN while the
+// feature was not evaluable), for the live page. Immutable once made; 4 bytes a point, so 2.4 MB
+// at 10,000 features.
+class MetricHistory {
+ public:
+  static constexpr size_t kPoints = 60;
+  // `prev`'s series (null: none) with `eval`'s values appended, the oldest dropped past kPoints;
+  // features no longer in `eval` (a reload removed them) are dropped.
+  static std::shared_ptr<const MetricHistory> Extend(const MetricHistory* prev,
+                                                     const Evaluation& eval);
+  // The series of `feature` of `model`, or null.
+  const std::vector<float>* Series(std::string_view model, std::string_view feature) const;
+
+ private:
+  std::map<std::string, std::vector<float>, std::less<>> series_;  // "model\0feature"
+};
+
 // What the evaluation thread publishes and the HTTP threads read: the evaluation, its rendered
 // metric families, and the status endpoint's renderings of it (made on demand, at most once per
 // evaluation). Thread-safe; no method holds the lock while rendering.
 class Published {
  public:
-  // Publishes a new evaluation and drops the status renderings of the previous one.
-  void Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text);
+  // Publishes a new evaluation (and its features' history) and drops the status renderings of
+  // the previous one.
+  void Set(std::shared_ptr<const Evaluation> eval, std::string metrics_text,
+           std::shared_ptr<const MetricHistory> history = nullptr);
   std::shared_ptr<const Evaluation> evaluation() const;
+  std::shared_ptr<const MetricHistory> history() const;
   std::shared_ptr<const std::string> metrics_text() const;
 
   // The status endpoint's unfiltered "models" array of `eval` (with or without the bins) as
@@ -40,6 +61,7 @@ class Published {
   mutable std::mutex mu_;
   std::shared_ptr<const Evaluation> eval_;               // guarded by mu_
   std::shared_ptr<const std::string> metrics_text_;      // guarded by mu_
+  std::shared_ptr<const MetricHistory> history_;         // guarded by mu_
   std::shared_ptr<const std::string> status_models_[2];  // guarded by mu_; [bins]
 };
 
@@ -73,6 +95,7 @@ struct HttpContext {
   size_t max_line_bytes = 65536;
   size_t max_body_bytes = 64 << 20;  // http.max_body_bytes
   std::string version;
+  double refresh_seconds = 10;  // how often the live page reloads itself (the evaluation interval)
   // Concurrent /api/v1/status responses (http.max_status_responses); null: no limit.
   ResponseLimiter* status_responses = nullptr;
   // driftd_http_requests_total; null: requests are not counted.

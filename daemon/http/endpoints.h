@@ -54,7 +54,12 @@ HttpResponse ReloadEndpoint(HttpContext* ctx, const HttpRequest& req);
 // window holds nothing yet, 400 for other parameters.
 HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req);
 
-// GET /: a small HTML page linking the others, with the version.
-HttpResponse IndexEndpoint(HttpContext* ctx, const HttpRequest& req);
+// GET /: the live page (page_endpoint.cc). Per model, its features worst first (drift level, then
+// the alert metric), each with the window's and the reference's bin probabilities drawn side by
+// side (inline SVG), its divergences, p-value, noise floor, samples, missing and out-of-range
+// shares, and its alert metric over the last evaluations (MetricHistory). `model=NAME`, `q=TEXT`
+// (features whose name contains it), `page=N` and `per_page=N` (default 50, at most 500) select;
+// 400 for anything else. Rendered off the HTTP thread; reloads itself every evaluation interval.
+HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req);
 
 }  // namespace driftd

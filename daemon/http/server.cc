@@ -30,7 +30,7 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"/", Methods::kRead, IndexEndpoint},
+    {"/", Methods::kRead, PageEndpoint},
     {"/metrics", Methods::kRead, MetricsEndpoint},
     {"/healthz", Methods::kRead, HealthzEndpoint},
     {"/readyz", Methods::kRead, ReadyzEndpoint},
