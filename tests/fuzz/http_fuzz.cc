@@ -92,10 +92,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto& req = parser.get();
     const std::string_view method(req.method_string().data(), req.method_string().size());
     const std::string_view target(req.target().data(), req.target().size());
-    const driftd::HttpResponse r =
-        driftd::HandleHttp(&c->ctx, method, target, req.body(), &c->limiter);
+    driftd::HttpResponse r = driftd::HandleHttp(&c->ctx, method, target, req.body(), &c->limiter);
+    if (r.render) {  // what the server's renderer thread runs (the status document, the page)
+      auto render = std::move(r.render);
+      r.render = nullptr;
+      render(&r);
+    }
+    // 403: /-/reload without the lifecycle API; 409: a snapshot of an empty window.
     Check(r.status == 200 || r.status == 202 || r.status == 204 || r.status == 400 ||
-          r.status == 404 || r.status == 405 || r.status == 413 || r.status == 503);
+          r.status == 403 || r.status == 404 || r.status == 405 || r.status == 409 ||
+          r.status == 413 || r.status == 503);
     Check(!r.content_type.empty());
     const std::string_view path = target.substr(0, target.find('?'));
     if (r.status == 200 && path == "/metrics" && method == "GET") {
