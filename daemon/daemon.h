@@ -2,7 +2,7 @@
 // listeners, the evaluation timer, the threads and the signal handling, from Start to Shutdown.
 //
 // Threads (one io_context each): main (signals; the thread that calls Run), ingest (TCP/UDP/Unix
-// sessions), http (Beast), eval (the evaluation timer); HttpServer runs its own, status (large
+// sessions), http (Beast), eval (the evaluation timer), state (encodes and writes checkpoints); HttpServer runs its own, status (large
 // status documents). The Monitor's models each have their own
 // mutex; evaluations reach the HTTP thread through `Published`.
 #pragma once
@@ -80,7 +80,9 @@ class Daemon {
   void WaitForSignal();
   // state.directory (eval thread, or before the threads start).
   void RestoreState();
-  void WriteCheckpoint();
+  // Takes a checkpoint and hands it to the state thread to encode and write; `done` (which
+  // forces one even while another is in flight) is called there once it is written.
+  void WriteCheckpoint(std::function<void()> done = nullptr);
   void ScheduleCheckpoint();
 
   const std::string version_, revision_;
@@ -102,9 +104,10 @@ class Daemon {
   std::atomic<bool> ready_{false};
   std::atomic<bool> shutting_down_{false};
 
-  boost::asio::io_context main_io_{1}, ingest_io_{1}, http_io_{1}, eval_io_{1};
+  boost::asio::io_context main_io_{1}, ingest_io_{1}, http_io_{1}, eval_io_{1}, state_io_{1};
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
-  std::optional<WorkGuard> ingest_guard_, http_guard_, eval_guard_;
+  std::optional<WorkGuard> ingest_guard_, http_guard_, eval_guard_, state_guard_;
+  std::atomic<bool> checkpoint_in_flight_{false};
   std::unique_ptr<IngestServer> ingest_;
   std::unique_ptr<HttpServer> http_;
   boost::asio::steady_timer timer_{eval_io_};             // eval thread only
@@ -112,7 +115,7 @@ class Daemon {
   struct StateMetrics;                                    // daemon.cc
   std::unique_ptr<StateMetrics> state_metrics_;
   boost::asio::signal_set signals_{main_io_};  // main thread only
-  std::thread ingest_thread_, http_thread_, eval_thread_;
+  std::thread ingest_thread_, http_thread_, eval_thread_, state_thread_;
 };
 
 }  // namespace driftd
