@@ -448,15 +448,12 @@ std::optional<Reference> Monitor::Snapshot(std::string_view name, double now, st
     *error = "no model named \"" + std::string(name) + "\"";
     return std::nullopt;
   }
+  // Held to the end: a reload may move this model's window out once the lock is released.
+  std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
   std::vector<uint64_t> totals;
-  std::vector<char> counts_absent;
-  {
-    std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
-    CatchUpShifts(m);
-    m->window.AdvanceTo(now);
-    m->window.Totals(&totals);
-    counts_absent = m->counts_absent;
-  }
+  CatchUpShifts(m);
+  m->window.AdvanceTo(now);
+  m->window.Totals(&totals);
   if (totals[m->window.offset(m->records_feature())] == 0) {
     *error = "the window of model \"" + std::string(name) + "\" holds no record yet";
     return std::nullopt;
@@ -465,7 +462,7 @@ std::optional<Reference> Monitor::Snapshot(std::string_view name, double now, st
   ref.model = m->reference.model;
   for (uint32_t f = 0; f < m->reference.features.size(); ++f) {
     ReferenceFeature rf{m->reference.features[f].name, m->reference.features[f].bins, {}};
-    FeatureCounts(*m, totals, f, !counts_absent.empty() && counts_absent[f], &rf.counts);
+    FeatureCounts(*m, totals, f, !m->counts_absent.empty() && m->counts_absent[f], &rf.counts);
     ref.features.push_back(std::move(rf));
   }
   return ref;
@@ -491,12 +488,14 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
     // slices are copied oldest first up to the newest at the time of the last copy, whose end is
     // the checkpoint's; one that expired meanwhile is left out, as it would have been.
     int64_t index = 0;
+    double shifted = 0;  // a clock step renumbers the slices: the copy starts over
     {
       std::lock_guard<std::mutex> lock(m->mu);
       CatchUpShifts(m.get());
       index = m->window.head() - slices + 1;
+      shifted = m->shifted;
     }
-    const int64_t first = index;
+    int64_t first = index;
     for (bool last = false; !last; ++index) {
       std::vector<uint32_t> counts(stride);
       bool live = false;
@@ -505,6 +504,11 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
         std::lock_guard<std::mutex> lock(m->mu);
         CatchUpShifts(m.get());
         const SlidingWindow& w = m->window;
+        if (m->shifted != shifted) {
+          shifted = m->shifted;
+          c.slices.clear();
+          index = first = w.head() - slices + 1;
+        }
         const std::span<const SlidingWindow::Counter> slice = w.Slice(index);
         live = slice.size() == stride;
         if (live) std::copy(slice.begin(), slice.end(), counts.begin());
@@ -552,6 +556,16 @@ bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* record
   }
   if (saved.window.length_seconds != w.length_seconds || saved.window.slices != w.slices) {
     *why = "the window options changed since the checkpoint";
+    return false;
+  }
+  if (!std::isfinite(saved.end) || !std::isfinite(saved.explicit_until)) {
+    *why = "the checkpoint's window end is not a number";
+    return false;
+  }
+  if (saved.end > now + w.slice_seconds()) {
+    // Taken with a clock ahead of this one: its slices would hold the window there and every
+    // record until the clock caught up would be late.
+    *why = "the checkpoint's window ends in the future (clock stepped back since?)";
     return false;
   }
   if (saved.bins != MonitoredModel::Bins(m->reference) ||

@@ -2,9 +2,9 @@
 // listeners, the evaluation timer, the threads and the signal handling, from Start to Shutdown.
 //
 // Threads (one io_context each): main (signals; the thread that calls Run), ingest (TCP/UDP/Unix
-// sessions), http (Beast), eval (the evaluation timer), state (encodes and writes checkpoints); HttpServer runs its own, status (large
-// status documents). The Monitor's models each have their own
-// mutex; evaluations reach the HTTP thread through `Published`.
+// sessions), http (Beast), eval (the evaluation timer), state (encodes and writes checkpoints);
+// HttpServer runs its own, status (large status documents). The Monitor's models each have their
+// own mutex; evaluations reach the HTTP thread through `Published`.
 #pragma once
 
 #include <prometheus/registry.h>

@@ -3,6 +3,7 @@
 // (every state and series is labelled in text; the reference bars are outlined, the window bars
 // filled). It refreshes itself every evaluation interval.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -15,6 +16,7 @@ namespace {
 
 constexpr size_t kDefaultPerPage = 50;
 constexpr size_t kMaxPerPage = 500;
+constexpr size_t kMaxPage = 1'000'000;
 // The bar chart's plot area, in SVG units.
 constexpr double kChartWidth = 480, kChartHeight = 120;
 constexpr double kSparkWidth = 240, kSparkHeight = 40;
@@ -22,12 +24,23 @@ constexpr double kSparkWidth = 240, kSparkHeight = 40;
 void Escape(std::string_view s, std::string* out) {
   for (const char c : s) {
     switch (c) {
-      case '&': *out += "&amp;"; break;
-      case '<': *out += "&lt;"; break;
-      case '>': *out += "&gt;"; break;
-      case '"': *out += "&quot;"; break;
-      case '\'': *out += "&#39;"; break;
-      default: *out += c;
+      case '&':
+        *out += "&amp;";
+        break;
+      case '<':
+        *out += "&lt;";
+        break;
+      case '>':
+        *out += "&gt;";
+        break;
+      case '"':
+        *out += "&quot;";
+        break;
+      case '\'':
+        *out += "&#39;";
+        break;
+      default:
+        *out += c;
     }
   }
 }
@@ -113,20 +126,19 @@ void BinChart(const FeatureEvaluation& f, const std::vector<double>& window_p, s
   // The first and last bins' labels under the axis.
   *out += "<line x1=\"0\" y1=\"" + Num(kChartHeight) + "\" x2=\"" + Num(kChartWidth) + "\" y2=\"" +
           Num(kChartHeight) + "\" class=\"axis\"/>";
-  *out += "<text x=\"0\" y=\"" + Num(kChartHeight + 12) + "\">" +
-          Esc(f.bins->BinLabel(0)) + "</text><text x=\"" + Num(kChartWidth) + "\" y=\"" +
-          Num(kChartHeight + 12) + "\" text-anchor=\"end\">" +
+  *out += "<text x=\"0\" y=\"" + Num(kChartHeight + 12) + "\">" + Esc(f.bins->BinLabel(0)) +
+          "</text><text x=\"" + Num(kChartWidth) + "\" y=\"" + Num(kChartHeight + 12) +
+          "\" text-anchor=\"end\">" +
           Esc(f.bins->BinLabel(static_cast<uint32_t>(window_p.size() - 1))) + "</text></svg>";
 }
 
 // The alert metric over the last evaluations: a line, with its latest value in text.
 void Sparkline(const FeatureEvaluation& f, const std::vector<float>* series, std::string* out) {
   const char* metric = DriftMetricName(f.alert_metric);
-  *out += "<figure class=\"history\"><svg class=\"spark\" viewBox=\"0 0 " + Num(kSparkWidth) +
-          " " + Num(kSparkHeight) + "\" width=\"" + Num(kSparkWidth) + "\" height=\"" +
-          Num(kSparkHeight) + "\" data-points=\"" +
-          std::to_string(series ? series->size() : 0) + "\"><title>" + metric +
-          " over the last evaluations</title>";
+  *out += "<figure class=\"history\"><svg class=\"spark\" viewBox=\"0 0 " + Num(kSparkWidth) + " " +
+          Num(kSparkHeight) + "\" width=\"" + Num(kSparkWidth) + "\" height=\"" +
+          Num(kSparkHeight) + "\" data-points=\"" + std::to_string(series ? series->size() : 0) +
+          "\"><title>" + metric + " over the last evaluations</title>";
   double top = 0;
   if (series != nullptr) {
     for (float v : *series) {
@@ -211,8 +223,10 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
     } else if (key == "page" || key == "per_page") {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n == 0) {
-        return {400, "text/plain; charset=utf-8", key + ": expected a positive integer\n"};
+      if (value.empty() || !std::isdigit(static_cast<unsigned char>(value[0])) || *end != '\0' ||
+          n == 0 || n > kMaxPage) {
+        return {400, "text/plain; charset=utf-8",
+                key + ": expected an integer from 1 to 1000000\n"};
       }
       (key == "page" ? q.page : q.per_page) = std::min<size_t>(n, key == "page" ? n : kMaxPerPage);
     } else {
@@ -227,9 +241,10 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
     const std::shared_ptr<const MetricHistory> history = ctx->published->history();
     std::string& page = out->body;
     const double refresh = std::max(5.0, ctx->refresh_seconds);
-    page += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta http-equiv=\"refresh\" content=\"" +
-            Num(std::ceil(refresh)) + "\"><title>driftd</title>";
+    page +=
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<meta http-equiv=\"refresh\" content=\"" +
+        Num(std::ceil(refresh)) + "\"><title>driftd</title>";
     page += kStyle;
     page += "</head><body><header><h1>driftd</h1><p>Version " + Esc(ctx->version) +
             ". <a href=\"/metrics\">/metrics</a><a href=\"/api/v1/status\">/api/v1/status</a>"
@@ -239,10 +254,11 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       return;
     }
     page += "<p>Window " + Num(eval->options.window.length_seconds) + " s in " +
-            std::to_string(eval->options.window.slices) +
-            " slices; evaluated at " + Utc(eval->timestamp) +
+            std::to_string(eval->options.window.slices) + " slices; evaluated at " +
+            Utc(eval->timestamp) +
             ". Bars: <b>filled</b> = window, <b>outlined</b> = reference, each bin's share "
-            "(smoothed, alpha " + Num(eval->options.divergence.smoothing) + ").</p>";
+            "(smoothed, alpha " +
+            Num(eval->options.divergence.smoothing) + ").</p>";
     page += "<form method=\"get\" action=\"/\"><label>feature <input name=\"q\" value=\"" +
             Esc(q.search) + "\"></label>";
     if (!q.model.empty()) {
@@ -268,10 +284,10 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       const size_t pages = std::max<size_t>(1, (features.size() + q.per_page - 1) / q.per_page);
       most_pages = std::max(most_pages, pages);
       page += "<h2 class=\"model\" data-model=\"" + Esc(m.model) + "\">" + Esc(m.model) +
-              " <small>reference " + Esc(m.version) + " (sha256 " +
-              Esc(m.sha256.substr(0, 12)) + "), " + std::to_string(m.records) +
-              " records in the window, " + std::to_string(m.alerts.drifted) + " of " +
-              std::to_string(m.alerts.evaluable) + " evaluable features drifted" +
+              " <small>reference " + Esc(m.version) + " (sha256 " + Esc(m.sha256.substr(0, 12)) +
+              "), " + std::to_string(m.records) + " records in the window, " +
+              std::to_string(m.alerts.drifted) + " of " + std::to_string(m.alerts.evaluable) +
+              " evaluable features drifted" +
               (m.alerts.retrain ? ", <b>retraining recommended</b>" : "") + "</small></h2>\n";
       page += "<div class=\"features\">\n";
       const size_t begin = std::min(features.size(), (q.page - 1) * q.per_page);

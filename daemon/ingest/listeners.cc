@@ -336,7 +336,15 @@ template <class Protocol>
 void Accept(std::shared_ptr<IngestServer::Shared> shared,
             std::shared_ptr<StreamListener<Protocol>> loop) {
   loop->acceptor.async_accept([shared, loop](error_code ec, typename Protocol::socket socket) {
-    if (shared->draining || !loop->acceptor.is_open()) return;
+    if (shared->draining) return;
+    if (!loop->acceptor.is_open()) {
+      // Closed by a reload after this connection was accepted: it is served, not dropped.
+      if (!ec) {
+        std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), loop->transport)
+            ->Start();
+      }
+      return;
+    }
     TransportMetrics& metrics = shared->metrics->transport(loop->transport);
     if (ec) {
       metrics.Error(Reason::kAcceptError);
@@ -406,7 +414,8 @@ class UdpReceiver : public std::enable_shared_from_this<UdpReceiver> {
 
   // Processes the datagrams already queued (at most a drain's worth), then closes the socket.
   void ReadQueuedAndClose() {
-    for (int turn = 0; turn < 1024 && ReceiveBatch() > 0; ++turn) {
+    const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
+    while (std::chrono::steady_clock::now() < deadline && ReceiveBatch() > 0) {
     }
     error_code ec;
     socket_->close(ec);
@@ -715,46 +724,31 @@ bool IngestServer::Reconfigure(const IngestConfig& next, std::vector<std::string
   const bool tcp_changed = !(next.tcp == o.tcp);
   const bool udp_changed = !(next.udp == o.udp);
   const bool unix_changed = next.unix_path != o.unix_path;
-  // Everything new is bound before anything old is closed: a listener that cannot bind leaves
-  // every listener as it was. Moving to another host on the same port conflicts with the old
-  // socket, so that one is bound after the old one closes (and the old one reopened on failure).
+  // Everything new is bound before anything old is closed, so a listener that cannot bind
+  // leaves every listener as it was. (Moving a listener to another host on the same port
+  // conflicts with the old socket: that fails here, and needs a restart.)
   std::shared_ptr<TcpListener> tcp;
   std::shared_ptr<asio::ip::udp::socket> udp;
   std::shared_ptr<UnixListener> unix_listener;
-  const bool tcp_same_port = tcp_changed && next.tcp && o.tcp && next.tcp->port == o.tcp->port;
-  const bool udp_same_port = udp_changed && next.udp && o.udp && next.udp->port == o.udp->port;
-  if (tcp_changed && next.tcp && !tcp_same_port && !(tcp = BindTcp(shared_, *next.tcp, error))) {
-    return false;
-  }
-  if (udp_changed && next.udp && !udp_same_port && !(udp = BindUdp(shared_, *next.udp, error))) {
-    return false;
-  }
-  if (unix_changed && next.unix_path &&
-      !(unix_listener = BindUnix(shared_, *next.unix_path, error))) {
-    return false;
-  }
-  if (tcp_same_port) {
-    CloseTcp(shared_->tcp.get());
-    if (!(tcp = BindTcp(shared_, *next.tcp, error))) {
-      std::string ignored;
-      shared_->tcp = BindTcp(shared_, *o.tcp, &ignored);
-      if (shared_->tcp) StartTcp(shared_, shared_->tcp, nullptr);
-      return false;
+  const bool ok = (!tcp_changed || !next.tcp || (tcp = BindTcp(shared_, *next.tcp, error))) &&
+                  (!udp_changed || !next.udp || (udp = BindUdp(shared_, *next.udp, error))) &&
+                  (!unix_changed || !next.unix_path ||
+                   (unix_listener = BindUnix(shared_, *next.unix_path, error)));
+  if (!ok) {
+    if (tcp) CloseTcp(tcp.get());
+    if (udp) {
+      error_code ec;
+      udp->close(ec);
     }
-  }
-  if (udp_same_port) {
-    RetireUdp(shared_.get());
-    if (!(udp = BindUdp(shared_, *next.udp, error))) {
-      std::string ignored;
-      shared_->udp = BindUdp(shared_, *o.udp, &ignored);
-      if (shared_->udp) StartUdp(shared_, shared_->udp, nullptr);
-      return false;
-    }
+    if (unix_listener) CloseUnix(unix_listener.get());
+    return false;
   }
   // Commit. Connections already open stay open on their sessions, whatever their listener.
   if (tcp_changed) {
     if (shared_->tcp) {
       stopped->push_back(shared_->tcp->name);
+      // Connections the kernel completed on the old listener may already hold lines.
+      AcceptPending<asio::ip::tcp>(shared_, &shared_->tcp->acceptor, Transport::kTcp);
       CloseTcp(shared_->tcp.get());
     }
     shared_->tcp = tcp;
@@ -771,6 +765,8 @@ bool IngestServer::Reconfigure(const IngestConfig& next, std::vector<std::string
   if (unix_changed) {
     if (shared_->unix_listener) {
       stopped->push_back(shared_->unix_listener->name);
+      AcceptPending<asio::local::stream_protocol>(shared_, &shared_->unix_listener->acceptor,
+                                                  Transport::kUnix);
       CloseUnix(shared_->unix_listener.get());
     }
     shared_->unix_listener = unix_listener;

@@ -215,6 +215,10 @@ TEST(CheckpointTest, MismatchesAreRefused) {
   Monitor longer(o, {ref}, kNow);
   EXPECT_FALSE(longer.Restore(saved[0], kNow, &records, &why));
   EXPECT_EQ(why, "the window options changed since the checkpoint");
+  // Taken with a clock an hour ahead of this one: refused, or every record would be late.
+  Monitor earlier(Options(), {ref}, kNow - 3600);
+  EXPECT_FALSE(earlier.Restore(saved[0], kNow - 3600, &records, &why));
+  EXPECT_EQ(why, "the checkpoint's window ends in the future (clock stepped back since?)");
   EXPECT_EQ(Feature(*longer.Evaluate(kNow), "x").samples, 0u);
 }
 

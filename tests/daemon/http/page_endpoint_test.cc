@@ -70,6 +70,9 @@ TEST_F(PageEndpointTest, SearchPagesAndBadParameters) {
   EXPECT_NE(r.body.find("page 2 of 2"), std::string::npos);
   EXPECT_NE(r.body.find("rel=\"prev\""), std::string::npos);
   EXPECT_EQ(Handle("GET", "/?page=0").status, 400);
+  EXPECT_EQ(Handle("GET", "/?page=-1").status, 400);
+  EXPECT_EQ(Handle("GET", "/?per_page=%2B3").status, 400);  // "+3"
+  EXPECT_EQ(Handle("GET", "/?page=1000001").status, 400);
   EXPECT_EQ(Handle("GET", "/?nope=1").status, 400);
   r = Handle("GET", "/?model=other");
   EXPECT_EQ(Count(r.body, "<section class=\"feature"), 0u);
