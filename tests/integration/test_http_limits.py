@@ -15,8 +15,11 @@ import unittest
 
 from driftd_harness import NEEDS_FDS_OF_ITS_OWN, SANITIZED, Driftd, TempDir, metric
 
-# What a scrape may take while the server is under attack (the figure).
-SCRAPE_BUDGET = 0.100
+# What a scrape may take while the server is under attack: the 100 ms, held in the plain
+# build. The sanitizers slow every allocation and lock two to three times over (a 140 ms probe was
+# seen under ASan with a fuzzer running beside it), so their builds are allowed three times as
+# long: they are there to find memory and thread errors, not to time driftd.
+SCRAPE_BUDGET = 0.300 if SANITIZED else 0.100
 HALF_SENT = b"GET /metrics HTTP/1.1\r\nHost: x\r\n"  # no blank line: the header never ends
 
 
