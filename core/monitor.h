@@ -73,7 +73,7 @@ struct FeatureEvaluation {
   double kl_noise_floor = 0;  // (K-1)/(2n), in the configured log base
   DriftMetric alert_metric = DriftMetric::kKl;  // the alert policy's metric
   double alert_value = 0;                       // and its value
-  FeatureAlertState alert;    // the state after this evaluation
+  FeatureAlertState alert;                      // the state after this evaluation
   double missing_ratio = 0;
   double out_of_range_ratio = 0;  // underflow + overflow, or other
   std::vector<uint64_t> window_counts;
