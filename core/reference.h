@@ -57,6 +57,10 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
 std::optional<Reference> LoadReferenceFile(const std::string& path,
                                            std::vector<std::string>* errors);
 
+// Unix seconds as the reference format's created_at, RFC 3339 in UTC to the second:
+// "2026-12-03T12:00:00Z". Thread-safe.
+std::string Rfc3339(double unix_seconds);
+
 // Serialises `ref` in the reference file format (pretty-printed JSON, ends with a newline).
 std::string SerializeReference(const Reference& ref);
 

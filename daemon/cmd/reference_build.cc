@@ -2,7 +2,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -12,15 +11,6 @@
 
 namespace driftd {
 namespace {
-
-std::string UtcNow() {
-  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Splits "a,b,c" into its non-empty parts.
 std::vector<std::string> SplitList(const std::string& s) {
@@ -81,7 +71,8 @@ int ReferenceBuildCommand(const std::vector<std::string>& args) {
   }
   BuildOptions options;
   options.model = build.model;
-  options.created_at = UtcNow();
+  options.created_at = Rfc3339(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
   options.version = build.reference_version_set ? build.reference_version : options.created_at;
   options.features = build.features;
   options.categorical = build.categorical;

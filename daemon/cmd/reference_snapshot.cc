@@ -2,7 +2,6 @@
 // file (GET /api/v1/snapshot), checks it as check-config would, and writes it.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -36,21 +35,6 @@ bool ParseBaseUrl(const std::string& url, HostPort* out, std::string* error) {
     return false;
   }
   return true;
-}
-
-// %-escapes everything but unreserved characters, for a query value.
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 // GET `target` from `address`: the status and body, or false with *error.
@@ -112,8 +96,9 @@ int ReferenceSnapshotCommand(const std::vector<std::string>& args) {
     std::cerr << "driftd reference snapshot: " << error << " (see --help)\n";
     return kExitUsage;
   }
-  std::string target = "/api/v1/snapshot?model=" + Escape(flags.model);
-  if (!flags.reference_version.empty()) target += "&version=" + Escape(flags.reference_version);
+  std::string target = "/api/v1/snapshot?model=" + PercentEncode(flags.model);
+  if (!flags.reference_version.empty())
+    target += "&version=" + PercentEncode(flags.reference_version);
   unsigned status = 0;
   std::string body;
   if (!Get(address, target, &status, &body, &error)) {

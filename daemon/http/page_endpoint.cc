@@ -6,7 +6,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 #include "daemon/http/endpoints.h"
 #include "daemon/http/query.h"
@@ -62,30 +61,6 @@ std::string Num(double v, const char* format = "%.6g") {
 // metric, largest first, then by name.
 int Rank(const FeatureEvaluation& f) {
   return f.alert.evaluable() ? static_cast<int>(f.alert.level()) : -1;
-}
-
-// "2026-12-03 12:00:00 UTC".
-std::string Utc(double unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-std::string UrlEscape(std::string_view s) {
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 struct PageQuery {
@@ -255,7 +230,7 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
     }
     page += "<p>Window " + Num(eval->options.window.length_seconds) + " s in " +
             std::to_string(eval->options.window.slices) + " slices; evaluated at " +
-            Utc(eval->timestamp) +
+            Rfc3339(eval->timestamp) +
             ". Bars: <b>filled</b> = window, <b>outlined</b> = reference, each bin's share "
             "(smoothed, alpha " +
             Num(eval->options.divergence.smoothing) + ").</p>";
@@ -304,8 +279,8 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
     if (most_pages > 1) {
       page += "<nav>page " + std::to_string(q.page) + " of " + std::to_string(most_pages) + ": ";
       std::string base = "/?per_page=" + std::to_string(q.per_page);
-      if (!q.model.empty()) base += "&amp;model=" + UrlEscape(q.model);
-      if (!q.search.empty()) base += "&amp;q=" + UrlEscape(q.search);
+      if (!q.model.empty()) base += "&amp;model=" + PercentEncode(q.model);
+      if (!q.search.empty()) base += "&amp;q=" + PercentEncode(q.search);
       if (q.page > 1) {
         page += "<a rel=\"prev\" href=\"" + base + "&amp;page=" + std::to_string(q.page - 1) +
                 "\">previous</a> ";

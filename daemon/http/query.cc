@@ -1,5 +1,7 @@
 #include "daemon/http/query.h"
 
+#include <cctype>
+
 namespace driftd {
 namespace {
 
@@ -47,6 +49,21 @@ std::optional<QueryParams> ParseQuery(std::string_view query, std::string* error
     params.emplace_back(std::move(key), std::move(value));
   }
   return params;
+}
+
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace driftd

@@ -18,4 +18,8 @@ using QueryParams = std::vector<std::pair<std::string, std::string>>;
 // hex digits. Thread-safe.
 std::optional<QueryParams> ParseQuery(std::string_view query, std::string* error);
 
+// The inverse, for one key or value: every byte but the unreserved ones (letters, digits, '-',
+// '_', '.', '~') as %XX. Thread-safe.
+std::string PercentEncode(std::string_view s);
+
 }  // namespace driftd

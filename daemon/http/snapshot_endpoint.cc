@@ -1,21 +1,8 @@
-#include <chrono>
-#include <ctime>
-
 #include "daemon/http/endpoints.h"
 #include "daemon/http/query.h"
 
 namespace driftd {
 namespace {
-
-// Unix seconds as RFC 3339 UTC, to the second: "2026-12-03T12:00:00Z".
-std::string Rfc3339(double unix_seconds) {
-  const std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 HttpResponse Text(int status, std::string body) {
   return {status, "text/plain; charset=utf-8", std::move(body)};

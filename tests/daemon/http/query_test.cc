@@ -42,5 +42,12 @@ TEST(QueryTest, ABadEscapeIsAnError) {
   EXPECT_EQ(error, "bad %-escape in \"b=%2x\"");
 }
 
+TEST(QueryTest, PercentEncodeIsParseQuerysInverse) {
+  EXPECT_EQ(PercentEncode("fraud v2&x=1+\xC3\xA9~a_b-c.d"), "fraud%20v2%26x%3D1%2B%C3%A9~a_b-c.d");
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+  EXPECT_EQ(Parse("k=" + PercentEncode(every_byte)), (QueryParams{{"k", every_byte}}));
+}
+
 }  // namespace
 }  // namespace driftd
