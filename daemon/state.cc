@@ -44,10 +44,16 @@ bool EnsureStateDirectory(const std::string& directory, std::string* error) {
 }
 
 bool WriteCheckpointFile(const std::string& directory, std::string_view bytes, std::string* error) {
-  const std::filesystem::path dir(directory);
-  const std::string final_path = (dir / kCheckpointFileName).string();
+  return WriteFileAtomically((std::filesystem::path(directory) / kCheckpointFileName).string(),
+                             bytes, 0600, error);
+}
+
+bool WriteFileAtomically(const std::string& final_path, std::string_view bytes, mode_t mode,
+                         std::string* error) {
+  std::string directory = std::filesystem::path(final_path).parent_path().string();
+  if (directory.empty()) directory = ".";
   const std::string tmp_path = final_path + ".tmp";
-  const int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
     *error = Errno("open " + tmp_path);
     return false;

@@ -3,6 +3,8 @@
 // aside (renamed, never deleted) and driftd starts empty instead of failing.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,11 @@ bool EnsureStateDirectory(const std::string& directory, std::string* error);
 // fsync of the directory. False with *error ("write checkpoint.tmp: No space left on device")
 // and the previous checkpoint left in place.
 bool WriteCheckpointFile(const std::string& directory, std::string_view bytes, std::string* error);
+
+// Writes `bytes` as `path` the same way (PATH.tmp created with `mode` less the umask, fsync,
+// rename, fsync of the folder): whole or not at all, even across a crash.
+bool WriteFileAtomically(const std::string& path, std::string_view bytes, mode_t mode,
+                         std::string* error);
 
 enum class CheckpointLoad {
   kNone,      // no checkpoint in the directory

@@ -2,8 +2,6 @@
 // file (GET /api/v1/snapshot), checks it as check-config would, and writes it.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "config/config.h"
@@ -11,6 +9,7 @@
 #include "daemon/asio.h"
 #include "daemon/cmd/commands.h"
 #include "daemon/http/query.h"
+#include "daemon/state.h"
 
 namespace driftd {
 namespace {
@@ -117,20 +116,9 @@ int ReferenceSnapshotCommand(const std::vector<std::string>& args) {
     for (const std::string& p : problems) std::cerr << p << "\n";
     return 1;
   }
-  // Written whole or not at all.
-  const std::string tmp = flags.output + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << body;
-    if (!out.flush()) {
-      std::cerr << "driftd reference snapshot: cannot write " << tmp << "\n";
-      return 1;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, flags.output, ec);
-  if (ec) {
-    std::cerr << "driftd reference snapshot: cannot write " << flags.output << ": " << ec.message()
+  // Written whole or not at all, as a checkpoint is.
+  if (!WriteFileAtomically(flags.output, body, 0666, &error)) {
+    std::cerr << "driftd reference snapshot: cannot write " << flags.output << ": " << error
               << "\n";
     return 1;
   }
