@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <future>
 
 #include "daemon/duration.h"
@@ -49,6 +50,13 @@ std::string Joined(const std::vector<std::string>& names) {
 
 double SteadySeconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// Runs `f` on `io`'s thread and returns its answer.
+bool OnThread(asio::io_context* io, const std::function<bool()>& f) {
+  std::promise<bool> answer;
+  asio::post(*io, [&] { answer.set_value(f()); });
+  return answer.get_future().get();
 }
 
 }  // namespace
@@ -293,34 +301,39 @@ bool Daemon::Reload(std::string* error) {
     state_metrics_->reload_successful.Set(0);
     return false;
   }
-  // The ingest listeners first: one that cannot bind fails the reload before anything changed.
-  std::promise<bool> rebound;
-  std::vector<std::string> started, stopped;
-  std::string listen_error;
-  asio::post(ingest_io_, [&] {
-    rebound.set_value(ingest_->Reconfigure(next->ingest, &started, &stopped, &listen_error));
-  });
-  if (!rebound.get_future().get()) {
-    *error = config_path_ + ": cannot listen on " + listen_error + "\n";
+  // The listeners first: every new one is bound before anything changes, so one that cannot
+  // bind fails the reload with everything as it was.
+  auto listen_failed = [&](const std::string& why) {
+    *error = config_path_ + ": cannot listen on " + why + "\n";
     Log(spdlog::level::err, "configuration reload failed; the running configuration is kept",
-        {{"error", "cannot listen on " + listen_error}});
+        {{"error", "cannot listen on " + why}});
     state_metrics_->reload_successful.Set(0);
     return false;
+  };
+  std::string listen_error;
+  if (!OnThread(&http_io_, [&] { return http_->Prepare(next->http, &listen_error); })) {
+    return listen_failed(listen_error);
   }
+  std::vector<std::string> started, stopped;
+  if (!OnThread(&ingest_io_, [&] {
+        return ingest_->Reconfigure(next->ingest, &started, &stopped, &listen_error);
+      })) {
+    OnThread(&http_io_, [&] {
+      http_->Abandon();
+      return true;
+    });
+    return listen_failed(listen_error);
+  }
+  OnThread(&http_io_, [&] {
+    http_->Commit(next->http, next->ingest.max_line_bytes, next->evaluation.interval_seconds,
+                  &started, &stopped);
+    return true;
+  });
   for (const std::string& b : stopped)
     Log(spdlog::level::info, "stopped listening", {{"address", b}});
   for (const std::string& b : started) Log(spdlog::level::info, "listening", {{"address", b}});
   config_.ingest = next->ingest;
-  // The HTTP server is the one thing a reload does not move: say so instead of pretending.
-  if (!(next->http.listen == config_.http.listen) ||
-      next->http.max_connections != config_.http.max_connections ||
-      next->http.header_timeout_seconds != config_.http.header_timeout_seconds ||
-      next->http.request_timeout_seconds != config_.http.request_timeout_seconds ||
-      next->http.max_body_bytes != config_.http.max_body_bytes ||
-      next->http.max_status_responses != config_.http.max_status_responses) {
-    Log(spdlog::level::warn, "http settings take effect at the next restart",
-        {{"listen", FormatHostPort(config_.http.listen)}});
-  }
+  config_.http = next->http;
 
   std::promise<ReloadReport> applied;
   asio::post(eval_io_, [&] {

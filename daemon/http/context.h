@@ -75,9 +75,11 @@ class ResponseLimiter {
   std::shared_ptr<const void> TryAcquire();
   size_t in_use() const { return in_use_->load(); }
   size_t max() const { return max_; }
+  // A reload's new bound: leases already held are kept. On the thread that acquires.
+  void set_max(size_t max) { max_ = max; }
 
  private:
-  const size_t max_;
+  size_t max_;
   std::shared_ptr<std::atomic<size_t>> in_use_ = std::make_shared<std::atomic<size_t>>(0);
 };
 

@@ -211,11 +211,12 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
   }
   HttpResponse r(200, "text/html; charset=utf-8", "");
   // Hundreds of charts take a while to write: off the HTTP thread.
-  r.render = [ctx, q](HttpResponse* out) {
+  // The settings a reload may change are read here, on the HTTP thread.
+  r.render = [ctx, q, refresh_seconds = ctx->refresh_seconds](HttpResponse* out) {
     const std::shared_ptr<const Evaluation> eval = ctx->published->evaluation();
     const std::shared_ptr<const MetricHistory> history = ctx->published->history();
     std::string& page = out->body;
-    const double refresh = std::max(5.0, ctx->refresh_seconds);
+    const double refresh = std::max(5.0, refresh_seconds);
     page +=
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta http-equiv=\"refresh\" content=\"" +

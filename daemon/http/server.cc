@@ -148,30 +148,31 @@ struct Connection {
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  using Acceptor = asio::ip::tcp::acceptor;
+
   Impl(asio::io_context* io, const HttpConfig& config, HttpContext c)
       : io(io),
-        acceptor(*io),
+        acceptor(std::make_shared<Acceptor>(*io)),
         accept_timer(*io),
         ctx(std::move(c)),
-        max_connections(config.max_connections),
-        header_timeout(Seconds(config.header_timeout_seconds)),
-        request_timeout(Seconds(config.request_timeout_seconds)),
         status_responses(config.max_status_responses) {
-    ctx.max_body_bytes = config.max_body_bytes;
     ctx.status_responses = &status_responses;
     if (ctx.requests == nullptr) ctx.requests = HttpRequestsFamily(ctx.registry);
+    SetBounds(config);
   }
 
   using ConnectionPtr = std::shared_ptr<Connection>;
 
   asio::io_context* io;
   asio::io_context* render_io = nullptr;  // HttpServer's, set by Start
-  asio::ip::tcp::acceptor acceptor;
+  // The listener; a reload that moves it swaps in another (the old one's connections stay).
+  std::shared_ptr<Acceptor> acceptor;
+  std::shared_ptr<Acceptor> prepared;  // bound by Prepare, not accepting until Commit
   asio::steady_timer accept_timer;
   AcceptBackoff backoff;
   HttpContext ctx;
-  const size_t max_connections;
-  const Clock::duration header_timeout, request_timeout;
+  size_t max_connections = 0;
+  Clock::duration header_timeout{}, request_timeout{};
   ResponseLimiter status_responses;
   LogRateLimiter limiter{5};         // the ingest endpoint's error logs
   LogRateLimiter accept_limiter{1};  // accept errors
@@ -183,22 +184,45 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   TransportMetrics& counters() { return ctx.metrics->transport(Transport::kHttp); }
 
-  void Accept() {
-    acceptor.async_accept([self = shared_from_this()](error_code ec, asio::ip::tcp::socket s) {
-      if (self->stopped) return;
+  // The bounds of `config`, for requests read from now on.
+  void SetBounds(const HttpConfig& config) {
+    max_connections = config.max_connections;
+    header_timeout = Seconds(config.header_timeout_seconds);
+    request_timeout = Seconds(config.request_timeout_seconds);
+    ctx.max_body_bytes = config.max_body_bytes;
+    status_responses.set_max(config.max_status_responses);
+  }
+
+  // Accepts on `a` for as long as it is the listener.
+  void Accept(const std::shared_ptr<Acceptor>& a) {
+    a->async_accept([self = shared_from_this(), a](error_code ec, asio::ip::tcp::socket s) {
+      if (self->stopped || a != self->acceptor) return;  // stopped, or moved by a reload
       if (ec) {
-        self->AcceptFailed(ec);
+        self->AcceptFailed(a, ec);
         return;
       }
       self->backoff.Success();
       self->Admit(std::move(s));
-      self->Accept();
+      self->Accept(a);
     });
+  }
+
+  // Admits, without waiting, every connection the kernel already completed on `a` (before a
+  // reload closes it: they may hold a request).
+  void AcceptPending(Acceptor* a) {
+    error_code ec;
+    a->non_blocking(true, ec);
+    for (;;) {
+      asio::ip::tcp::socket s(*io);
+      a->accept(s, ec);
+      if (ec) return;
+      Admit(std::move(s));
+    }
   }
 
   // Counts and logs the error, and tries again after the back-off. Out of descriptors, the
   // longest-waiting connection goes first, so that the retry can take a scrape.
-  void AcceptFailed(const error_code& ec) {
+  void AcceptFailed(const std::shared_ptr<Acceptor>& a, const error_code& ec) {
     counters().Error(Reason::kAcceptError);
     if (ec == error_code(EMFILE, boost::system::system_category()) ||
         ec == error_code(ENFILE, boost::system::system_category())) {
@@ -207,9 +231,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     const AcceptBackoff::Duration delay = backoff.Failure();
     LogAcceptError(&accept_limiter, name, ec.message(), delay);
     accept_timer.expires_after(delay);
-    accept_timer.async_wait([self = shared_from_this()](error_code wait_ec) {
-      if (wait_ec || self->stopped) return;
-      self->Accept();
+    accept_timer.async_wait([self = shared_from_this(), a](error_code wait_ec) {
+      if (wait_ec || self->stopped || a != self->acceptor) return;
+      self->Accept(a);
     });
   }
 
@@ -381,35 +405,84 @@ HttpServer::~HttpServer() {
   if (render_thread_.joinable()) render_thread_.join();
 }
 
-bool HttpServer::Start(std::string* error) {
-  const std::string what = "http " + FormatHostPort(listen_);
+namespace {
+
+// Binds `listen` on `acceptor`; false with *error ("http HOST:PORT: why") on failure.
+bool BindHttp(asio::ip::tcp::acceptor* acceptor, const HostPort& listen, std::string* error) {
   error_code ec;
-  auto addr = asio::ip::make_address(listen_.host, ec);
+  auto addr = asio::ip::make_address(listen.host, ec);
+  if (!ec) ec = Listen(acceptor, asio::ip::tcp::endpoint(addr, listen.port), true);
   if (ec) {
-    *error = what + ": " + ec.message();
+    *error = "http " + FormatHostPort(listen) + ": " + ec.message();
     return false;
   }
-  ec = Listen(&impl_->acceptor, asio::ip::tcp::endpoint(addr, listen_.port), true);
-  if (ec) {
-    *error = what + ": " + ec.message();
-    return false;
-  }
-  const auto local = impl_->acceptor.local_endpoint();
-  bound_ = "http " + FormatHostPort({local.address().to_string(), local.port()});
+  return true;
+}
+
+std::string BoundName(const asio::ip::tcp::acceptor& acceptor) {
+  error_code ec;
+  const auto local = acceptor.local_endpoint(ec);
+  return "http " + FormatHostPort({local.address().to_string(), local.port()});
+}
+
+}  // namespace
+
+bool HttpServer::Start(std::string* error) {
+  if (!BindHttp(impl_->acceptor.get(), listen_, error)) return false;
+  bound_ = BoundName(*impl_->acceptor);
   impl_->name = bound_;
   impl_->render_io = &render_io_;
   render_guard_.emplace(asio::make_work_guard(render_io_));
   render_thread_ = std::thread([this, errors = InternalErrors(impl_->ctx.registry, "status")] {
     RunEventLoop(&render_io_, "status", errors);
   });
-  impl_->Accept();
+  impl_->Accept(impl_->acceptor);
   return true;
+}
+
+bool HttpServer::Prepare(const HttpConfig& config, std::string* error) {
+  Abandon();
+  if (config.listen == listen_) return true;
+  auto next = std::make_shared<Impl::Acceptor>(*impl_->io);
+  if (!BindHttp(next.get(), config.listen, error)) return false;
+  impl_->prepared = std::move(next);
+  return true;
+}
+
+void HttpServer::Abandon() {
+  if (!impl_->prepared) return;
+  error_code ec;
+  impl_->prepared->close(ec);
+  impl_->prepared.reset();
+}
+
+void HttpServer::Commit(const HttpConfig& config, size_t max_line_bytes, double refresh_seconds,
+                        std::vector<std::string>* started, std::vector<std::string>* stopped) {
+  impl_->SetBounds(config);
+  impl_->ctx.max_line_bytes = max_line_bytes;
+  impl_->ctx.refresh_seconds = refresh_seconds;
+  if (!impl_->prepared) return;
+  stopped->push_back(bound_);
+  // Connections the kernel completed on the old listener are admitted first; every open
+  // connection keeps being answered, whichever listener it came through.
+  impl_->AcceptPending(impl_->acceptor.get());
+  error_code ec;
+  impl_->acceptor->close(ec);
+  impl_->accept_timer.cancel();
+  impl_->backoff.Success();
+  impl_->acceptor = std::move(impl_->prepared);
+  listen_ = config.listen;
+  bound_ = BoundName(*impl_->acceptor);
+  impl_->name = bound_;
+  started->push_back(bound_);
+  impl_->Accept(impl_->acceptor);
 }
 
 void HttpServer::Stop() {
   impl_->stopped = true;
+  Abandon();
   error_code ec;
-  impl_->acceptor.close(ec);
+  impl_->acceptor->close(ec);
   impl_->accept_timer.cancel();
   std::vector<Connection*> open;
   for (const auto& [c, owner] : impl_->connections) open.push_back(c);

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "daemon/asio.h"
@@ -45,6 +46,19 @@ class HttpServer {
   // Stops accepting, closes every connection and joins the renderer thread. Run on the
   // io_context's thread.
   void Stop();
+
+  // A reload, in two steps run on the io_context's thread, so that it can fail before anything
+  // changed. Prepare binds config.listen when it is not the address listened on (the new
+  // listener does not accept yet): false with *error when it cannot bind. Then either Commit
+  // applies `config`'s bounds to the requests read from now on, moves to the prepared listener
+  // (the old one's queued connections are admitted first, and every open connection is answered
+  // to its end) and reports the listeners in *stopped and *started; or Abandon closes the
+  // prepared listener. `max_line_bytes` (ingest.max_line_bytes) and `refresh_seconds` (the
+  // evaluation interval) are the endpoints' settings from the other sections.
+  bool Prepare(const HttpConfig& config, std::string* error);
+  void Commit(const HttpConfig& config, size_t max_line_bytes, double refresh_seconds,
+              std::vector<std::string>* started, std::vector<std::string>* stopped);
+  void Abandon();
 
   struct Impl;
 

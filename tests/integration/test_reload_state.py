@@ -7,6 +7,7 @@ Run: DRIFTD_BIN=build/daemon/driftd /usr/bin/python3 -m unittest -v test_reload_
 """
 import copy
 import glob
+import http.client
 import json
 import os
 import signal
@@ -331,6 +332,71 @@ class ListenerReloadTest(unittest.TestCase):
                 self.assertFalse(os.path.exists(os.path.join(tmp, "ingest.sock")))
                 held.close()
             finally:
+                self.assertEqual(d.stop(), 0)
+
+    def test_http_listener_moves_and_its_new_bounds_apply(self):
+        """POST /-/reload on a keep-alive connection moves the HTTP listener: the answer comes
+        back on that connection, which keeps being served; the old address refuses, the new one
+        answers, and the new http limits hold there."""
+        with TempDir() as tmp:
+            d = Driftd(tmp, args=["--web.enable-lifecycle"])
+            try:
+                old_http = d.addresses["http"]
+                host, port = old_http.rsplit(":", 1)
+                held = http.client.HTTPConnection(host, int(port), timeout=10)
+                held.request("GET", "/healthz")
+                self.assertEqual(held.getresponse().read(), b"ok\n")
+                new_port = free_port()
+                d.config["http"]["listen"] = f"127.0.0.1:{new_port}"
+                d.config["http"]["max_body_bytes"] = 1024
+                d.write_config()
+                held.request("POST", "/-/reload", body=b"")
+                answer = held.getresponse()
+                self.assertEqual((answer.status, answer.read()), (200, b"configuration reloaded\n"))
+                wait_reloads(d, 1)
+                stopped = [e["address"] for e in d.log_entries()
+                           if e.get("msg") == "stopped listening"]
+                self.assertEqual(stopped, ["http " + old_http])
+                self.assertEqual(d.addresses["http"], f"127.0.0.1:{new_port}")
+                # The connection that asked is still served, by the same server.
+                held.request("GET", "/healthz")
+                self.assertEqual(held.getresponse().read(), b"ok\n")
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection((host, int(port)), timeout=2)
+                # The new address takes records, within the new body limit only.
+                self.assertEqual(d.post("/api/v1/ingest", records(5)[2])[0], 204)
+                d.wait_samples("x", 5)
+                code, body = d.post("/api/v1/ingest", records(40)[2])  # > 1,024 bytes
+                self.assertEqual((code, body), (413, "body too large\n"))
+                self.assertEqual(metric(d.metrics(), "driftd_ingest_errors_total",
+                                        transport="http", reason="body_too_large"), 1)
+                held.close()
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+    def test_an_http_address_in_use_fails_the_reload_and_changes_nothing(self):
+        with TempDir() as tmp:
+            d = Driftd(tmp)
+            blocker = socket.socket()
+            try:
+                blocker.bind(("127.0.0.1", 0))
+                blocker.listen()
+                taken = blocker.getsockname()[1]
+                old_tcp = d.addresses["tcp"]
+                d.config["http"]["listen"] = f"127.0.0.1:{taken}"
+                d.config["ingest"]["tcp"] = f"127.0.0.1:{free_port()}"  # would move, and does not
+                d.write_config()
+                d.proc.send_signal(signal.SIGHUP)
+                wait_reload_status(d, 0)
+                entry = [e for e in d.log_entries() if e.get("msg") ==
+                         "configuration reload failed; the running configuration is kept"][-1]
+                self.assertIn("http 127.0.0.1:%d" % taken, entry["error"])
+                self.assertIn("Address already in use", entry["error"])
+                self.assertEqual(d.addresses["tcp"], old_tcp)
+                d.send("tcp", records(5)[2])  # the old listeners still work
+                d.wait_samples("x", 5)
+            finally:
+                blocker.close()
                 self.assertEqual(d.stop(), 0)
 
     def test_an_address_in_use_fails_the_reload_and_changes_nothing(self):
