@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -12,7 +14,9 @@
 
 #include "core/feature_metrics.h"
 #include "core/json_validation.h"
+#include "core/monitor.h"
 #include "core/read_file.h"
+#include "core/window_set.h"
 
 namespace driftd {
 namespace {
@@ -297,18 +301,83 @@ void ParseState(const Json& doc, const std::string& base_dir, StateConfig* c, Pr
   ReadDuration(*s, "checkpoint_seconds", "state", kMaxCheckpointSeconds, &c->checkpoint_seconds, p);
 }
 
-void ParseWindow(const Json& doc, WindowConfig* c, Problems* p) {
-  const Json* s = Section(doc, "window", {"length_seconds", "slices"}, p);
-  if (s == nullptr) return;
+// One window object at `path` ("window" or "windows[1]"); `named`: the name is required.
+void ParseOneWindow(const Json& w, const std::string& path, bool named, WindowConfig* c,
+                    Problems* p) {
+  CheckKeys(w, {"name", "length_seconds", "slices"}, path, p);
   const size_t before = p->count();
-  ReadDuration(*s, "length_seconds", "window", kMaxWindowSeconds, &c->length_seconds, p);
-  ReadInteger(*s, "slices", "window", 1, kMaxSlices, &c->slices, p);
+  ReadDuration(w, "length_seconds", path, kMaxWindowSeconds, &c->length_seconds, p);
+  ReadInteger(w, "slices", path, 1, kMaxSlices, &c->slices, p);
   if (p->count() == before && c->length_seconds / c->slices < kMinSliceSeconds) {
     std::ostringstream what;
     what << "length_seconds / slices must be at least " << kMinSliceSeconds << " s, got "
          << c->length_seconds / c->slices;
-    p->Add("window", what.str());
+    p->Add(path, what.str());
   }
+  c->name = WindowName(c->length_seconds);
+  const Json* name = Find(w, "name");
+  if (name == nullptr) {
+    if (named) p->Add(Join(path, "name"), "is required");
+    return;
+  }
+  const std::string text = name->is_string() ? name->get<std::string>() : "";
+  const bool ok = !text.empty() && text.size() <= 32 &&
+                  std::all_of(text.begin(), text.end(), [](char ch) {
+                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                  });
+  if (!ok) {
+    p->Add(Join(path, "name"), "must be 1 to 32 letters, digits or '_'");
+    return;
+  }
+  c->name = text;
+}
+
+void ParseWindows(const Json& doc, std::vector<WindowConfig>* out, Problems* p) {
+  const Json* one = Find(doc, "window");
+  const Json* list = Find(doc, "windows");
+  if (one != nullptr && list != nullptr) {
+    p->Add("windows", "give either window (one) or windows (a list), not both");
+    return;
+  }
+  if (one != nullptr) {
+    if (!one->is_object()) {
+      p->Add("window", "must be an object");
+      return;
+    }
+    WindowConfig c;
+    ParseOneWindow(*one, "window", false, &c, p);
+    *out = {c};
+    return;
+  }
+  if (list == nullptr) return;
+  if (!list->is_array() || list->empty() || list->size() > kMaxWindows) {
+    p->Add("windows", "must be a list of 1 to " + std::to_string(kMaxWindows) + " windows");
+    return;
+  }
+  const size_t before = p->count();
+  std::vector<WindowConfig> windows(list->size());
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string path = Index("windows", i);
+    if (!(*list)[i].is_object()) {
+      p->Add(path, "must be an object");
+      continue;
+    }
+    ParseOneWindow((*list)[i], path, true, &windows[i], p);
+    for (size_t j = 0; j < i; ++j) {
+      if (windows[j].name == windows[i].name) {
+        p->Add(Join(path, "name"), "repeats the name of windows[" + std::to_string(j) + "]");
+      }
+    }
+  }
+  if (p->count() != before) return;
+  std::vector<WindowOptions> tiers;
+  for (const WindowConfig& w : windows) tiers.push_back({w.length_seconds, w.slices});
+  if (const std::string why = WindowSet::CheckTiers(tiers); !why.empty()) {
+
+    p->Add("windows", why);
+    return;
+  }
+  *out = std::move(windows);
 }
 
 void ParseEvaluation(const Json& doc, EvaluationConfig* c, Problems* p) {
@@ -421,6 +490,18 @@ void ParseAlerts(const Json& m, const std::string& model_path, ModelAlerts* aler
   std::set<std::string> keys = kPolicyKeys;
   keys.insert("retrain");
   keys.insert("features");
+  keys.insert("warning_window");
+  keys.insert("critical_window");
+  for (auto [key, out] : {std::pair{"warning_window", &alerts->warning_window},
+                          std::pair{"critical_window", &alerts->critical_window}}) {
+    const Json* w = Find(*a, key);
+    if (w == nullptr) continue;
+    if (!w->is_string()) {
+      p->Add(Join(path, key), "must be a window's name");
+    } else {
+      *out = w->get<std::string>();
+    }
+  }
   CheckKeys(*a, keys, path, p);
   ReadPolicy(*a, path, &alerts->policy, p);
   if (const Json* r = Find(*a, "retrain"); r != nullptr) {
@@ -504,12 +585,53 @@ void ParseModels(const Json& doc, const std::string& base_dir, std::vector<Model
 
 // Checks across sections, once each section is valid on its own.
 void Validate(const Config& c, Problems* p) {
+  for (size_t i = 0; i < c.models.size(); ++i) {
+    const ModelAlerts& a = c.models[i].alerts;
+    for (auto [key, name] : {std::pair{"warning_window", &a.warning_window},
+                             std::pair{"critical_window", &a.critical_window}}) {
+      if (name->empty()) continue;
+      const bool known = std::any_of(c.windows.begin(), c.windows.end(),
+                                     [&](const WindowConfig& w) { return w.name == *name; });
+      if (!known) {
+        std::string names;
+        for (const WindowConfig& w : c.windows) names += (names.empty() ? "" : ", ") + w.name;
+        p->Add(Index("models", i) + ".alerts." + key,
+               "no window named " + Quote(*name) + " (windows: " + names + ")");
+      }
+    }
+  }
   if (c.ingest.tcp && c.ingest.tcp->port != 0 && *c.ingest.tcp == c.http.listen) {
     p->Add("http.listen", "same address as ingest.tcp (" + FormatHostPort(c.http.listen) + ")");
   }
 }
 
 }  // namespace
+
+MonitorOptions MonitorOptionsFrom(const Config& config) {
+  MonitorOptions mo;
+  mo.windows.clear();
+  for (const WindowConfig& w : config.windows) {
+    mo.windows.push_back({w.name, {w.length_seconds, w.slices}});
+  }
+  mo.divergence.smoothing = config.evaluation.smoothing;
+  mo.divergence.base = config.evaluation.log_base;
+  mo.kl_direction = config.evaluation.kl_direction;
+  mo.min_samples = config.evaluation.min_samples;
+  return mo;
+}
+
+std::string WindowName(double length_seconds) {
+  for (auto [unit, seconds] : {std::pair{"d", 86400.0}, std::pair{"h", 3600.0},
+                               std::pair{"m", 60.0}, std::pair{"s", 1.0}}) {
+    const double n = length_seconds / seconds;
+    if (n >= 1 && n == std::floor(n) && n < 1e15) {
+      return std::to_string(static_cast<uint64_t>(n)) + unit;
+    }
+  }
+  std::ostringstream out;
+  out << length_seconds << "s";
+  return out.str();
+}
 
 std::string FormatHostPort(const HostPort& address) {
   const std::string& host = address.host;
@@ -568,10 +690,11 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
   }
   Config c;
   c.source = std::string(source);
-  CheckKeys(doc, {"ingest", "http", "window", "evaluation", "state", "models"}, "", &p);
+  CheckKeys(doc, {"ingest", "http", "window", "windows", "evaluation", "state", "models"}, "",
+            &p);
   ParseIngest(doc, base_dir, &c.ingest, &p);
   ParseHttp(doc, &c.http, &p);
-  ParseWindow(doc, &c.window, &p);
+  ParseWindows(doc, &c.windows, &p);
   ParseEvaluation(doc, &c.evaluation, &p);
   ParseState(doc, base_dir, &c.state, &p);
   ParseModels(doc, base_dir, &c.models, &p);

@@ -46,9 +46,15 @@ struct HttpConfig {
 };
 
 struct WindowConfig {
+  // The `window` label: 1 to 32 of [A-Za-z0-9_], unique. The single `window` key's window is
+  // named after its length (WindowName), unless it gives a name.
+  std::string name = "1h";
   double length_seconds = 3600;  // (0, 400 days = 34560000]
   uint32_t slices = 60;          // 1 .. 3600; length_seconds / slices >= 0.001
 };
+
+// The most windows `windows` may list.
+inline constexpr size_t kMaxWindows = 8;
 
 struct EvaluationConfig {
   double interval_seconds = 10;  // (0, 3600]
@@ -76,7 +82,10 @@ struct ModelConfig {
 struct Config {
   IngestConfig ingest;
   HttpConfig http;
-  WindowConfig window;
+  // Key `windows` (a list, shortest first: each window's slice a whole multiple of the one
+  // before's and its length longer by at least one of its slices, see core/window_set.h), or
+  // the single window of key `window`. Default: one window, "1h".
+  std::vector<WindowConfig> windows{WindowConfig()};
   EvaluationConfig evaluation;
   StateConfig state;
   std::vector<ModelConfig> models;  // at least one; names non-empty and unique
@@ -94,6 +103,15 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
 // Reads and parses the file at `path`, resolving relative paths against the file's folder.
 // Errors name `path` as given; an unreadable file gives "PATH: cannot open file".
 std::optional<Config> LoadConfigFile(const std::string& path, std::vector<std::string>* errors);
+
+// The name of a window `length_seconds` long when none is given: the length in the largest unit
+// that divides it, "1d", "6h", "5m", "90s", or in seconds ("0.5s"). Thread-safe.
+std::string WindowName(double length_seconds);
+
+struct MonitorOptions;  // core/monitor.h
+
+// The engine's options for `config`: its windows, evaluation settings. Thread-safe.
+MonitorOptions MonitorOptionsFrom(const Config& config);
 
 // Parses "host:port" or "[ipv6]:port" (port 0..65535; the host must be non-empty). On success
 // sets *out and returns true; otherwise leaves *out alone, sets *error (when non-null) to the

@@ -47,19 +47,22 @@ bool FeatureAlertState::Restore(const Saved& s) {
   return true;
 }
 
-bool FeatureAlertState::Update(const AlertPolicy& policy, const Input& in) {
-  if (!in.evaluable) {
+bool FeatureAlertState::Update(const AlertPolicy& policy, const Input& warning,
+                               const Input& critical) {
+  if (!warning.evaluable && !critical.evaluable) {
     const bool changed = evaluable_ || level_ != DriftLevel::kOk;
     *this = FeatureAlertState();
     return changed;
   }
   bool changed = !evaluable_;
   evaluable_ = true;
-  const bool significant = !policy.max_p_value || in.p_adjusted <= *policy.max_p_value;
+  auto over = [&](const Input& in, double threshold) {
+    const bool significant = !policy.max_p_value || in.p_adjusted <= *policy.max_p_value;
+    return in.evaluable && significant && in.value >= threshold;
+  };
   auto level_at = [&](double scale) {
-    if (!significant) return 0;
-    if (in.value >= policy.critical * scale) return 2;
-    if (in.value >= policy.warning * scale) return 1;
+    if (over(critical, policy.critical * scale)) return 2;
+    if (over(warning, policy.warning * scale)) return 1;
     return 0;
   };
   const int up = level_at(1.0);

@@ -44,6 +44,9 @@ struct ModelAlerts {
   AlertPolicy policy;
   std::map<std::string, AlertPolicy> features;
   RetrainPolicy retrain;
+  // The windows (by name) whose values decide the warning and the critical level; empty: the
+  // longest window for warning and the shortest for critical (docs/alerting.md says why).
+  std::string warning_window, critical_window;
   const AlertPolicy& For(const std::string& feature) const {
     auto it = features.find(feature);
     return it == features.end() ? policy : it->second;
@@ -62,7 +65,10 @@ class FeatureAlertState {
   // A level is entered after `for_evaluations` consecutive evaluations at or above its threshold
   // (with the p-value gate passed); it is left after `for_evaluations` consecutive evaluations
   // below threshold x resolve_ratio (or not significant), to the level those values are at.
-  bool Update(const AlertPolicy& policy, const Input& in);
+  bool Update(const AlertPolicy& policy, const Input& in) { return Update(policy, in, in); }
+  // The same with the warning level decided on `warning` and the critical level on `critical`
+  // (two windows' values): the feature is evaluable when either is.
+  bool Update(const AlertPolicy& policy, const Input& warning, const Input& critical);
 
   bool evaluable() const { return evaluable_; }
   DriftLevel level() const { return level_; }

@@ -76,8 +76,12 @@ class Reader {
 void PutModel(Writer* w, const ModelCheckpoint& m) {
   w->PutString(m.model);
   w->PutString(m.sha256);
-  w->Put<double>(m.window.length_seconds);
-  w->Put<uint32_t>(m.window.slices);
+  w->Put<uint32_t>(static_cast<uint32_t>(m.windows.size()));
+  for (const NamedWindow& nw : m.windows) {
+    w->PutString(nw.name);
+    w->Put<double>(nw.options.length_seconds);
+    w->Put<uint32_t>(nw.options.slices);
+  }
   w->PutU32s(m.bins);
   w->Put<double>(m.end);
   w->Put<uint64_t>(m.late);
@@ -93,18 +97,38 @@ void PutModel(Writer* w, const ModelCheckpoint& m) {
   }
   w->PutU32s(m.explicit_missing);
   w->Put<double>(m.explicit_until);
-  w->Put<uint32_t>(static_cast<uint32_t>(m.slices.size()));
-  for (const auto& [index, counts] : m.slices) {
-    w->Put<int64_t>(index);
-    w->PutU32s(counts);
+  for (const ModelCheckpoint::Slices& tier : m.slices) {
+    w->Put<uint32_t>(static_cast<uint32_t>(tier.size()));
+    for (const auto& [index, counts] : tier) {
+      w->Put<int64_t>(index);
+      w->PutU32s(counts);
+    }
   }
 }
 
-bool GetModel(Reader* r, ModelCheckpoint* m, std::string* error) {
+// Version 1 held one window, with no name: read as one window named "" (Restore matches it by its
+// options alone).
+bool GetWindows(Reader* r, uint32_t version, ModelCheckpoint* m) {
+  uint32_t windows = 1;
+  if (version >= 2 && (!r->Get(&windows) || windows == 0 || windows > kMaxCheckpointWindows)) {
+    return false;
+  }
+  m->windows.resize(windows);
+  for (NamedWindow& w : m->windows) {
+    w.name.clear();
+    if ((version >= 2 && !r->GetString(&w.name)) || !r->Get(&w.options.length_seconds) ||
+        !r->Get(&w.options.slices)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool GetModel(Reader* r, uint32_t version, ModelCheckpoint* m, std::string* error) {
   uint8_t retrain = 0;
   uint32_t states = 0;
-  if (!r->GetString(&m->model) || !r->GetString(&m->sha256) || !r->Get(&m->window.length_seconds) ||
-      !r->Get(&m->window.slices) || !r->GetU32s(&m->bins) || !r->Get(&m->end) ||
+  if (!r->GetString(&m->model) || !r->GetString(&m->sha256) || !GetWindows(r, version, m) ||
+      !r->GetU32s(&m->bins) || !r->Get(&m->end) ||
       !r->Get(&m->late) || !r->Get(&m->future) || !r->Get(&m->saturations) || !r->Get(&retrain) ||
       !r->Get(&states) || !r->CanHold(states, 26)) {
     *error = "truncated model record";
@@ -131,23 +155,29 @@ bool GetModel(Reader* r, ModelCheckpoint* m, std::string* error) {
     }
     s.evaluable = evaluable != 0;
   }
-  uint32_t slices = 0;
-  if (!r->GetU32s(&m->explicit_missing) || !r->Get(&m->explicit_until) || !r->Get(&slices) ||
-      !r->CanHold(slices, 12) || slices > m->window.slices) {
-    *error = "truncated or oversized slice list";
+  if (!r->GetU32s(&m->explicit_missing) || !r->Get(&m->explicit_until)) {
+    *error = "truncated model record";
     return false;
   }
   uint64_t stride = 0;
   for (uint32_t b : m->bins) stride += b;
-  m->slices.resize(slices);
-  for (auto& [index, counts] : m->slices) {
-    if (!r->Get(&index) || !r->GetU32s(&counts)) {
-      *error = "truncated slice";
+  m->slices.resize(m->windows.size());
+  for (size_t k = 0; k < m->windows.size(); ++k) {
+    uint32_t slices = 0;
+    if (!r->Get(&slices) || !r->CanHold(slices, 12) || slices > m->windows[k].options.slices) {
+      *error = "truncated or oversized slice list";
       return false;
     }
-    if (counts.size() != stride) {
-      *error = "a slice of model \"" + m->model + "\" does not match its bins";
-      return false;
+    m->slices[k].resize(slices);
+    for (auto& [index, counts] : m->slices[k]) {
+      if (!r->Get(&index) || !r->GetU32s(&counts)) {
+        *error = "truncated slice";
+        return false;
+      }
+      if (counts.size() != stride) {
+        *error = "a slice of model \"" + m->model + "\" does not match its bins";
+        return false;
+      }
     }
   }
   return true;
@@ -185,9 +215,9 @@ std::optional<CheckpointFile> DecodeCheckpoint(std::string_view bytes, std::stri
   uint64_t length = 0;
   header.Get(&version);
   header.Get(&length);
-  if (version != kCheckpointVersion) {
+  if (version < 1 || version > kCheckpointVersion) {
     *error = "checkpoint format version " + std::to_string(version) + " is not supported (this " +
-             "driftd reads version " + std::to_string(kCheckpointVersion) + ")";
+             "driftd reads versions 1 to " + std::to_string(kCheckpointVersion) + ")";
     return std::nullopt;
   }
   const std::string_view sha = bytes.substr(kHeaderBytes - kSha256Hex, kSha256Hex);
@@ -210,7 +240,7 @@ std::optional<CheckpointFile> DecodeCheckpoint(std::string_view bytes, std::stri
   }
   file.models.resize(models);
   for (ModelCheckpoint& m : file.models) {
-    if (!GetModel(&r, &m, error)) return std::nullopt;
+    if (!GetModel(&r, version, &m, error)) return std::nullopt;
   }
   if (!r.done()) {
     *error = "unexpected bytes after the last model";

@@ -15,7 +15,10 @@ namespace driftd {
 
 // The first bytes of every checkpoint file, then the format version (4 bytes, little-endian).
 inline constexpr std::string_view kCheckpointMagic = "DRIFTDCK";
-inline constexpr uint32_t kCheckpointVersion = 1;
+// Version 2 holds several named windows per model; version 1 (one window) is still read.
+inline constexpr uint32_t kCheckpointVersion = 2;
+// The most windows a model's checkpoint may hold (the configuration allows as many).
+inline constexpr uint32_t kMaxCheckpointWindows = 8;
 
 struct CheckpointFile {
   double written_at = 0;  // unix seconds

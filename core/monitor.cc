@@ -14,7 +14,13 @@ struct MonitoredModel {
                  ModelAlerts alerts_policy)
       : reference(std::move(ref)),
         alerts(std::move(alerts_policy)),
-        window(options.window, Bins(reference), now) {
+        window(Tiers(options), Bins(reference), now) {
+    warning_window = static_cast<uint32_t>(options.windows.size() - 1);
+    critical_window = 0;
+    for (uint32_t k = 0; k < options.windows.size(); ++k) {
+      if (options.windows[k].name == alerts.warning_window) warning_window = k;
+      if (options.windows[k].name == alerts.critical_window) critical_window = k;
+    }
     alert_states.resize(reference.features.size());
     for (uint32_t f = 0; f < reference.features.size(); ++f) {
       index.emplace(reference.features[f].name, f);
@@ -30,6 +36,11 @@ struct MonitoredModel {
     for (const ReferenceFeature& f : ref.features) bins.push_back(f.bins.size());
     bins.push_back(1);
     return bins;
+  }
+  static std::vector<WindowOptions> Tiers(const MonitorOptions& options) {
+    std::vector<WindowOptions> tiers;
+    for (const NamedWindow& w : options.windows) tiers.push_back(w.options);
+    return tiers;
   }
   uint32_t records_feature() const { return static_cast<uint32_t>(reference.features.size()); }
 
@@ -57,6 +68,7 @@ struct MonitoredModel {
 
   const Reference reference;
   const ModelAlerts alerts;
+  uint32_t warning_window = 0, critical_window = 0;  // resolved from `alerts`
   // Evaluation thread only: the alert state of every feature, and the model's last summary.
   std::vector<FeatureAlertState> alert_states;
   bool retrain = false;
@@ -65,7 +77,7 @@ struct MonitoredModel {
   size_t longest_name = 0;  // bytes of the longest feature name
 
   std::mutex mu;
-  SlidingWindow window;        // guarded by mu
+  WindowSet window;            // guarded by mu
   std::vector<uint32_t> seen;  // guarded by mu: generation a feature was last counted in
   std::vector<std::pair<std::string, int>> by_position;  // guarded by mu: see Lookup()
   uint32_t generation = 0;                               // guarded by mu
@@ -200,9 +212,9 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
     CatchUpShifts(m);
     m->window.AdvanceTo(now);
     batch->now_ = now;
-    batch->now_admitted_ = m->window.Admit(now, &batch->now_slot_) == Admission::kAccepted;
+    batch->now_admitted_ = m->window.Admit(now, &batch->now_place_) == Admission::kAccepted;
   }
-  uint32_t slot = batch->now_slot_;
+  WindowPlace slot = batch->now_place_;
   Admission admission = Admission::kAccepted;
   if (!std::isnan(record.timestamp)) {
     admission = m->window.Admit(record.timestamp, &slot);
@@ -278,6 +290,47 @@ void FeatureCounts(const MonitoredModel& m, const std::vector<uint64_t>& totals,
   if (records > counted) (*out)[bins.missing_bin()] += records - counted;
 }
 
+// Feature f of window `window`, whose totals are `totals`: everything but the alert fields.
+FeatureEvaluation EvaluateFeature(const MonitoredModel& m, const std::vector<uint64_t>& totals,
+                                  uint32_t f, uint32_t window, bool counts_absent,
+                                  const MonitorOptions& options, double log_scale) {
+  const ReferenceFeature& rf = m.reference.features[f];
+  const FeatureBins& bins = rf.bins;
+  FeatureEvaluation fe;
+  fe.name = rf.name;
+  fe.window = window;
+  fe.kind = bins.kind();
+  FeatureCounts(m, totals, f, counts_absent, &fe.window_counts);
+  const Divergences d = m.prepared[f].Compare(fe.window_counts);
+  fe.samples = d.samples;
+  fe.divergences = d;
+  fe.evaluable = d.has_data && d.samples >= options.min_samples;
+  if (options.kl_direction == KlDirection::kReferenceToWindow) {
+    fe.kl = d.kl_reference_to_window;
+    fe.entropy = d.reference_entropy;
+    fe.cross_entropy = d.reference_cross_entropy;
+  } else {
+    fe.kl = d.kl_window_to_reference;
+    fe.entropy = d.entropy;
+    fe.cross_entropy = d.cross_entropy;
+  }
+  if (fe.samples > 0) {
+    const double n = static_cast<double>(fe.samples);
+    fe.missing_ratio = static_cast<double>(fe.window_counts[bins.missing_bin()]) / n;
+    const uint64_t out =
+        bins.kind() == FeatureKind::kNumeric
+            ? fe.window_counts[bins.underflow_bin()] + fe.window_counts[bins.overflow_bin()]
+            : fe.window_counts[bins.other_bin()];
+    fe.out_of_range_ratio = static_cast<double>(out) / n;
+  }
+  fe.bins = &rf.bins;
+  fe.reference_counts = &rf.counts;
+  fe.reference_probabilities = &m.prepared[f].probabilities();
+  fe.significance = GTest(fe.window_counts, m.prepared[f].probabilities(), rf.counts);
+  fe.kl_noise_floor = fe.significance.kl_noise_floor * log_scale;
+  return fe;
+}
+
 }  // namespace
 
 std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
@@ -287,7 +340,7 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
   const MonitorOptions& options = set->options;
   eval->options = options;
   eval->models_alive = set;
-  std::vector<uint64_t> totals;
+  std::vector<std::vector<uint64_t>> totals;
   std::vector<char> counts_absent;
   const double log_scale = options.divergence.base == LogBase::kTwo ? 1.0 / std::log(2.0) : 1.0;
   for (const auto& m : set->models) {
@@ -308,45 +361,20 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
     me.model = m->reference.model;
     me.version = m->reference.version;
     me.sha256 = m->reference.sha256;
-    const uint64_t records = totals[m->window.offset(m->records_feature())];
-    me.records = records;
-    for (uint32_t f = 0; f < m->reference.features.size(); ++f) {
-      const ReferenceFeature& rf = m->reference.features[f];
-      const FeatureBins& bins = rf.bins;
-      FeatureEvaluation fe;
-      fe.name = rf.name;
-      fe.kind = bins.kind();
-      FeatureCounts(*m, totals, f, !counts_absent.empty() && counts_absent[f], &fe.window_counts);
-      const Divergences d = m->prepared[f].Compare(fe.window_counts);
-      fe.samples = d.samples;
-      fe.divergences = d;
-      fe.evaluable = d.has_data && d.samples >= options.min_samples;
-      if (options.kl_direction == KlDirection::kReferenceToWindow) {
-        fe.kl = d.kl_reference_to_window;
-        fe.entropy = d.reference_entropy;
-        fe.cross_entropy = d.reference_cross_entropy;
-      } else {
-        fe.kl = d.kl_window_to_reference;
-        fe.entropy = d.entropy;
-        fe.cross_entropy = d.cross_entropy;
+    me.warning_window = m->warning_window;
+    me.critical_window = m->critical_window;
+    const uint32_t features = static_cast<uint32_t>(m->reference.features.size());
+    me.features_per_window = features;
+    me.features.reserve(size_t{features} * totals.size());
+    for (uint32_t k = 0; k < totals.size(); ++k) {
+      me.records.push_back(totals[k][m->window.offset(m->records_feature())]);
+      for (uint32_t f = 0; f < features; ++f) {
+        me.features.push_back(EvaluateFeature(*m, totals[k], f, k,
+                                              !counts_absent.empty() && counts_absent[f], options,
+                                              log_scale));
       }
-      if (fe.samples > 0) {
-        const double n = static_cast<double>(fe.samples);
-        fe.missing_ratio = static_cast<double>(fe.window_counts[bins.missing_bin()]) / n;
-        const uint64_t out =
-            bins.kind() == FeatureKind::kNumeric
-                ? fe.window_counts[bins.underflow_bin()] + fe.window_counts[bins.overflow_bin()]
-                : fe.window_counts[bins.other_bin()];
-        fe.out_of_range_ratio = static_cast<double>(out) / n;
-      }
-      fe.bins = &rf.bins;
-      fe.reference_counts = &rf.counts;
-      fe.reference_probabilities = &m->prepared[f].probabilities();
-      fe.significance = GTest(fe.window_counts, m->prepared[f].probabilities(), rf.counts);
-      fe.kl_noise_floor = fe.significance.kl_noise_floor * log_scale;
-      me.features.push_back(std::move(fe));
     }
-    UpdateAlerts(m.get(), &me);
+    UpdateAlerts(m.get(), options, &me);
     eval->models.push_back(std::move(me));
   }
   return eval;
@@ -368,9 +396,7 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
                              double now, std::vector<ModelAlerts> alerts) {
   ReloadReport report;
   const std::shared_ptr<const ModelSet> old = Current();
-  const WindowOptions& ow = old->options.window;
-  const bool same_window =
-      ow.length_seconds == options.window.length_seconds && ow.slices == options.window.slices;
+  const bool same_window = old->options.windows == options.windows;
   report.windows_reset = !same_window;
 
   auto next = std::make_shared<ModelSet>();
@@ -395,7 +421,7 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
     std::lock_guard<std::mutex> lock(set_mu_);
     set_ = next;
   }
-  const double slice = options.window.slice_seconds();
+  const WindowOptions& longest = options.windows.back().options;
   for (const auto& o : old->models) {
     std::lock_guard<std::mutex> lock(o->mu);
     o->retired = true;
@@ -415,7 +441,8 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
       report.unchanged.push_back(n->reference.model);
       continue;
     }
-    SlidingWindow window(options.window, MonitoredModel::Bins(n->reference), o->window.end());
+    WindowSet window(MonitoredModel::Tiers(options), MonitoredModel::Bins(n->reference),
+                     o->window.end());
     std::vector<uint32_t> explicit_missing;
     for (uint32_t f = 0; f < n->reference.features.size(); ++f) {
       const ReferenceFeature& nf = n->reference.features[f];
@@ -430,9 +457,9 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
       }
     }
     window.CopyFeature(o->window, o->records_feature(), n->records_feature());
-    window.AddSaturations(o->window.saturations());
-    const double until =
-        std::max(o->explicit_until, window.end() + options.window.length_seconds + slice);
+    window.mutable_tier(0).AddSaturations(o->window.saturations());
+    const double until = std::max(
+        o->explicit_until, window.end() + longest.length_seconds + longest.slice_seconds());
     n->window = std::move(window);
     n->SetExplicitMissing(std::move(explicit_missing), until);
     report.swapped.push_back(n->reference.model);
@@ -441,7 +468,8 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
   return report;
 }
 
-std::optional<Reference> Monitor::Snapshot(std::string_view name, double now, std::string* error) {
+std::optional<Reference> Monitor::Snapshot(std::string_view name, size_t window, double now,
+                                           std::string* error) {
   std::shared_ptr<const ModelSet> set;
   Model* m = LockModel(name, &set);
   if (m == nullptr) {
@@ -450,12 +478,18 @@ std::optional<Reference> Monitor::Snapshot(std::string_view name, double now, st
   }
   // Held to the end: a reload may move this model's window out once the lock is released.
   std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
-  std::vector<uint64_t> totals;
+  if (window >= m->window.windows()) {
+    *error = "no such window";
+    return std::nullopt;
+  }
+  std::vector<std::vector<uint64_t>> all;
   CatchUpShifts(m);
   m->window.AdvanceTo(now);
-  m->window.Totals(&totals);
+  m->window.Totals(&all);
+  const std::vector<uint64_t>& totals = all[window];
   if (totals[m->window.offset(m->records_feature())] == 0) {
-    *error = "the window of model \"" + std::string(name) + "\" holds no record yet";
+    *error = "the window " + set->options.windows[window].name + " of model \"" +
+             std::string(name) + "\" holds no record yet";
     return std::nullopt;
   }
   Reference ref;
@@ -472,68 +506,83 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
   std::vector<ModelCheckpoint> out;
   const std::shared_ptr<const ModelSet> set = Current();
   double longest = 0;
-  const uint32_t slices = set->options.window.slices;
+  const size_t tiers = set->options.windows.size();
   for (const auto& m : set->models) {
     ModelCheckpoint c;
     c.model = m->reference.model;
     c.sha256 = m->reference.sha256;
-    c.window = set->options.window;
+    c.windows = set->options.windows;
     c.bins = MonitoredModel::Bins(m->reference);
     size_t stride = 0;
     for (uint32_t b : c.bins) stride += b;
     for (const FeatureAlertState& s : m->alert_states) c.alert_states.push_back(s.Save());
     c.retrain = m->retrain;
     // One slice per lock: ingest of the model waits for one slice's copy at most, not the whole
-    // window's. The buffer is allocated (and its pages faulted in) before the lock is taken. The
-    // slices are copied oldest first up to the newest at the time of the last copy, whose end is
-    // the checkpoint's; one that expired meanwhile is left out, as it would have been.
-    int64_t index = 0;
-    double shifted = 0;  // a clock step renumbers the slices: the copy starts over
-    {
-      std::lock_guard<std::mutex> lock(m->mu);
-      CatchUpShifts(m.get());
-      index = m->window.head() - slices + 1;
-      shifted = m->shifted;
-    }
-    int64_t first = index;
-    for (bool last = false; !last; ++index) {
-      std::vector<uint32_t> counts(stride);
-      bool live = false;
-      const auto start = std::chrono::steady_clock::now();
-      {
+    // window's. The buffer is allocated (and its pages faulted in) before the lock is taken. A
+    // slice that moves on to the next tier during the copy (or a clock step, which renumbers
+    // the slices) would be missed or copied twice, so the copy starts over when any tier's
+    // newest slice changed; the third attempt holds the lock throughout. Every tier is copied
+    // oldest slice first, the finest tier last, so the newest slice is copied last and its end
+    // is the checkpoint's.
+    for (int attempt = 0;; ++attempt) {
+      const bool whole = attempt >= 2;
+      std::unique_lock<std::mutex> held(m->mu, std::defer_lock);
+      if (whole) held.lock();
+      auto locked = [&](auto&& fn) {
+        if (whole) return fn();
         std::lock_guard<std::mutex> lock(m->mu);
+        return fn();
+      };
+      std::vector<int64_t> heads(tiers);
+      double shifted = 0;
+      locked([&] {
         CatchUpShifts(m.get());
-        const SlidingWindow& w = m->window;
-        if (m->shifted != shifted) {
-          shifted = m->shifted;
-          c.slices.clear();
-          index = first = w.head() - slices + 1;
+        for (size_t k = 0; k < tiers; ++k) heads[k] = m->window.tier(k).head();
+        shifted = m->shifted;
+      });
+      auto moved = [&] {  // caller holds m->mu
+        CatchUpShifts(m.get());
+        if (m->shifted != shifted) return true;
+        for (size_t k = 0; k < tiers; ++k) {
+          if (m->window.tier(k).head() != heads[k]) return true;
         }
-        const std::span<const SlidingWindow::Counter> slice = w.Slice(index);
-        live = slice.size() == stride;
-        if (live) std::copy(slice.begin(), slice.end(), counts.begin());
-        // (A clock step forward meanwhile can move the head far on: two windows' worth at most.)
-        last = index >= w.head() || index - first + 1 >= int64_t{2} * slices;
-        if (last) {
-          c.end = w.end();
-          c.late = m->late;
-          c.future = m->future;
-          c.saturations = w.saturations();
-          c.explicit_missing = m->explicit_missing;
-          c.explicit_until = m->explicit_until;
+        return false;
+      };
+      c.slices.assign(tiers, {});
+      bool restart = false;
+      for (size_t k = tiers; k-- > 0 && !restart;) {
+        const int64_t slices = set->options.windows[k].options.slices;
+        for (int64_t index = heads[k] - slices + 1; index <= heads[k] && !restart; ++index) {
+          std::vector<uint32_t> counts(stride);
+          bool live = false;
+          const auto start = std::chrono::steady_clock::now();
+          locked([&] {
+            if (moved()) {
+              restart = true;
+              return;
+            }
+            const std::span<const SlidingWindow::Counter> slice = m->window.tier(k).Slice(index);
+            live = slice.size() == stride;
+            if (live) std::copy(slice.begin(), slice.end(), counts.begin());
+            if (k == 0 && index == heads[0]) {
+              c.end = m->window.end();
+              c.late = m->late;
+              c.future = m->future;
+              c.saturations = m->window.saturations();
+              c.explicit_missing = m->explicit_missing;
+              c.explicit_until = m->explicit_until;
+            }
+          });
+          longest = std::max(longest, std::chrono::duration<double>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count());
+          if (live && std::any_of(counts.begin(), counts.end(), [](uint32_t v) { return v != 0; })) {
+            c.slices[k].emplace_back(index, std::move(counts));
+          }
         }
       }
-      longest = std::max(
-          longest, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      if (live && std::any_of(counts.begin(), counts.end(), [](uint32_t v) { return v != 0; })) {
-        c.slices.emplace_back(index, std::move(counts));
-      }
+      if (!restart) break;
     }
-    // A clock step during the copy (Shift) renumbers the slices: keep only those still live at
-    // the end, so that Restore never meets one outside its window.
-    const int64_t head = SlidingWindow::IndexOf(c.end, c.window);
-    std::erase_if(c.slices,
-                  [&](const auto& s) { return s.first > head || s.first <= head - slices; });
     out.push_back(std::move(c));
   }
   if (max_lock_seconds != nullptr) *max_lock_seconds = longest;
@@ -549,13 +598,21 @@ bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* record
     return false;
   }
   std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
-  const WindowOptions& w = set->options.window;
+  const WindowOptions& w = set->options.windows.front().options;
   if (saved.sha256 != m->reference.sha256) {
     *why = "the reference changed since the checkpoint (sha256 " + saved.sha256 + ")";
     return false;
   }
-  if (saved.window.length_seconds != w.length_seconds || saved.window.slices != w.slices) {
-    *why = "the window options changed since the checkpoint";
+  // A version 1 checkpoint's one window has no name: matched by its options alone.
+  auto same = [&](const NamedWindow& a, const NamedWindow& b) {
+    return (a.name.empty() || a.name == b.name) &&
+           a.options.length_seconds == b.options.length_seconds &&
+           a.options.slices == b.options.slices;
+  };
+  const std::vector<NamedWindow>& now_windows = set->options.windows;
+  if (saved.windows.size() != now_windows.size() || saved.slices.size() != saved.windows.size() ||
+      !std::equal(saved.windows.begin(), saved.windows.end(), now_windows.begin(), same)) {
+    *why = "the windows changed since the checkpoint";
     return false;
   }
   if (!std::isfinite(saved.end) || !std::isfinite(saved.explicit_until)) {
@@ -579,14 +636,16 @@ bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* record
       return false;
     }
   }
-  SlidingWindow window(w, saved.bins, saved.end);
-  for (const auto& [index, counts] : saved.slices) {
-    const std::span<SlidingWindow::Counter> slice = window.MutableSlice(index);
-    if (slice.size() != counts.size()) {
-      *why = "the checkpoint holds a slice outside its window";
-      return false;
+  WindowSet window(MonitoredModel::Tiers(set->options), saved.bins, saved.end);
+  for (size_t k = 0; k < saved.slices.size(); ++k) {
+    for (const auto& [index, counts] : saved.slices[k]) {
+      const std::span<SlidingWindow::Counter> slice = window.mutable_tier(k).MutableSlice(index);
+      if (slice.size() != counts.size()) {
+        *why = "the checkpoint holds a slice outside its window";
+        return false;
+      }
+      std::copy(counts.begin(), counts.end(), slice.begin());
     }
-    std::copy(counts.begin(), counts.end(), slice.begin());
   }
   std::vector<FeatureAlertState> states(m->alert_states.size());
   for (size_t f = 0; f < states.size(); ++f) {
@@ -595,13 +654,13 @@ bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* record
       return false;
     }
   }
-  window.AddSaturations(saved.saturations);
+  window.mutable_tier(0).AddSaturations(saved.saturations);
   // The slices that left the window while driftd was not running are dropped by their time.
   CatchUpShifts(m);
   window.AdvanceTo(std::max(now, saved.end));
-  std::vector<uint64_t> totals;
+  std::vector<std::vector<uint64_t>> totals;
   window.Totals(&totals);
-  *records = totals[window.offset(m->records_feature())];
+  *records = totals.back()[window.offset(m->records_feature())];
   m->window = std::move(window);
   m->alert_states = std::move(states);
   m->retrain = saved.retrain;
@@ -618,7 +677,8 @@ MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
     const std::vector<uint32_t> bins = MonitoredModel::Bins(ref);
     size_t total_bins = 0;
     for (uint32_t b : bins) total_bins += b;
-    e.windows += SlidingWindow::MemoryBytesFor(options.window.slices, total_bins, bins.size());
+    e.windows +=
+        WindowSet::MemoryBytesFor(MonitoredModel::Tiers(options), total_bins, bins.size());
     for (const ReferenceFeature& f : ref.features) {
       e.references += sizeof(ReferenceFeature) + StringHeapBytes(f.name) + f.bins.HeapBytes() +
                       f.counts.size() * sizeof(uint64_t) + sizeof(PreparedReference) +
@@ -628,29 +688,45 @@ MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
   return e;
 }
 
-void Monitor::UpdateAlerts(Model* m, ModelEvaluation* me) {
-  // Benjamini-Hochberg across the features that have enough data.
-  std::vector<double> p;
-  for (const FeatureEvaluation& fe : me->features) {
-    if (fe.evaluable) p.push_back(fe.significance.p_value);
+void Monitor::UpdateAlerts(Model* m, const MonitorOptions& options, ModelEvaluation* me) {
+  const size_t features = me->features_per_window;
+  const size_t windows = features == 0 ? 0 : me->features.size() / features;
+  // Benjamini-Hochberg across the features that have enough data, window by window.
+  for (size_t k = 0; k < windows; ++k) {
+    FeatureEvaluation* first = me->features.data() + k * features;
+    std::vector<double> p;
+    for (size_t f = 0; f < features; ++f) {
+      if (first[f].evaluable) p.push_back(first[f].significance.p_value);
+    }
+    const std::vector<double> adjusted = BenjaminiHochberg(p);
+    size_t next = 0;
+    for (size_t f = 0; f < features; ++f) {
+      FeatureEvaluation& fe = first[f];
+      const AlertPolicy& policy = m->alerts.For(fe.name);
+      if (fe.evaluable) fe.p_adjusted = adjusted[next++];
+      fe.alert_metric = policy.metric;
+      fe.alert_value = Describe(policy.metric).value(fe);
+    }
   }
-  const std::vector<double> adjusted = BenjaminiHochberg(p);
-  size_t next = 0;
-  for (size_t f = 0; f < me->features.size(); ++f) {
-    FeatureEvaluation& fe = me->features[f];
-    const AlertPolicy& policy = m->alerts.For(fe.name);
-    if (fe.evaluable) fe.p_adjusted = adjusted[next++];
-    fe.alert_metric = policy.metric;
-    fe.alert_value = Describe(policy.metric).value(fe);
+  const std::vector<NamedWindow>& named = options.windows;
+  for (size_t f = 0; f < features; ++f) {
+    const FeatureEvaluation& warn = me->features[me->warning_window * features + f];
+    const FeatureEvaluation& crit = me->features[me->critical_window * features + f];
+    const AlertPolicy& policy = m->alerts.For(warn.name);
     FeatureAlertState& state = m->alert_states[f];
     const std::string from = state.Name();
-    if (state.Update(policy, {fe.evaluable, fe.alert_value, fe.p_adjusted}) && observer_) {
+    if (state.Update(policy, {warn.evaluable, warn.alert_value, warn.p_adjusted},
+                     {crit.evaluable, crit.alert_value, crit.p_adjusted}) &&
+        observer_) {
+      // Told with the values of the window that decided the new level.
+      const FeatureEvaluation& by = state.level() == DriftLevel::kCritical ? crit : warn;
       const std::string to = state.Name();
-      observer_->FeatureStateChanged({me->model, fe.name, from, to, state.level(), policy.metric,
-                                      fe.alert_value, fe.significance.p_value, fe.p_adjusted,
-                                      fe.samples});
+      observer_->FeatureStateChanged(
+          {me->model, by.name, from, to, state.level(), policy.metric, by.alert_value,
+           by.significance.p_value, by.p_adjusted, by.samples,
+           by.window < named.size() ? std::string_view(named[by.window].name) : ""});
     }
-    fe.alert = state;
+    for (size_t k = 0; k < windows; ++k) me->features[k * features + f].alert = state;
   }
   me->alerts = Summarize(m->alerts.retrain, m->alert_states);
   if (me->alerts.retrain != m->retrain) {

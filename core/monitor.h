@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "core/reference.h"
 #include "core/significance.h"
 #include "core/window.h"
+#include "core/window_set.h"
 #include "daemon/ingest/decoder.h"
 
 namespace driftd {
@@ -53,16 +55,28 @@ struct ApplyStats {
   }
 };
 
+// One of a model's windows: its name (the `window` label) and its length and slices.
+struct NamedWindow {
+  std::string name = "1h";
+  WindowOptions options;
+  bool operator==(const NamedWindow& o) const {
+    return name == o.name && options.length_seconds == o.options.length_seconds &&
+           options.slices == o.options.slices;
+  }
+};
+
 struct MonitorOptions {
-  WindowOptions window;
+  // Shortest first; WindowSet::CheckTiers() holds for their options.
+  std::vector<NamedWindow> windows{NamedWindow()};
   DivergenceOptions divergence;
   KlDirection kl_direction = KlDirection::kWindowToReference;
   uint64_t min_samples = 200;
 };
 
-// Everything evaluated for one feature.
+// Everything evaluated for one feature in one window.
 struct FeatureEvaluation {
   std::string name;
+  uint32_t window = 0;  // the index of its window in MonitorOptions::windows
   FeatureKind kind;
   uint64_t samples = 0;
   bool evaluable = false;  // samples >= min_samples: the divergences may be reported
@@ -72,8 +86,11 @@ struct FeatureEvaluation {
   double p_adjusted = 1;      // Benjamini-Hochberg across the model's evaluable features
   double kl_noise_floor = 0;  // (K-1)/(2n), in the configured log base
   DriftMetric alert_metric = DriftMetric::kKl;  // the alert policy's metric
-  double alert_value = 0;                       // and its value
-  FeatureAlertState alert;                      // the state after this evaluation
+  double alert_value = 0;                       // and its value in this window
+  // The feature's state after this evaluation: one per feature, whatever the window (its
+  // warning level is decided in the policy's warning window, its critical level in the critical
+  // window: ModelAlerts).
+  FeatureAlertState alert;
   double missing_ratio = 0;
   double out_of_range_ratio = 0;  // underflow + overflow, or other
   std::vector<uint64_t> window_counts;
@@ -85,8 +102,15 @@ struct FeatureEvaluation {
 
 struct ModelEvaluation {
   std::string model, version, sha256;
+  // Window by window (MonitorOptions::windows' order), each window's features in reference
+  // order: feature f of window k is features[k * features_per_window + f].
   std::vector<FeatureEvaluation> features;
-  uint64_t records = 0;  // records in the window
+  size_t features_per_window = 0;
+  std::vector<uint64_t> records;  // records in each window
+  uint32_t warning_window = 0, critical_window = 0;  // the alert policy's windows (indexes)
+  std::span<const FeatureEvaluation> Window(size_t k) const {
+    return {features.data() + k * features_per_window, features_per_window};
+  }
   ModelAlertSummary alerts;
   uint64_t late = 0, future = 0;
   uint64_t saturations = 0;  // observations dropped at a full window counter (SlidingWindow::Add)
@@ -115,11 +139,13 @@ struct ReloadReport {
 // One model's window and alert states as a checkpoint holds them (Monitor::Checkpoint), in the
 // window's own terms: slices by absolute index, for the reference with `sha256` and `bins`.
 struct ModelCheckpoint {
+  using Slices = std::vector<std::pair<int64_t, std::vector<uint32_t>>>;
   std::string model, sha256;
-  WindowOptions window;
+  std::vector<NamedWindow> windows;
   std::vector<uint32_t> bins;  // the window's bins per feature (the records counter last)
   double end = 0;              // the window's end, unix seconds
-  std::vector<std::pair<int64_t, std::vector<uint32_t>>> slices;  // live slices, oldest first
+  // slices[k]: the live slices of tier k of the WindowSet that are not all zero, oldest first.
+  std::vector<Slices> slices;
   uint64_t late = 0, future = 0, saturations = 0;
   std::vector<uint32_t> explicit_missing;  // features counting absent values (see Reload)
   double explicit_until = 0;
@@ -136,6 +162,7 @@ struct FeatureStateChange {
   double value;
   double p_value, p_adjusted;
   uint64_t window_samples;
+  std::string_view window;  // the window those values are of
 };
 
 // A model's retraining recommendation turned on or off.
@@ -193,7 +220,7 @@ class Monitor {
     std::shared_ptr<const Monitor::ModelSet> set_;  // keeps model_ alive
     double now_ = -1;                               // the `now` the window was advanced to
     bool now_admitted_ = false;  // whether arrival-time records are accepted, and where:
-    uint32_t now_slot_ = 0;
+    WindowPlace now_place_;
   };
 
   // Counts `record` (arrival time `now`, unix seconds) into its model's window and says what it
@@ -225,10 +252,12 @@ class Monitor {
   ReloadReport Reload(const MonitorOptions& options, std::vector<Reference> references, double now,
                       std::vector<ModelAlerts> alerts = {});
 
-  // A model's current window as a reference (same features and bins, the window's counts with
-  // absent values as missing, as Evaluate() compares them), advanced to `now`; nullopt with
-  // *error when there is no such model or its window holds no record. Thread-safe.
-  std::optional<Reference> Snapshot(std::string_view model, double now, std::string* error);
+  // A model's window number `window` as a reference (same features and bins, the window's
+  // counts with absent values as missing, as Evaluate() compares them), advanced to `now`;
+  // nullopt with *error when there is no such model or window, or the window holds no record.
+  // Thread-safe.
+  std::optional<Reference> Snapshot(std::string_view model, size_t window, double now,
+                                    std::string* error);
 
   // Every model's window and alert states (see ModelCheckpoint), each copied under its lock.
   // Call on the evaluation thread (the alert states are its own). `max_lock_seconds`, when
@@ -236,9 +265,9 @@ class Monitor {
   std::vector<ModelCheckpoint> Checkpoint(double* max_lock_seconds = nullptr);
 
   // Restores a checkpointed model into the model of the same name: only when the reference's
-  // sha256 and bins and the window options match (else returns false with *why). Slices that
-  // have since left the window (by `now`) are dropped. Returns the records restored in
-  // *records. Call on the evaluation thread before ingest starts.
+  // sha256 and bins and the windows match (else returns false with *why). Slices that have
+  // since left the windows (by `now`) are dropped. Returns the records restored in the longest
+  // window in *records. Call on the evaluation thread before ingest starts.
   bool Restore(const ModelCheckpoint& saved, double now, uint64_t* records, std::string* why);
 
   // What a Monitor built from `references` with `options` will hold (see MemoryEstimate),
@@ -254,7 +283,7 @@ class Monitor {
   std::shared_ptr<const ModelSet> Current() const;
   // The model named `name` of the current set, locked and not retired, or null.
   Model* LockModel(std::string_view name, std::shared_ptr<const ModelSet>* set);
-  void UpdateAlerts(Model* m, ModelEvaluation* me);
+  void UpdateAlerts(Model* m, const MonitorOptions& options, ModelEvaluation* me);
   // Applies the ShiftWindows() calls `m` has not seen yet. Caller holds m->mu.
   void CatchUpShifts(Model* m);
   MonitorObserver* observer_;

@@ -25,17 +25,6 @@ double WallClock() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-MonitorOptions MonitorOptionsFrom(const Config& config) {
-  MonitorOptions mo;
-  mo.window.length_seconds = config.window.length_seconds;
-  mo.window.slices = config.window.slices;
-  mo.divergence.smoothing = config.evaluation.smoothing;
-  mo.divergence.base = config.evaluation.log_base;
-  mo.kl_direction = config.evaluation.kl_direction;
-  mo.min_samples = config.evaluation.min_samples;
-  return mo;
-}
-
 std::vector<ModelAlerts> AlertsFrom(const Config& config) {
   std::vector<ModelAlerts> alerts;
   for (const ModelConfig& m : config.models) alerts.push_back(m.alerts);
@@ -181,7 +170,7 @@ void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
                     .Register(registry_);
   prometheus::Counter* forward = &jumps.Add({{"direction", "forward"}});
   prometheus::Counter* backward = &jumps.Add({{"direction", "backward"}});
-  const double threshold = ClockJumpThreshold(options.window.slice_seconds());
+  const double threshold = ClockJumpThreshold(options.windows.front().options.slice_seconds());
   jump_clock_ = std::make_unique<JumpDetectingClock>(
       clock_, BootClockSeconds, threshold, [this, forward, backward](double jump) {
         monitor_->ShiftWindows(jump);
@@ -342,7 +331,7 @@ bool Daemon::Reload(std::string* error) {
     const double checkpoint = config_.state.checkpoint_seconds;
     ReloadReport report = monitor_->Reload(MonitorOptionsFrom(*next), std::move(references), now_(),
                                            AlertsFrom(*next));
-    config_.window = next->window;
+    config_.windows = next->windows;
     config_.evaluation = next->evaluation;
     config_.state = next->state;
     config_.models = next->models;
@@ -490,9 +479,11 @@ void Daemon::Shutdown() {
     timer_.cancel();
     Evaluate();
     uint64_t records = 0, samples = 0;
+    // In the longest window, which holds every shorter one's records.
     for (const ModelEvaluation& m : published_.evaluation()->models) {
-      records += m.records;
-      for (const FeatureEvaluation& f : m.features) samples += f.samples;
+      if (m.records.empty()) continue;
+      records += m.records.back();
+      for (const FeatureEvaluation& f : m.Window(m.records.size() - 1)) samples += f.samples;
     }
     Log(spdlog::level::info, "final evaluation", {{"records", records}, {"samples", samples}});
     checkpoint_timer_.cancel();

@@ -15,6 +15,7 @@ void DriftLog::FeatureStateChanged(const FeatureStateChange& c) {
        {"value", c.value},
        {"p_value", c.p_value},
        {"p_adjusted", c.p_adjusted},
+       {"window", c.window},
        {"window_samples", c.window_samples}});
 }
 

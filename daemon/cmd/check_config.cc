@@ -36,14 +36,12 @@ std::string FormatBytes(size_t bytes) {
 }
 
 std::string MemoryReport(const Config& config, const std::vector<Reference>& references) {
-  MonitorOptions options;
-  options.window.length_seconds = config.window.length_seconds;
-  options.window.slices = config.window.slices;
+  const MonitorOptions options = MonitorOptionsFrom(config);
   std::string out;
   MemoryEstimate total;
   for (const Reference& ref : references) {
     const MemoryEstimate e = Monitor::EstimateMemory(options, {ref});
-    out += "memory: model \"" + ref.model + "\": window " + FormatBytes(e.windows) +
+    out += "memory: model \"" + ref.model + "\": windows " + FormatBytes(e.windows) +
            ", reference " + FormatBytes(e.references) + "\n";
     total.windows += e.windows;
     total.references += e.references;

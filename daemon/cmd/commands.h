@@ -48,6 +48,7 @@ int ReferenceBuildCommand(const std::vector<std::string>& args);
 struct ReferenceSnapshotArgs {
   std::string url, model, output;
   std::string reference_version;  // empty: "snapshot-" and the time
+  std::string window;             // empty: the longest window
 };
 ParseOutcome ParseReferenceSnapshotArgs(const std::vector<std::string>& args,
                                         ReferenceSnapshotArgs* out);

@@ -79,6 +79,7 @@ ParseOutcome ParseReferenceSnapshotArgs(const std::vector<std::string>& args,
   AddText(a, "url", &out->url, "the driftd's HTTP address, http://HOST:PORT", "URL")->required();
   AddText(a, "model", &out->model, "the model whose window to freeze", "NAME")->required();
   AddText(a, "output", &out->output, "the reference file to write", "FILE")->required();
+  AddText(a, "window", &out->window, "the window to freeze (default: the longest)", "NAME");
   AddText(a, "reference-version", &out->reference_version,
           "the version written into the file (default: snapshot- and the time)");
   return ParseArgs(a, args);
@@ -98,6 +99,7 @@ int ReferenceSnapshotCommand(const std::vector<std::string>& args) {
   std::string target = "/api/v1/snapshot?model=" + PercentEncode(flags.model);
   if (!flags.reference_version.empty())
     target += "&version=" + PercentEncode(flags.reference_version);
+  if (!flags.window.empty()) target += "&window=" + PercentEncode(flags.window);
   unsigned status = 0;
   std::string body;
   if (!Get(address, target, &status, &body, &error)) {

@@ -90,6 +90,7 @@ std::string RenderEvaluation(const Evaluation& eval) {
     const char* help;
     bool needs_min_samples;
     double (*value)(const FeatureEvaluation&);
+    bool per_window = true;  // labelled with the window; else once per feature (its first)
   };
   // The divergences come from the descriptor table (core/feature_metrics.h); these follow them.
   static const Spec kSpecs[] = {
@@ -103,7 +104,8 @@ std::string RenderEvaluation(const Evaluation& eval) {
       {"driftd_feature_drift_severity",
        "Drift alert level: 0 ok, 1 warning, 2 critical (absent while the window holds fewer than "
        "min_samples).",
-       true, [](const FeatureEvaluation& f) { return static_cast<double>(f.alert.level()); }},
+       true, [](const FeatureEvaluation& f) { return static_cast<double>(f.alert.level()); },
+       false},
       {"driftd_feature_window_samples", "Observations in the feature's window.", false,
        [](const FeatureEvaluation& f) { return static_cast<double>(f.samples); }},
       {"driftd_feature_missing_ratio", "Share of the window that is missing (null, NaN or absent).",
@@ -132,9 +134,21 @@ std::string RenderEvaluation(const Evaluation& eval) {
   for (const Spec& spec : specs) {
     std::vector<MetricFamily> one(1, Gauges(spec.name, spec.help));
     for (const ModelEvaluation& m : eval.models) {
+      if (!spec.per_window) {
+        // The alert state is one per feature: decided on the policy's warning and critical
+        // windows, so it carries no window label. Present when either window is evaluable.
+        for (size_t f = 0; f < m.features_per_window; ++f) {
+          const FeatureEvaluation& fe = m.features[f];
+          if (spec.needs_min_samples && !fe.alert.evaluable()) continue;
+          AddGauge(&one[0], {{"feature", fe.name}, {"model", m.model}}, spec.value(fe));
+        }
+        continue;
+      }
       for (const FeatureEvaluation& f : m.features) {
         if (spec.needs_min_samples && !f.evaluable) continue;
-        AddGauge(&one[0], {{"feature", f.name}, {"model", m.model}}, spec.value(f));
+        AddGauge(&one[0],
+                 {{"feature", f.name}, {"model", m.model}, {"window", eval.options.windows[f.window].name}},
+                 spec.value(f));
       }
     }
     if (!one[0].metric.empty()) out += serializer.Serialize(one);

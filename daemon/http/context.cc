@@ -6,8 +6,10 @@ namespace driftd {
 
 namespace {
 
-std::string HistoryKey(std::string_view model, std::string_view feature) {
+std::string HistoryKey(std::string_view model, std::string_view window, std::string_view feature) {
   std::string key(model);
+  key += '\0';
+  key += window;
   key += '\0';
   key += feature;
   return key;
@@ -20,7 +22,7 @@ std::shared_ptr<const MetricHistory> MetricHistory::Extend(const MetricHistory* 
   auto next = std::make_shared<MetricHistory>();
   for (const ModelEvaluation& m : eval.models) {
     for (const FeatureEvaluation& f : m.features) {
-      std::string key = HistoryKey(m.model, f.name);
+      std::string key = HistoryKey(m.model, eval.options.windows[f.window].name, f.name);
       std::vector<float> series;
       if (prev != nullptr) {
         if (auto it = prev->series_.find(key); it != prev->series_.end()) series = it->second;
@@ -34,9 +36,9 @@ std::shared_ptr<const MetricHistory> MetricHistory::Extend(const MetricHistory* 
   return next;
 }
 
-const std::vector<float>* MetricHistory::Series(std::string_view model,
+const std::vector<float>* MetricHistory::Series(std::string_view model, std::string_view window,
                                                 std::string_view feature) const {
-  auto it = series_.find(HistoryKey(model, feature));
+  auto it = series_.find(HistoryKey(model, window, feature));
   return it == series_.end() ? nullptr : &it->second;
 }
 

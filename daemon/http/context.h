@@ -21,7 +21,7 @@
 
 namespace driftd {
 
-// The alert metric of every feature over the last kPoints evaluations, oldest first (NaN while the
+// The alert metric of every feature in every window over the last kPoints evaluations, oldest first (NaN while the
 // feature was not evaluable), for the live page. Immutable once made; 4 bytes a point, so 2.4 MB
 // at 10,000 features.
 class MetricHistory {
@@ -31,11 +31,12 @@ class MetricHistory {
   // features no longer in `eval` (a reload removed them) are dropped.
   static std::shared_ptr<const MetricHistory> Extend(const MetricHistory* prev,
                                                      const Evaluation& eval);
-  // The series of `feature` of `model`, or null.
-  const std::vector<float>* Series(std::string_view model, std::string_view feature) const;
+  // The series of `feature` of `model` in `window`, or null.
+  const std::vector<float>* Series(std::string_view model, std::string_view window,
+                                   std::string_view feature) const;
 
  private:
-  std::map<std::string, std::vector<float>, std::less<>> series_;  // "model\0feature"
+  std::map<std::string, std::vector<float>, std::less<>> series_;  // "model\0window\0feature"
 };
 
 // What the evaluation thread publishes and the HTTP threads read: the evaluation, its rendered

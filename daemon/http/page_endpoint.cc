@@ -66,6 +66,7 @@ int Rank(const FeatureEvaluation& f) {
 struct PageQuery {
   std::string model;   // empty: every model
   std::string search;  // features whose name contains it
+  std::string window;  // empty: the first (shortest) window
   size_t page = 1, per_page = kDefaultPerPage;
 };
 
@@ -164,7 +165,7 @@ void FeatureCard(const FeatureEvaluation& f, const MonitorOptions& o, const Metr
   item("out of range", Num(f.out_of_range_ratio * 100, "%.2f") + "%");
   *out += "</dl>";
   BinChart(f, SmoothedProbabilities(f.window_counts, o.divergence.smoothing), out);
-  Sparkline(f, history ? history->Series(model, f.name) : nullptr, out);
+  Sparkline(f, history ? history->Series(model, o.windows[f.window].name, f.name) : nullptr, out);
   *out += "</section>\n";
 }
 
@@ -195,6 +196,8 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       q.model = value;
     } else if (key == "q") {
       q.search = value;
+    } else if (key == "window") {
+      q.window = value;
     } else if (key == "page" || key == "per_page") {
       char* end = nullptr;
       const unsigned long long n = std::strtoull(value.c_str(), &end, 10);
@@ -206,7 +209,7 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       (key == "page" ? q.page : q.per_page) = std::min<size_t>(n, key == "page" ? n : kMaxPerPage);
     } else {
       return {400, "text/plain; charset=utf-8",
-              "unknown parameter \"" + key + "\" (model, q, page, per_page)\n"};
+              "unknown parameter \"" + key + "\" (model, q, window, page, per_page)\n"};
     }
   }
   HttpResponse r(200, "text/html; charset=utf-8", "");
@@ -229,14 +232,33 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       page += "<p>No evaluation yet.</p></header></body></html>\n";
       return;
     }
-    page += "<p>Window " + Num(eval->options.window.length_seconds) + " s in " +
-            std::to_string(eval->options.window.slices) + " slices; evaluated at " +
-            Rfc3339(eval->timestamp) +
+    const std::vector<NamedWindow>& windows = eval->options.windows;
+    size_t k = 0;
+    if (!q.window.empty()) {
+      while (k < windows.size() && windows[k].name != q.window) ++k;
+      if (k == windows.size()) {
+        out->status = 404;
+        page += "<p>No window named \"" + Esc(q.window) + "\".</p></header></body></html>\n";
+        return;
+      }
+    }
+    const WindowOptions& w = windows[k].options;
+    page += "<p>Window <b>" + Esc(windows[k].name) + "</b>: " + Num(w.length_seconds) + " s in " +
+            std::to_string(w.slices) + " slices; evaluated at " + Rfc3339(eval->timestamp) +
             ". Bars: <b>filled</b> = window, <b>outlined</b> = reference, each bin's share "
             "(smoothed, alpha " +
             Num(eval->options.divergence.smoothing) + ").</p>";
-    page += "<form method=\"get\" action=\"/\"><label>feature <input name=\"q\" value=\"" +
-            Esc(q.search) + "\"></label>";
+    page += "<form method=\"get\" action=\"/\">";
+    if (windows.size() > 1) {
+      // The window selector: a plain form field, so it works without a script.
+      page += "<label>window <select name=\"window\">";
+      for (size_t i = 0; i < windows.size(); ++i) {
+        page += "<option value=\"" + Esc(windows[i].name) + "\"" + (i == k ? " selected" : "") +
+                ">" + Esc(windows[i].name) + "</option>";
+      }
+      page += "</select></label> ";
+    }
+    page += "<label>feature <input name=\"q\" value=\"" + Esc(q.search) + "\"></label>";
     if (!q.model.empty()) {
       page += "<input type=\"hidden\" name=\"model\" value=\"" + Esc(q.model) + "\">";
     }
@@ -245,7 +267,7 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
     for (const ModelEvaluation& m : eval->models) {
       if (!q.model.empty() && m.model != q.model) continue;
       std::vector<const FeatureEvaluation*> features;
-      for (const FeatureEvaluation& f : m.features) {
+      for (const FeatureEvaluation& f : m.Window(k)) {
         if (q.search.empty() || f.name.find(q.search) != std::string::npos) {
           features.push_back(&f);
         }
@@ -261,7 +283,8 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       most_pages = std::max(most_pages, pages);
       page += "<h2 class=\"model\" data-model=\"" + Esc(m.model) + "\">" + Esc(m.model) +
               " <small>reference " + Esc(m.version) + " (sha256 " + Esc(m.sha256.substr(0, 12)) +
-              "), " + std::to_string(m.records) + " records in the window, " +
+              "), " + std::to_string(m.records[k]) + " records in window " + Esc(windows[k].name) +
+              ", " +
               std::to_string(m.alerts.drifted) + " of " + std::to_string(m.alerts.evaluable) +
               " evaluable features drifted" +
               (m.alerts.retrain ? ", <b>retraining recommended</b>" : "") + "</small></h2>\n";
@@ -282,6 +305,7 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       std::string base = "/?per_page=" + std::to_string(q.per_page);
       if (!q.model.empty()) base += "&amp;model=" + PercentEncode(q.model);
       if (!q.search.empty()) base += "&amp;q=" + PercentEncode(q.search);
+      if (!q.window.empty()) base += "&amp;window=" + PercentEncode(q.window);
       if (q.page > 1) {
         page += "<a rel=\"prev\" href=\"" + base + "&amp;page=" + std::to_string(q.page - 1) +
                 "\">previous</a> ";

@@ -14,20 +14,30 @@ HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req) {
   std::string error;
   const std::optional<QueryParams> params = ParseQuery(req.query, &error);
   if (!params) return Text(400, error + "\n");
-  std::optional<std::string> model, version;
+  std::optional<std::string> model, version, window;
   for (const auto& [key, value] : *params) {
     if (key == "model" && !model) {
       model = value;
     } else if (key == "version" && !version) {
       version = value;
+    } else if (key == "window" && !window) {
+      window = value;
     } else {
       return Text(400, "unknown or repeated parameter \"" + key +
-                           "\" (expected model=NAME and optionally version=TEXT)\n");
+                           "\" (expected model=NAME and optionally version=TEXT, window=NAME)\n");
     }
   }
   if (!model) return Text(400, "missing parameter model=NAME\n");
+  // The longest window unless one is named: "against last week" wants the most data.
+  const std::vector<NamedWindow> windows = ctx->monitor->options().windows;
+  size_t k = windows.size() - 1;
+  if (window) {
+    k = 0;
+    while (k < windows.size() && windows[k].name != *window) ++k;
+    if (k == windows.size()) return Text(404, "no window named \"" + *window + "\"\n");
+  }
   const double now = ctx->clock();
-  std::optional<Reference> ref = ctx->monitor->Snapshot(*model, now, &error);
+  std::optional<Reference> ref = ctx->monitor->Snapshot(*model, k, now, &error);
   if (!ref) {
     const bool unknown = error.rfind("no model", 0) == 0;
     return Text(unknown ? 404 : 409, error + "\n");

@@ -42,9 +42,9 @@ std::string_view Open(const std::string& text) {
 
 // Which models and features a request asks for; empty sets mean all.
 struct StatusQuery {
-  std::set<std::string, std::less<>> models, features;
+  std::set<std::string, std::less<>> models, features, windows;
   bool bins = false;
-  bool filtered() const { return !models.empty() || !features.empty(); }
+  bool filtered() const { return !models.empty() || !features.empty() || !windows.empty(); }
 };
 
 bool ParseStatusQuery(std::string_view query, StatusQuery* out, std::string* error) {
@@ -55,6 +55,8 @@ bool ParseStatusQuery(std::string_view query, StatusQuery* out, std::string* err
       out->models.insert(value);
     } else if (key == "feature") {
       out->features.insert(value);
+    } else if (key == "window") {
+      out->windows.insert(value);
     } else if (key == "bins") {
       if (value == "true" || value == "1") {
         out->bins = true;
@@ -65,7 +67,7 @@ bool ParseStatusQuery(std::string_view query, StatusQuery* out, std::string* err
         return false;
       }
     } else {
-      *error = "unknown query parameter \"" + key + "\" (model, feature, bins)";
+      *error = "unknown query parameter \"" + key + "\" (model, feature, window, bins)";
       return false;
     }
   }
@@ -83,6 +85,7 @@ bool Wanted(const std::set<std::string, std::less<>>& names, std::string_view na
 Json FeatureJson(const FeatureEvaluation& f, const MonitorOptions& o, bool bins) {
   Json jf;
   jf["feature"] = f.name;
+  jf["window"] = o.windows[f.window].name;
   jf["type"] = f.kind == FeatureKind::kNumeric ? "numeric" : "categorical";
   jf["samples"] = f.samples;
   jf["status"] = f.samples == 0 ? "no_data" : (f.evaluable ? "ok" : "insufficient_data");
@@ -114,7 +117,12 @@ Json FeatureJson(const FeatureEvaluation& f, const MonitorOptions& o, bool bins)
   return jf;
 }
 
-Json ModelHeadJson(const ModelEvaluation& m) {
+// Whether the request asks for `f` (its name and its window).
+bool WantedFeature(const StatusQuery& q, const MonitorOptions& o, const FeatureEvaluation& f) {
+  return Wanted(q.features, f.name) && Wanted(q.windows, o.windows[f.window].name);
+}
+
+Json ModelHeadJson(const ModelEvaluation& m, const MonitorOptions& o) {
   Json jm;
   jm["model"] = m.model;
   jm["reference_version"] = m.version;
@@ -123,6 +131,11 @@ Json ModelHeadJson(const ModelEvaluation& m) {
   jm["drifted_features"] = m.alerts.drifted;
   jm["critical_features"] = m.alerts.critical;
   jm["retrain_recommended"] = m.alerts.retrain;
+  jm["warning_window"] = o.windows[m.warning_window].name;
+  jm["critical_window"] = o.windows[m.critical_window].name;
+  auto records = Json::object();
+  for (size_t k = 0; k < m.records.size(); ++k) records[o.windows[k].name] = m.records[k];
+  jm["window_records"] = std::move(records);
   jm["late_total"] = m.late;
   jm["future_total"] = m.future;
   return jm;
@@ -137,7 +150,7 @@ size_t EstimateSize(const Evaluation& eval, const StatusQuery& q) {
     if (!Wanted(q.models, m.model)) continue;
     n += 1024;
     for (const FeatureEvaluation& f : m.features) {
-      if (!Wanted(q.features, f.name)) continue;
+      if (!WantedFeature(q, eval.options, f)) continue;
       n += 1024 + (q.bins ? 320 * f.window_counts.size() : 0);
     }
   }
@@ -153,14 +166,14 @@ std::string RenderModels(const Evaluation& eval, const MonitorOptions& o, const 
     if (!Wanted(q.models, m.model)) continue;
     const bool any_feature =
         std::any_of(m.features.begin(), m.features.end(),
-                    [&](const FeatureEvaluation& f) { return Wanted(q.features, f.name); });
-    if (!q.features.empty() && !any_feature) continue;
+                    [&](const FeatureEvaluation& f) { return WantedFeature(q, o, f); });
+    if ((!q.features.empty() || !q.windows.empty()) && !any_feature) continue;
     out += any_model ? ",\n    " : "\n    ";
-    AppendIndented(&out, Open(Dump(ModelHeadJson(m))), 4);
+    AppendIndented(&out, Open(Dump(ModelHeadJson(m, o))), 4);
     out += ",\n      \"features\": [";
     bool first = true;
     for (const FeatureEvaluation& f : m.features) {
-      if (!Wanted(q.features, f.name)) continue;
+      if (!WantedFeature(q, o, f)) continue;
       out += first ? "\n        " : ",\n        ";
       AppendIndented(&out, Dump(FeatureJson(f, o, q.bins)), 8);
       first = false;
@@ -180,7 +193,12 @@ std::string RenderHead(const HttpContext& ctx, const Evaluation& eval) {
   out["evaluated_at"] = eval.timestamp;
   out["evaluation_seconds"] = eval.duration_seconds;
   const MonitorOptions& o = eval.options;
-  out["window"] = {{"length_seconds", o.window.length_seconds}, {"slices", o.window.slices}};
+  auto windows = Json::array();
+  for (const NamedWindow& w : o.windows) {
+    windows.push_back(
+        {{"name", w.name}, {"length_seconds", w.options.length_seconds}, {"slices", w.options.slices}});
+  }
+  out["windows"] = std::move(windows);
   out["evaluation"] = {{"min_samples", o.min_samples},
                        {"smoothing", o.divergence.smoothing},
                        {"log_base", o.divergence.base == LogBase::kTwo ? "2" : "e"},
@@ -236,6 +254,14 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
         return false;
       })) {
     return JsonError(404, "unknown feature \"" + *name + "\"");
+  }
+  if (const std::string* name = Missing(q.windows, [&](std::string_view n) {
+        for (const NamedWindow& w : eval->options.windows) {
+          if (w.name == n) return true;
+        }
+        return false;
+      })) {
+    return JsonError(404, "unknown window \"" + *name + "\"");
   }
 
   std::shared_ptr<const void> lease;

@@ -123,7 +123,7 @@ std::unique_ptr<Monitor> FullMonitor(double now) {
         {name, FeatureBins::Numeric(Edges(kBins - 3)), std::vector<uint64_t>(kBins, 10)});
   }
   MonitorOptions o;
-  o.window = {3600, 60};
+  o.windows = {{"w", {3600, 60}}};
   auto m = std::make_unique<Monitor>(o, std::vector<Reference>{std::move(ref)}, now - 3600);
   const std::vector<double> values = RandomValues(7);
   Record r;
@@ -158,7 +158,9 @@ void BM_CheckpointTake(benchmark::State& state) {
     auto saved = m->Checkpoint(&lock);
     longest = std::max(longest, lock);
     bytes = 0;
-    for (const auto& slice : saved[0].slices) bytes += slice.second.size() * sizeof(uint32_t);
+    for (const auto& tier : saved[0].slices) {
+      for (const auto& slice : tier) bytes += slice.second.size() * sizeof(uint32_t);
+    }
     benchmark::DoNotOptimize(saved.data());
   }
   state.counters["lock_ms_max"] = longest * 1e3;

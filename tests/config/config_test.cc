@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/monitor.h"
+
 namespace driftd {
 namespace {
 
@@ -52,7 +54,7 @@ Config LoadGood(const std::string& name) {
 TEST(ConfigGoodTest, DurationsAtTheirUpperBounds) {
   const Config c = LoadGood("duration_limits.good.json");
   EXPECT_EQ(c.ingest.idle_timeout_seconds, 86400);
-  EXPECT_EQ(c.window.length_seconds, 34560000);
+  EXPECT_EQ(c.windows[0].length_seconds, 34560000);
   EXPECT_EQ(c.evaluation.interval_seconds, 3600);
 }
 
@@ -79,8 +81,8 @@ TEST(ConfigGoodTest, FullFileSetsEveryKey) {
   EXPECT_EQ(c.ingest.line_timeout_seconds, 2.5);
   EXPECT_EQ(c.ingest.unix_mode, 0600u);
   EXPECT_EQ(c.http.listen, (HostPort{"::1", 9470}));
-  EXPECT_EQ(c.window.length_seconds, 900);
-  EXPECT_EQ(c.window.slices, 90u);
+  EXPECT_EQ(c.windows[0].length_seconds, 900);
+  EXPECT_EQ(c.windows[0].slices, 90u);
   EXPECT_EQ(c.evaluation.interval_seconds, 2.5);
   EXPECT_EQ(c.evaluation.min_samples, 1000u);
   EXPECT_EQ(c.evaluation.smoothing, 1);
@@ -178,8 +180,8 @@ TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.ingest.line_timeout_seconds, 10);
   EXPECT_EQ(c.ingest.unix_mode, 0660u);
   EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 9470}));
-  EXPECT_EQ(c.window.length_seconds, 3600);
-  EXPECT_EQ(c.window.slices, 60u);
+  EXPECT_EQ(c.windows[0].length_seconds, 3600);
+  EXPECT_EQ(c.windows[0].slices, 60u);
   EXPECT_EQ(c.evaluation.interval_seconds, 10);
   EXPECT_EQ(c.evaluation.min_samples, 200u);
   EXPECT_EQ(c.evaluation.smoothing, 0.5);
@@ -188,6 +190,45 @@ TEST(ConfigGoodTest, MinimalFileTakesEveryDefault) {
   EXPECT_EQ(c.http.listen, defaults.http.listen);
   ASSERT_EQ(c.models.size(), 1u);
   EXPECT_EQ(c.models[0].name, "fraud");
+}
+
+TEST(ConfigGoodTest, ThreeWindowsAndTheAlertPolicysWindows) {
+  const Config c = LoadGood("windows_three.good.json");
+  ASSERT_EQ(c.windows.size(), 3u);
+  EXPECT_EQ(c.windows[0].name, "5m");
+  EXPECT_EQ(c.windows[1].length_seconds, 3600);
+  EXPECT_EQ(c.windows[2].slices, 96u);
+  EXPECT_EQ(c.models[0].alerts.warning_window, "1d");
+  EXPECT_EQ(c.models[0].alerts.critical_window, "5m");
+  const MonitorOptions o = MonitorOptionsFrom(c);
+  ASSERT_EQ(o.windows.size(), 3u);
+  EXPECT_EQ(o.windows[2].name, "1d");
+  EXPECT_EQ(o.windows[2].options.slice_seconds(), 900);
+}
+
+TEST(ConfigGoodTest, TheSingleWindowIsNamedAfterItsLength) {
+  EXPECT_EQ(WindowName(3600), "1h");
+  EXPECT_EQ(WindowName(86400 * 7), "7d");
+  EXPECT_EQ(WindowName(600), "10m");
+  EXPECT_EQ(WindowName(90), "90s");
+  EXPECT_EQ(WindowName(5400), "90m");
+  EXPECT_EQ(WindowName(0.5), "0.5s");
+  std::vector<std::string> errors;
+  auto c = ParseConfig(R"({"window": {"length_seconds": 600, "slices": 10},
+                            "models": [{"name": "m", "reference": "m.json"}]})",
+                       "t.json", "", &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  ASSERT_EQ(c->windows.size(), 1u);
+  EXPECT_EQ(c->windows[0].name, "10m");
+  c = ParseConfig(R"({"window": {"name": "recent", "length_seconds": 600, "slices": 10},
+                      "models": [{"name": "m", "reference": "m.json"}]})",
+                  "t.json", "", &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_EQ(c->windows[0].name, "recent");
+  // No window key at all: the default hour.
+  c = ParseConfig(R"({"models": [{"name": "m", "reference": "m.json"}]})", "t.json", "", &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_EQ(c->windows[0].name, "1h");
 }
 
 TEST(ConfigGoodTest, HttpDefaults) {
@@ -217,7 +258,7 @@ TEST(ConfigGoodTest, NullListenersAreDisabled) {
   EXPECT_EQ(c.ingest.max_line_bytes, 64u);
   EXPECT_EQ(c.ingest.max_connections, 1u);
   EXPECT_EQ(c.http.listen, (HostPort{"127.0.0.1", 9470}));
-  EXPECT_EQ(c.window.slices, 3600u);
+  EXPECT_EQ(c.windows[0].slices, 3600u);
 }
 
 TEST(ConfigGoodTest, AddressesAndBoundaries) {
@@ -228,7 +269,7 @@ TEST(ConfigGoodTest, AddressesAndBoundaries) {
   EXPECT_EQ(c.ingest.max_line_bytes, 64u << 20);
   EXPECT_EQ(c.ingest.max_connections, 1048576u);
   EXPECT_EQ(c.http.listen, (HostPort{"0.0.0.0", 0}));
-  EXPECT_EQ(c.window.slices, 1000u);
+  EXPECT_EQ(c.windows[0].slices, 1000u);
   EXPECT_EQ(c.evaluation.min_samples, 500u);
   ASSERT_EQ(c.models.size(), 2u);
   EXPECT_EQ(c.models[0].reference, "/var/lib/driftd/fraud.json");
@@ -364,6 +405,24 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
      {"window_length_zero.bad.json: window.length_seconds: must be > 0"}},
     {"window_length_string.bad.json",
      {"window_length_string.bad.json: window.length_seconds: must be a number"}},
+    {"windows_and_window.bad.json",
+     {"windows_and_window.bad.json: windows: give either window (one) or windows (a list), not "
+      "both"}},
+    {"windows_slice_not_a_multiple.bad.json",
+     {"windows_slice_not_a_multiple.bad.json: windows: window 1: its slice (25 s) must be a whole "
+      "multiple of the slice of the window before it (10 s)"}},
+    {"windows_not_longer.bad.json",
+     {"windows_not_longer.bad.json: windows: window 1: its length (300 s) must exceed the length "
+      "of the window before it (3600 s) by at least one of its slices (60 s)"}},
+    {"windows_duplicate_name.bad.json",
+     {"windows_duplicate_name.bad.json: windows[1].name: repeats the name of windows[0]"}},
+    {"windows_missing_name.bad.json", {"windows_missing_name.bad.json: windows[0].name: is required"}},
+    {"windows_bad_name.bad.json",
+     {"windows_bad_name.bad.json: windows[0].name: must be 1 to 32 letters, digits or '_'"}},
+    {"windows_empty.bad.json", {"windows_empty.bad.json: windows: must be a list of 1 to 8 windows"}},
+    {"alerts_unknown_window.bad.json",
+     {"alerts_unknown_window.bad.json: models[0].alerts.critical_window: no window named \"1d\" "
+      "(windows: 5m, 1h)"}},
     {"window_slices_zero.bad.json",
      {"window_slices_zero.bad.json: window.slices: must be between 1 and 3600"}},
     {"window_slices_too_many.bad.json",
@@ -680,8 +739,8 @@ TEST(ConfigExampleTest, ExampleConfigAndItsReferenceLoad) {
   EXPECT_EQ(c->ingest.udp, (HostPort{"127.0.0.1", 7070}));
   EXPECT_FALSE(c->ingest.unix_path);
   EXPECT_EQ(c->http.listen, (HostPort{"127.0.0.1", 9470}));
-  EXPECT_EQ(c->window.length_seconds, 600);
-  EXPECT_EQ(c->window.slices, 60u);
+  EXPECT_EQ(c->windows[0].length_seconds, 600);
+  EXPECT_EQ(c->windows[0].slices, 60u);
   EXPECT_EQ(c->evaluation.interval_seconds, 5);
   EXPECT_EQ(c->evaluation.min_samples, 200u);
   ASSERT_EQ(c->models.size(), 1u);

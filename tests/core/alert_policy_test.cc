@@ -94,6 +94,30 @@ TEST(FeatureAlertStateTest, InsufficientDataResets) {
   EXPECT_FALSE(s.Update(p, {false, 0, 1}));
 }
 
+// Two windows: the warning level is decided on one (the long window), the critical level on the
+// other (the short one).
+TEST(FeatureAlertStateTest, WarningAndCriticalFromTheirOwnWindows) {
+  const AlertPolicy p = Policy();  // warning 0.1, critical 0.3, 3 evaluations
+  FeatureAlertState s;
+  // The short window spikes to a warning level but the long one is quiet: nothing.
+  for (int i = 0; i < 5; ++i) s.Update(p, At(0.0), At(0.15));
+  EXPECT_EQ(s.level(), DriftLevel::kOk);
+  // The long window drifts to a warning level: warning, whatever the short one says.
+  for (int i = 0; i < 3; ++i) s.Update(p, At(0.15), At(0.0));
+  EXPECT_EQ(s.level(), DriftLevel::kWarning);
+  // The short window reaches critical: critical, though the long one is only at warning.
+  for (int i = 0; i < 3; ++i) s.Update(p, At(0.15), At(0.5));
+  EXPECT_EQ(s.level(), DriftLevel::kCritical);
+  // A long window at critical does not make a critical level on its own.
+  FeatureAlertState t;
+  for (int i = 0; i < 5; ++i) t.Update(p, At(0.5), At(0.0));
+  EXPECT_EQ(t.level(), DriftLevel::kWarning);
+  // Evaluable as soon as either window is.
+  FeatureAlertState u;
+  u.Update(p, {false, 0, 1}, At(0.0));
+  EXPECT_TRUE(u.evaluable());
+}
+
 TEST(SummarizeTest, RetrainRules) {
   const AlertPolicy p = Policy();
   std::vector<FeatureAlertState> f(4);

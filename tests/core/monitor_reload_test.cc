@@ -31,7 +31,7 @@ void MakeReference(const std::string& x_edges, const std::string& x_counts, Refe
 
 MonitorOptions Options() {
   MonitorOptions o;
-  o.window = {600, 10};
+  o.windows = {{"w", {600, 10}}};
   o.min_samples = 1;
   return o;
 }
@@ -110,7 +110,7 @@ TEST(MonitorReloadTest, ChangedWindowOptionsStartEmpty) {
   Monitor m(Options(), {ref}, kNow);
   m.Apply(Rec(0.5, "a"), kNow);
   MonitorOptions o = Options();
-  o.window.slices = 20;
+  o.windows[0].options.slices = 20;
   EXPECT_TRUE(m.Reload(o, {ref}, kNow).windows_reset);
   EXPECT_EQ(Feature(*m.Evaluate(kNow), "x").samples, 0u);
 }
@@ -147,9 +147,9 @@ TEST(MonitorReloadTest, SnapshotIsTheWindowAsCompared) {
   ASSERT_NO_FATAL_FAILURE(MakeReference("[0, 1, 2]", "[5, 5]", &ref));
   Monitor m(Options(), {ref}, kNow);
   std::string error;
-  EXPECT_FALSE(m.Snapshot("m", kNow, &error));
-  EXPECT_EQ(error, "the window of model \"m\" holds no record yet");
-  EXPECT_FALSE(m.Snapshot("n", kNow, &error));
+  EXPECT_FALSE(m.Snapshot("m", 0, kNow, &error));
+  EXPECT_EQ(error, "the window w of model \"m\" holds no record yet");
+  EXPECT_FALSE(m.Snapshot("n", 0, kNow, &error));
   EXPECT_EQ(error, "no model named \"n\"");
   m.Apply(Rec(0.5, "a"), kNow);
   m.Apply(Rec(9, "zz"), kNow);
@@ -157,7 +157,7 @@ TEST(MonitorReloadTest, SnapshotIsTheWindowAsCompared) {
   no_c.model = "m";
   no_c.fields = {{"x", Num(1.5)}};
   m.Apply(no_c, kNow);
-  const auto snap = m.Snapshot("m", kNow, &error);
+  const auto snap = m.Snapshot("m", 0, kNow, &error);
   ASSERT_TRUE(snap) << error;
   ASSERT_EQ(snap->features.size(), 2u);
   EXPECT_EQ(snap->features[0].name, "c");
@@ -211,10 +211,10 @@ TEST(CheckpointTest, MismatchesAreRefused) {
   EXPECT_FALSE(changed.Restore(saved[0], kNow, &records, &why));
   EXPECT_NE(why.find("reference changed"), std::string::npos) << why;
   MonitorOptions o = Options();
-  o.window.length_seconds = 1200;
+  o.windows[0].options.length_seconds = 1200;
   Monitor longer(o, {ref}, kNow);
   EXPECT_FALSE(longer.Restore(saved[0], kNow, &records, &why));
-  EXPECT_EQ(why, "the window options changed since the checkpoint");
+  EXPECT_EQ(why, "the windows changed since the checkpoint");
   // Taken with a clock an hour ahead of this one: refused, or every record would be late.
   Monitor earlier(Options(), {ref}, kNow - 3600);
   EXPECT_FALSE(earlier.Restore(saved[0], kNow - 3600, &records, &why));
@@ -244,9 +244,9 @@ TEST(CheckpointTest, DamagedFilesAreRecognisedWhole) {
     EXPECT_EQ(error, "checksum mismatch: the file is corrupt");
   }
   std::string newer = good;
-  newer[8] = 2;
+  newer[8] = 3;
   EXPECT_FALSE(DecodeCheckpoint(newer, &error));
-  EXPECT_EQ(error, "checkpoint format version 2 is not supported (this driftd reads version 1)");
+  EXPECT_EQ(error, "checkpoint format version 3 is not supported (this driftd reads versions 1 to 2)");
   EXPECT_TRUE(DecodeCheckpoint(good, &error));
 }
 

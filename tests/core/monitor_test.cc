@@ -27,7 +27,7 @@ void MakeReference(Reference* out) {
 
 MonitorOptions Options() {
   MonitorOptions o;
-  o.window = {600, 10};
+  o.windows = {{"w", {600, 10}}};
   o.min_samples = 1;
   return o;
 }
@@ -65,7 +65,7 @@ TEST(MonitorTest, CountsValuesAbsentAsMissingAndTags) {
   EXPECT_EQ(Feature(*e, "x").window_counts, (std::vector<uint64_t>{1, 1, 0, 1, 0}));
   // c: a b other missing
   EXPECT_EQ(Feature(*e, "c").window_counts, (std::vector<uint64_t>{0, 1, 1, 1}));
-  EXPECT_EQ(e->models[0].records, 3u);
+  EXPECT_EQ(e->models[0].records[0], 3u);
   EXPECT_DOUBLE_EQ(Feature(*e, "c").missing_ratio, 1.0 / 3);
   EXPECT_DOUBLE_EQ(Feature(*e, "x").out_of_range_ratio, 1.0 / 3);
 }
@@ -299,11 +299,13 @@ TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
                             "m.json", &errors);
   ASSERT_TRUE(ref) << testing::PrintToString(errors);
   MonitorOptions o;
-  o.window = {3600, 60};
+  o.windows = {{"w", {3600, 60}}};
   const MemoryEstimate e = Monitor::EstimateMemory(o, {*ref, *ref});
   // Bins: 3 interior + underflow, overflow, missing = 6, and the records counter = 7, over 60
-  // slices at 4 bytes; offsets: 3 uint32 (2 features + 1).
-  const size_t window = sizeof(SlidingWindow) + 7 * 60 * 4 + 3 * 4;
+  // slices at 4 bytes; offsets: 3 uint32 (2 features + 1); in a set of one window (its object
+  // and one slice ratio).
+  const size_t window =
+      sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 60 * 4 + 3 * 4;
   EXPECT_EQ(e.windows, 2 * window);
   // The feature: its object, 4 edges twice (edges and the padded copy) at 8 bytes, 6 counts at
   // 8 bytes, the prepared reference and its 3 doubles per bin.
@@ -312,7 +314,7 @@ TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
   EXPECT_EQ(e.references, 2 * reference);
   EXPECT_EQ(e.total(), 2 * (window + reference));
   // The window figure is what the Monitor's window really holds.
-  SlidingWindow built(o.window, {6, 1}, kNow);
+  WindowSet built({o.windows[0].options}, {6, 1}, kNow);
   EXPECT_EQ(built.MemoryBytes(), window);
 }
 
@@ -351,13 +353,13 @@ TEST(MonitorTest, ShiftWindowsKeepsCountsAndArrivalTimeRecords) {
   ASSERT_TRUE(m.Apply(r, kNow + 7200, &batch).accepted());  // arrival time: not late
   batch.Release();
   auto e = m.Evaluate(kNow + 7200);
-  EXPECT_EQ(e->models[0].records, 2u);  // the first record survived the jump
+  EXPECT_EQ(e->models[0].records[0], 2u);  // the first record survived the jump
   EXPECT_EQ(e->models[0].late, 0u);
   // And back.
   m.ShiftWindows(-7200);
   ASSERT_TRUE(m.Apply(r, kNow + 1).accepted());
   e = m.Evaluate(kNow + 1);
-  EXPECT_EQ(e->models[0].records, 3u);
+  EXPECT_EQ(e->models[0].records[0], 3u);
   EXPECT_EQ(e->models[0].late, 0u);
   // A record stamped on the new clock lands too; one older than the window is late.
   r.timestamp = kNow - 500;

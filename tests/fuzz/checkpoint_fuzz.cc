@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoded) return 0;
   Check(driftd::EncodeCheckpoint(*decoded) == file);
   driftd::MonitorOptions options;
-  options.window = {600, 10};
+  options.windows = {{"w", {600, 10}}};
   for (const driftd::ModelCheckpoint& m : decoded->models) {
     driftd::Monitor monitor(options, {SeedReference()}, 1'732'060'800);
     uint64_t records = 0;
@@ -67,7 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(why.empty());
       const auto eval = monitor.Evaluate(1'732'060'800);
       Check(eval->models.size() == 1);
-      Check(eval->models[0].records == records);
+      Check(eval->models[0].records[0] == records);
     } else {
       Check(!why.empty());
     }

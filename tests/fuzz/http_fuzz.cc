@@ -44,7 +44,7 @@ struct Context {
                                       "m.json", &errors);
     Check(ref.has_value());
     driftd::MonitorOptions o;
-    o.window = {600, 10};
+    o.windows = {{"w", {600, 10}}};
     o.min_samples = 2;
     monitor = std::make_unique<driftd::Monitor>(o, std::vector<driftd::Reference>{*ref}, kNow);
     ctx.published = &published;

@@ -55,7 +55,7 @@ struct Pipeline {
       refs.push_back(std::move(*ref));
     }
     driftd::MonitorOptions options;
-    options.window = {3600, 4};
+    options.windows = {{"w", {3600, 4}}};
     options.min_samples = 1;
     monitor = std::make_unique<driftd::Monitor>(options, std::move(refs), kNow);
     metrics = std::make_unique<driftd::IngestMetrics>(&registry);
@@ -106,14 +106,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint64_t in_windows = 0;
   for (size_t m = 0; m < a->models.size(); ++m) {
     const driftd::ModelEvaluation& ma = a->models[m];
-    in_windows += ma.records;
+    in_windows += ma.records[0];
     Check(ma.records == b->models[m].records);
     for (size_t f = 0; f < ma.features.size(); ++f) {
       const std::vector<uint64_t>& counts = ma.features[f].window_counts;
       Check(counts == b->models[m].features[f].window_counts);
       uint64_t sum = 0;
       for (uint64_t c : counts) sum += c;
-      Check(sum == ma.records);
+      Check(sum == ma.records[0]);
     }
   }
   Check(in_windows == whole.processor->accepted());

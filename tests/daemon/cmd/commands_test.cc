@@ -60,14 +60,15 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
                             "fraud.json", &errors);
   ASSERT_TRUE(ref) << testing::PrintToString(errors);
   Config config;
-  config.window.slices = 3600;
+  config.windows[0].slices = 3600;
   // (6 bins + the records counter) * 3600 slices * 4 bytes = 100,800 bytes, plus the window
-  // object and 3 offsets: about 98.5 KiB.
-  const size_t window = sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
+  // object and 3 offsets, in a set of one window (its object and one slice ratio): about 98.5 KiB.
+  const size_t window =
+      sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
   const size_t reference =
       sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
   EXPECT_EQ(MemoryReport(config, {*ref}),
-            "memory: model \"fraud\": window " + FormatBytes(window) + ", reference " +
+            "memory: model \"fraud\": windows " + FormatBytes(window) + ", reference " +
                 FormatBytes(reference) + "\nmemory: windows " + FormatBytes(window) +
                 ", references " + FormatBytes(reference) + ", total " +
                 FormatBytes(window + reference) + " (estimate)\n");

@@ -22,7 +22,13 @@ std::optional<double> Sample(const std::string& text, const std::string& name_an
   return std::nullopt;
 }
 
+// A per-window series' labels (HandBuilt's one window is the default, "1h").
 std::string Labels(std::string_view feature) {
+  return "{feature=\"" + std::string(feature) + "\",model=\"m\",window=\"1h\"}";
+}
+
+// The alert state's labels: one per feature, no window.
+std::string StateLabels(std::string_view feature) {
   return "{feature=\"" + std::string(feature) + "\",model=\"m\"}";
 }
 
@@ -52,6 +58,9 @@ Evaluation HandBuilt() {
   a.significance.p_value = 0.001;
   a.kl_noise_floor = 0.0078125;
   a.missing_ratio = 0.03125;
+  FeatureAlertState::Saved evaluable;
+  evaluable.evaluable = true;
+  a.alert.Restore(evaluable);
   m.features.push_back(a);
   FeatureEvaluation b;
   b.name = "b";
@@ -63,6 +72,8 @@ Evaluation HandBuilt() {
   b.missing_ratio = 0.25;
   b.out_of_range_ratio = 0.5;
   m.features.push_back(b);
+  m.features_per_window = 2;
+  m.records = {300};
   eval.models.push_back(std::move(m));
   return eval;
 }
@@ -102,7 +113,7 @@ TEST(RenderEvaluationTest, ValuesAsGiven) {
   }
   EXPECT_EQ(Sample(text, "driftd_feature_drift_p_value" + Labels("a")), 0.001);
   EXPECT_EQ(Sample(text, "driftd_feature_kl_noise_floor" + Labels("a")), 0.0078125);
-  EXPECT_EQ(Sample(text, "driftd_feature_drift_severity" + Labels("a")), 0);
+  EXPECT_EQ(Sample(text, "driftd_feature_drift_severity" + StateLabels("a")), 0);
 }
 
 TEST(RenderEvaluationTest, WindowGaugesForEveryFeature) {
@@ -114,7 +125,7 @@ TEST(RenderEvaluationTest, WindowGaugesForEveryFeature) {
   EXPECT_EQ(Sample(text, "driftd_feature_out_of_range_ratio" + Labels("b")), 0.5);
   // The G-test and the alert level need min_samples too.
   EXPECT_FALSE(Sample(text, "driftd_feature_drift_p_value" + Labels("b")));
-  EXPECT_FALSE(Sample(text, "driftd_feature_drift_severity" + Labels("b")));
+  EXPECT_FALSE(Sample(text, "driftd_feature_drift_severity" + StateLabels("b")));
 }
 
 TEST(RenderEvaluationTest, ModelFamilies) {

@@ -31,7 +31,7 @@ class HttpFixture : public ::testing::Test {
                               "m.json", &errors);
     EXPECT_TRUE(ref) << (errors.empty() ? "" : errors[0]);
     MonitorOptions o;
-    o.window = {600, 10};
+    o.windows = {{"w", {600, 10}}};
     o.min_samples = 2;
     monitor_ = std::make_unique<Monitor>(o, std::vector<Reference>{*ref}, kNow);
     ctx_.published = &published_;

@@ -48,11 +48,11 @@ TEST_F(StatusEndpointTest, AnEvaluatedModelWithBins) {
 
   EXPECT_EQ(Keys(j),
             (std::vector<std::string>{"version", "ready", "evaluated_at", "evaluation_seconds",
-                                      "window", "evaluation", "models"}));
+                                      "windows", "evaluation", "models"}));
   EXPECT_EQ(j["version"], "1.2.3-test");
   EXPECT_EQ(j["ready"], true);
   EXPECT_EQ(j["evaluated_at"], kNow);
-  EXPECT_EQ(j["window"], Json::parse(R"({"length_seconds": 600, "slices": 10})"));
+  EXPECT_EQ(j["windows"], Json::parse(R"([{"name": "w", "length_seconds": 600, "slices": 10}])"));
   EXPECT_EQ(Keys(j["evaluation"]),
             (std::vector<std::string>{"min_samples", "smoothing", "log_base", "kl_direction"}));
   EXPECT_EQ(j["evaluation"]["min_samples"], 2);
@@ -63,7 +63,12 @@ TEST_F(StatusEndpointTest, AnEvaluatedModelWithBins) {
   EXPECT_EQ(Keys(m), (std::vector<std::string>{"model", "reference_version", "reference_sha256",
                                                "evaluable_features", "drifted_features",
                                                "critical_features", "retrain_recommended",
-                                               "late_total", "future_total", "features"}));
+                                               "warning_window", "critical_window",
+                                               "window_records", "late_total", "future_total",
+                                               "features"}));
+  EXPECT_EQ(m["warning_window"], "w");
+  EXPECT_EQ(m["critical_window"], "w");
+  EXPECT_EQ(m["window_records"], Json::parse(R"({"w": 3})"));
   EXPECT_EQ(m["model"], "m");
   EXPECT_EQ(m["reference_version"], "1");
   EXPECT_EQ(m["reference_sha256"].get<std::string>().size(), 64u);
@@ -74,13 +79,14 @@ TEST_F(StatusEndpointTest, AnEvaluatedModelWithBins) {
 
   // x holds min_samples: every divergence, the G-test and the bins with their counts.
   const Json& x = Feature(m, "x");
-  std::vector<std::string> keys = {"feature", "type", "samples", "status"};
+  std::vector<std::string> keys = {"feature", "window", "type", "samples", "status"};
   for (const FeatureMetric& fm : FeatureMetrics()) keys.emplace_back(fm.json_key);
   for (const char* k : {"p_value", "p_value_adjusted", "g_statistic", "degrees_of_freedom",
                         "kl_noise_floor", "drift", "missing_ratio", "out_of_range_ratio", "bins"}) {
     keys.emplace_back(k);
   }
   EXPECT_EQ(Keys(x), keys);
+  EXPECT_EQ(x["window"], "w");
   EXPECT_EQ(x["type"], "numeric");
   EXPECT_EQ(x["samples"], 3);
   EXPECT_EQ(x["status"], "ok");
@@ -128,8 +134,8 @@ TEST_F(StatusEndpointTest, NoDataBeforeAnyRecord) {
   for (const Json& f : j["models"][0]["features"]) {
     EXPECT_EQ(f["samples"], 0);
     EXPECT_EQ(f["status"], "no_data");
-    EXPECT_EQ(Keys(f), (std::vector<std::string>{"feature", "type", "samples", "status", "drift",
-                                                 "missing_ratio", "out_of_range_ratio"}));
+    EXPECT_EQ(Keys(f), (std::vector<std::string>{"feature", "window", "type", "samples", "status",
+                                                 "drift", "missing_ratio", "out_of_range_ratio"}));
   }
 }
 
@@ -200,8 +206,9 @@ TEST_F(StatusEndpointTest, BadQueriesAreClientErrors) {
       {"/api/v1/status?model=zz", 404, "unknown model \"zz\""},
       {"/api/v1/status?model=m&model=zz", 404, "unknown model \"zz\""},
       {"/api/v1/status?feature=nope", 404, "unknown feature \"nope\""},
+      {"/api/v1/status?window=1d", 404, "unknown window \"1d\""},
       {"/api/v1/status?bins=yes", 400, "bins: expected true or false, got \"yes\""},
-      {"/api/v1/status?bin=true", 400, "unknown query parameter \"bin\" (model, feature, bins)"},
+      {"/api/v1/status?bin=true", 400, "unknown query parameter \"bin\" (model, feature, window, bins)"},
       {"/api/v1/status?model=%zz", 400, "bad %-escape in \"model=%zz\""},
   };
   for (const auto& c : cases) {

@@ -21,7 +21,7 @@ class LineProcessorTest : public ::testing::Test {
                               "m.json", &errors);
     EXPECT_TRUE(ref);
     MonitorOptions o;
-    o.window = {600, 10};
+    o.windows = {{"w", {600, 10}}};
     o.min_samples = 1;
     monitor_ = std::make_unique<Monitor>(o, std::vector<Reference>{*ref}, kNow);
   }
