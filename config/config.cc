@@ -321,10 +321,10 @@ void ParseOneWindow(const Json& w, const std::string& path, bool named, WindowCo
     return;
   }
   const std::string text = name->is_string() ? name->get<std::string>() : "";
-  const bool ok = !text.empty() && text.size() <= 32 &&
-                  std::all_of(text.begin(), text.end(), [](char ch) {
-                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-                  });
+  const bool ok =
+      !text.empty() && text.size() <= 32 && std::all_of(text.begin(), text.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+      });
   if (!ok) {
     p->Add(Join(path, "name"), "must be 1 to 32 letters, digits or '_'");
     return;
@@ -373,7 +373,6 @@ void ParseWindows(const Json& doc, std::vector<WindowConfig>* out, Problems* p) 
   std::vector<WindowOptions> tiers;
   for (const WindowConfig& w : windows) tiers.push_back({w.length_seconds, w.slices});
   if (const std::string why = WindowSet::CheckTiers(tiers); !why.empty()) {
-
     p->Add("windows", why);
     return;
   }
@@ -690,8 +689,7 @@ std::optional<Config> ParseConfig(std::string_view text, std::string_view source
   }
   Config c;
   c.source = std::string(source);
-  CheckKeys(doc, {"ingest", "http", "window", "windows", "evaluation", "state", "models"}, "",
-            &p);
+  CheckKeys(doc, {"ingest", "http", "window", "windows", "evaluation", "state", "models"}, "", &p);
   ParseIngest(doc, base_dir, &c.ingest, &p);
   ParseHttp(doc, &c.http, &p);
   ParseWindows(doc, &c.windows, &p);

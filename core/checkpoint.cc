@@ -128,9 +128,9 @@ bool GetModel(Reader* r, uint32_t version, ModelCheckpoint* m, std::string* erro
   uint8_t retrain = 0;
   uint32_t states = 0;
   if (!r->GetString(&m->model) || !r->GetString(&m->sha256) || !GetWindows(r, version, m) ||
-      !r->GetU32s(&m->bins) || !r->Get(&m->end) ||
-      !r->Get(&m->late) || !r->Get(&m->future) || !r->Get(&m->saturations) || !r->Get(&retrain) ||
-      !r->Get(&states) || !r->CanHold(states, 26)) {
+      !r->GetU32s(&m->bins) || !r->Get(&m->end) || !r->Get(&m->late) || !r->Get(&m->future) ||
+      !r->Get(&m->saturations) || !r->Get(&retrain) || !r->Get(&states) ||
+      !r->CanHold(states, 26)) {
     *error = "truncated model record";
     return false;
   }

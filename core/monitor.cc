@@ -369,9 +369,8 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
     for (uint32_t k = 0; k < totals.size(); ++k) {
       me.records.push_back(totals[k][m->window.offset(m->records_feature())]);
       for (uint32_t f = 0; f < features; ++f) {
-        me.features.push_back(EvaluateFeature(*m, totals[k], f, k,
-                                              !counts_absent.empty() && counts_absent[f], options,
-                                              log_scale));
+        me.features.push_back(EvaluateFeature(
+            *m, totals[k], f, k, !counts_absent.empty() && counts_absent[f], options, log_scale));
       }
     }
     UpdateAlerts(m.get(), options, &me);
@@ -458,8 +457,8 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
     }
     window.CopyFeature(o->window, o->records_feature(), n->records_feature());
     window.mutable_tier(0).AddSaturations(o->window.saturations());
-    const double until = std::max(
-        o->explicit_until, window.end() + longest.length_seconds + longest.slice_seconds());
+    const double until = std::max(o->explicit_until,
+                                  window.end() + longest.length_seconds + longest.slice_seconds());
     n->window = std::move(window);
     n->SetExplicitMissing(std::move(explicit_missing), until);
     report.swapped.push_back(n->reference.model);
@@ -573,10 +572,11 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
               c.explicit_until = m->explicit_until;
             }
           });
-          longest = std::max(longest, std::chrono::duration<double>(
-                                          std::chrono::steady_clock::now() - start)
-                                          .count());
-          if (live && std::any_of(counts.begin(), counts.end(), [](uint32_t v) { return v != 0; })) {
+          longest = std::max(
+              longest,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+          if (live &&
+              std::any_of(counts.begin(), counts.end(), [](uint32_t v) { return v != 0; })) {
             c.slices[k].emplace_back(index, std::move(counts));
           }
         }
@@ -677,8 +677,7 @@ MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
     const std::vector<uint32_t> bins = MonitoredModel::Bins(ref);
     size_t total_bins = 0;
     for (uint32_t b : bins) total_bins += b;
-    e.windows +=
-        WindowSet::MemoryBytesFor(MonitoredModel::Tiers(options), total_bins, bins.size());
+    e.windows += WindowSet::MemoryBytesFor(MonitoredModel::Tiers(options), total_bins, bins.size());
     for (const ReferenceFeature& f : ref.features) {
       e.references += sizeof(ReferenceFeature) + StringHeapBytes(f.name) + f.bins.HeapBytes() +
                       f.counts.size() * sizeof(uint64_t) + sizeof(PreparedReference) +

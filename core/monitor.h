@@ -106,7 +106,7 @@ struct ModelEvaluation {
   // order: feature f of window k is features[k * features_per_window + f].
   std::vector<FeatureEvaluation> features;
   size_t features_per_window = 0;
-  std::vector<uint64_t> records;  // records in each window
+  std::vector<uint64_t> records;                     // records in each window
   uint32_t warning_window = 0, critical_window = 0;  // the alert policy's windows (indexes)
   std::span<const FeatureEvaluation> Window(size_t k) const {
     return {features.data() + k * features_per_window, features_per_window};

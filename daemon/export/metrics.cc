@@ -147,7 +147,9 @@ std::string RenderEvaluation(const Evaluation& eval) {
       for (const FeatureEvaluation& f : m.features) {
         if (spec.needs_min_samples && !f.evaluable) continue;
         AddGauge(&one[0],
-                 {{"feature", f.name}, {"model", m.model}, {"window", eval.options.windows[f.window].name}},
+                 {{"feature", f.name},
+                  {"model", m.model},
+                  {"window", eval.options.windows[f.window].name}},
                  spec.value(f));
       }
     }

@@ -21,9 +21,9 @@
 
 namespace driftd {
 
-// The alert metric of every feature in every window over the last kPoints evaluations, oldest first (NaN while the
-// feature was not evaluable), for the live page. Immutable once made; 4 bytes a point, so 2.4 MB
-// at 10,000 features.
+// The alert metric of every feature in every window over the last kPoints evaluations, oldest first
+// (NaN while the feature was not evaluable), for the live page. Immutable once made; 4 bytes a
+// point, so 2.4 MB at 10,000 features.
 class MetricHistory {
  public:
   static constexpr size_t kPoints = 60;

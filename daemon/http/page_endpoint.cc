@@ -284,9 +284,8 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       page += "<h2 class=\"model\" data-model=\"" + Esc(m.model) + "\">" + Esc(m.model) +
               " <small>reference " + Esc(m.version) + " (sha256 " + Esc(m.sha256.substr(0, 12)) +
               "), " + std::to_string(m.records[k]) + " records in window " + Esc(windows[k].name) +
-              ", " +
-              std::to_string(m.alerts.drifted) + " of " + std::to_string(m.alerts.evaluable) +
-              " evaluable features drifted" +
+              ", " + std::to_string(m.alerts.drifted) + " of " +
+              std::to_string(m.alerts.evaluable) + " evaluable features drifted" +
               (m.alerts.retrain ? ", <b>retraining recommended</b>" : "") + "</small></h2>\n";
       page += "<div class=\"features\">\n";
       const size_t begin = std::min(features.size(), (q.page - 1) * q.per_page);

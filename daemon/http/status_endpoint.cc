@@ -195,8 +195,9 @@ std::string RenderHead(const HttpContext& ctx, const Evaluation& eval) {
   const MonitorOptions& o = eval.options;
   auto windows = Json::array();
   for (const NamedWindow& w : o.windows) {
-    windows.push_back(
-        {{"name", w.name}, {"length_seconds", w.options.length_seconds}, {"slices", w.options.slices}});
+    windows.push_back({{"name", w.name},
+                       {"length_seconds", w.options.length_seconds},
+                       {"slices", w.options.slices}});
   }
   out["windows"] = std::move(windows);
   out["evaluation"] = {{"min_samples", o.min_samples},

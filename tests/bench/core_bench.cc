@@ -11,6 +11,7 @@
 #include "core/divergence.h"
 #include "core/monitor.h"
 #include "core/window.h"
+#include "core/window_set.h"
 
 namespace driftd {
 namespace {
@@ -111,8 +112,49 @@ void BM_WindowTotals(benchmark::State& state) {
 }
 BENCHMARK(BM_WindowTotals)->Unit(benchmark::kMillisecond);
 
+// The windows of the benchmarks: one hour (the default), or 5 minutes, an hour and a day.
+std::vector<NamedWindow> BenchWindows(int count) {
+  if (count == 1) return {{"1h", {3600, 60}}};
+  return {{"5m", {300, 30}}, {"1h", {3600, 60}}, {"1d", {86400, 96}}};
+}
+
+// Monitor::Apply of one record of 10 numeric features, with 1 or 3 windows: the ingest cost of a
+// value must not grow with the windows (a value is counted once, in the shortest window).
+void BM_ApplyRecordWindows(benchmark::State& state) {
+  Reference ref;
+  ref.model = "m";
+  ref.sha256 = "bench";
+  std::vector<std::string> names;
+  for (int f = 0; f < 10; ++f) {
+    names.push_back("f" + std::to_string(f));
+    ref.features.push_back(
+        {names.back(), FeatureBins::Numeric(Edges(kBins - 3)), std::vector<uint64_t>(kBins, 10)});
+  }
+  MonitorOptions o;
+  o.windows = BenchWindows(static_cast<int>(state.range(0)));
+  Monitor m(o, {std::move(ref)}, 1000);
+  const std::vector<double> values = RandomValues(4);
+  std::vector<Record> records(256);
+  size_t i = 0;
+  for (Record& r : records) {
+    r.model = "m";
+    for (const std::string& n : names) {
+      r.fields.push_back({n, {Value::Kind::kNumber, values[i++ & (values.size() - 1)], {}}});
+    }
+  }
+  Monitor::Batch batch;
+  size_t k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(m.Apply(records[k], 1000, &batch));
+    k = (k + 1) & 255;
+  }
+  batch.Release();
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ApplyRecordWindows)->Arg(1)->Arg(3);
+
 // A model of 10,000 numeric features of 32 bins, every one of its 60 slices holding data.
-std::unique_ptr<Monitor> FullMonitor(double now) {
+std::unique_ptr<Monitor> FullMonitor(double now, int windows = 1) {
   Reference ref;
   ref.model = "m";
   ref.sha256 = "bench";
@@ -123,8 +165,9 @@ std::unique_ptr<Monitor> FullMonitor(double now) {
         {name, FeatureBins::Numeric(Edges(kBins - 3)), std::vector<uint64_t>(kBins, 10)});
   }
   MonitorOptions o;
-  o.windows = {{"w", {3600, 60}}};
-  auto m = std::make_unique<Monitor>(o, std::vector<Reference>{std::move(ref)}, now - 3600);
+  o.windows = BenchWindows(windows);
+  const double span = o.windows.back().options.length_seconds;
+  auto m = std::make_unique<Monitor>(o, std::vector<Reference>{std::move(ref)}, now - span);
   const std::vector<double> values = RandomValues(7);
   Record r;
   r.model = "m";
@@ -132,8 +175,10 @@ std::unique_ptr<Monitor> FullMonitor(double now) {
   for (uint32_t f = 0; f < kFeatures; f += 100) {
     names.push_back("f" + std::to_string(100000 + f).substr(1));  // f00000, f00100, ...
   }
-  for (int slice = 0; slice < 60; ++slice) {
-    const double t = now - 3600 + slice * 60 + 1;
+  const int slices = static_cast<int>(o.windows.back().options.slices);
+  const double slice_seconds = o.windows.back().options.slice_seconds();
+  for (int slice = 0; slice < slices; ++slice) {
+    const double t = now - span + slice * slice_seconds + 1;
     for (int i = 0; i < 50; ++i) {
       r.fields.clear();
       for (size_t k = 0; k < names.size(); ++k) {
@@ -145,6 +190,32 @@ std::unique_ptr<Monitor> FullMonitor(double now) {
   }
   return m;
 }
+
+// Monitor::Evaluate of 10,000 features x 32 bins with 1 window (1h) or 3 (5m, 1h, 1d), every
+// slice holding data: the slices summed and every divergence of every window; window_MB is what
+// the windows hold.
+void BM_EvaluateWindows(benchmark::State& state) {
+  const double now = 1'700'000'000;
+  const int windows = static_cast<int>(state.range(0));
+  auto m = FullMonitor(now, windows);
+  double t = now;
+  for (auto _ : state) {
+    t += 1;
+    benchmark::DoNotOptimize(m->Evaluate(t));
+  }
+  state.counters["window_MB"] =
+      static_cast<double>(Monitor::EstimateMemory(m->options(), {}).windows +
+                          WindowSet::MemoryBytesFor(
+                              [&] {
+                                std::vector<WindowOptions> tiers;
+                                for (const NamedWindow& w : m->options().windows)
+                                  tiers.push_back(w.options);
+                                return tiers;
+                              }(),
+                              size_t{kFeatures} * kBins + 1, kFeatures + 1)) /
+      1e6;
+}
+BENCHMARK(BM_EvaluateWindows)->Arg(1)->Arg(3)->Unit(benchmark::kMillisecond);
 
 // Monitor::Checkpoint of 10,000 features x 32 bins x 60 slices: the copy of the live slices, taken
 // under the model's lock (lock_ms: the longest a model's lock was held, which is what ingest of

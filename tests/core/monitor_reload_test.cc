@@ -246,7 +246,8 @@ TEST(CheckpointTest, DamagedFilesAreRecognisedWhole) {
   std::string newer = good;
   newer[8] = 3;
   EXPECT_FALSE(DecodeCheckpoint(newer, &error));
-  EXPECT_EQ(error, "checkpoint format version 3 is not supported (this driftd reads versions 1 to 2)");
+  EXPECT_EQ(error,
+            "checkpoint format version 3 is not supported (this driftd reads versions 1 to 2)");
   EXPECT_TRUE(DecodeCheckpoint(good, &error));
 }
 

@@ -52,8 +52,10 @@ TEST_F(MetricsEndpointTest, TheRegistrysCountersAndThePublishedEvaluation) {
     EXPECT_TRUE(Has(text, name + "{feature=\"x\",model=\"m\",window=\"w\"} ")) << name;
     EXPECT_TRUE(Has(text, name + "{feature=\"c\",model=\"m\",window=\"w\"} ")) << name;
   }
-  EXPECT_TRUE(Has(text, "driftd_feature_window_samples{feature=\"x\",model=\"m\",window=\"w\"} 3\n"));
-  EXPECT_TRUE(Has(text, "driftd_feature_missing_ratio{feature=\"c\",model=\"m\",window=\"w\"} 1\n"));
+  EXPECT_TRUE(
+      Has(text, "driftd_feature_window_samples{feature=\"x\",model=\"m\",window=\"w\"} 3\n"));
+  EXPECT_TRUE(
+      Has(text, "driftd_feature_missing_ratio{feature=\"c\",model=\"m\",window=\"w\"} 1\n"));
   EXPECT_TRUE(Has(text, "driftd_model_evaluable_features{model=\"m\"} 2\n"));
   EXPECT_TRUE(Has(text, "driftd_reference_info{model=\"m\","));
 }
@@ -65,7 +67,8 @@ TEST_F(MetricsEndpointTest, NoDivergencesBelowMinSamples) {
   for (const FeatureMetric& m : FeatureMetrics()) {
     EXPECT_FALSE(Has(text, std::string(m.prometheus_name) + "{")) << m.prometheus_name;
   }
-  EXPECT_TRUE(Has(text, "driftd_feature_window_samples{feature=\"x\",model=\"m\",window=\"w\"} 1\n"));
+  EXPECT_TRUE(
+      Has(text, "driftd_feature_window_samples{feature=\"x\",model=\"m\",window=\"w\"} 1\n"));
   EXPECT_TRUE(Has(text, "driftd_model_evaluable_features{model=\"m\"} 0\n"));
 }
 

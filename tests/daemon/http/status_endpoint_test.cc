@@ -60,12 +60,11 @@ TEST_F(StatusEndpointTest, AnEvaluatedModelWithBins) {
 
   ASSERT_EQ(j["models"].size(), 1u);
   const Json& m = j["models"][0];
-  EXPECT_EQ(Keys(m), (std::vector<std::string>{"model", "reference_version", "reference_sha256",
-                                               "evaluable_features", "drifted_features",
-                                               "critical_features", "retrain_recommended",
-                                               "warning_window", "critical_window",
-                                               "window_records", "late_total", "future_total",
-                                               "features"}));
+  EXPECT_EQ(Keys(m),
+            (std::vector<std::string>{"model", "reference_version", "reference_sha256",
+                                      "evaluable_features", "drifted_features", "critical_features",
+                                      "retrain_recommended", "warning_window", "critical_window",
+                                      "window_records", "late_total", "future_total", "features"}));
   EXPECT_EQ(m["warning_window"], "w");
   EXPECT_EQ(m["critical_window"], "w");
   EXPECT_EQ(m["window_records"], Json::parse(R"({"w": 3})"));
@@ -208,7 +207,8 @@ TEST_F(StatusEndpointTest, BadQueriesAreClientErrors) {
       {"/api/v1/status?feature=nope", 404, "unknown feature \"nope\""},
       {"/api/v1/status?window=1d", 404, "unknown window \"1d\""},
       {"/api/v1/status?bins=yes", 400, "bins: expected true or false, got \"yes\""},
-      {"/api/v1/status?bin=true", 400, "unknown query parameter \"bin\" (model, feature, window, bins)"},
+      {"/api/v1/status?bin=true", 400,
+       "unknown query parameter \"bin\" (model, feature, window, bins)"},
       {"/api/v1/status?model=%zz", 400, "bad %-escape in \"model=%zz\""},
   };
   for (const auto& c : cases) {
