@@ -741,8 +741,13 @@ TEST(ConfigExampleTest, ExampleConfigAndItsReferenceLoad) {
   EXPECT_EQ(c->ingest.udp, (HostPort{"127.0.0.1", 7070}));
   EXPECT_FALSE(c->ingest.unix_path);
   EXPECT_EQ(c->http.listen, (HostPort{"127.0.0.1", 9470}));
-  EXPECT_EQ(c->windows[0].length_seconds, 600);
-  EXPECT_EQ(c->windows[0].slices, 60u);
+  ASSERT_EQ(c->windows.size(), 2u);
+  EXPECT_EQ(c->windows[0].name, "1m");
+  EXPECT_EQ(c->windows[0].length_seconds, 60);
+  EXPECT_EQ(c->windows[0].slices, 30u);
+  EXPECT_EQ(c->windows[1].name, "10m");
+  EXPECT_EQ(c->windows[1].length_seconds, 600);
+  EXPECT_EQ(c->windows[1].slices, 60u);
   EXPECT_EQ(c->evaluation.interval_seconds, 5);
   EXPECT_EQ(c->evaluation.min_samples, 200u);
   ASSERT_EQ(c->models.size(), 1u);

@@ -57,7 +57,12 @@ class DashboardQueriesTest(unittest.TestCase):
         with open(DASHBOARD) as f:
             dashboard = json.load(f)
         with TempDir() as tmp:
-            d = Driftd(tmp, {"window": {"length_seconds": 600, "slices": 60}})
+            d = Driftd(tmp, start=False)
+            d.config.pop("window")
+            d.config["windows"] = [{"name": "1m", "length_seconds": 60, "slices": 30},
+                                   {"name": "10m", "length_seconds": 600, "slices": 60}]
+            d.write_config()
+            d.start()
             stop = threading.Event()
 
             def feed():  # good records that drift, and a bad line, every 0.1 s
@@ -109,6 +114,7 @@ class DashboardQueriesTest(unittest.TestCase):
                         if var.get("multi") else found[0]
                 self.assertEqual(values["job"], "driftd")
                 self.assertEqual(set(values["feature"].split("|")), {"x", "c"})
+                self.assertEqual(set(values["window"].split("|")), {"1m", "10m"})
 
                 queried = 0
                 for panel in panels(dashboard["panels"]):
