@@ -380,9 +380,10 @@ void ParseWindows(const Json& doc, std::vector<WindowConfig>* out, Problems* p) 
 }
 
 void ParseEvaluation(const Json& doc, EvaluationConfig* c, Problems* p) {
-  const Json* s =
-      Section(doc, "evaluation",
-              {"interval_seconds", "min_samples", "smoothing", "log_base", "kl_direction"}, p);
+  const Json* s = Section(doc, "evaluation",
+                          {"interval_seconds", "min_samples", "smoothing", "log_base",
+                           "kl_direction", "max_bin_series"},
+                          p);
   if (s == nullptr) return;
   ReadDuration(*s, "interval_seconds", "evaluation", kMaxIntervalSeconds, &c->interval_seconds, p);
   ReadInteger(*s, "min_samples", "evaluation", 1, std::numeric_limits<uint64_t>::max(),
@@ -394,6 +395,7 @@ void ParseEvaluation(const Json& doc, EvaluationConfig* c, Problems* p) {
                         {{"window_to_reference", KlDirection::kWindowToReference},
                          {"reference_to_window", KlDirection::kReferenceToWindow}},
                         &c->kl_direction, p);
+  ReadInteger(*s, "max_bin_series", "evaluation", 1, 10000000, &c->max_bin_series, p);
 }
 
 // Reads the non-empty string at `key` of model `obj` into *out.
@@ -569,7 +571,7 @@ void ParseModels(const Json& doc, const std::string& base_dir, std::vector<Model
       p->Add(path, "must be an object");
       continue;
     }
-    CheckKeys(m, {"name", "reference", "alerts"}, path, p);
+    CheckKeys(m, {"name", "reference", "alerts", "export_bins"}, path, p);
     ModelConfig model;
     ReadModelString(m, "name", path, &model.name, p);
     if (!model.name.empty() && !names.insert(model.name).second) {
@@ -578,6 +580,13 @@ void ParseModels(const Json& doc, const std::string& base_dir, std::vector<Model
     ReadModelString(m, "reference", path, &model.reference_as_written, p);
     model.reference = Resolve(model.reference_as_written, base_dir);
     ParseAlerts(m, path, &model.alerts, p);
+    if (const Json* e = Find(m, "export_bins"); e != nullptr) {
+      if (e->is_boolean()) {
+        model.export_bins = e->get<bool>();
+      } else {
+        p->Add(Join(path, "export_bins"), "must be true or false");
+      }
+    }
     models->push_back(std::move(model));
   }
 }
@@ -589,8 +598,8 @@ void Validate(const Config& c, Problems* p) {
     for (auto [key, name] : {std::pair{"warning_window", &a.warning_window},
                              std::pair{"critical_window", &a.critical_window}}) {
       if (name->empty()) continue;
-      const bool known = std::any_of(c.windows.begin(), c.windows.end(),
-                                     [&](const WindowConfig& w) { return w.name == *name; });
+      bool known = false;
+      for (const WindowConfig& w : c.windows) known = known || w.name == *name;
       if (!known) {
         std::string names;
         for (const WindowConfig& w : c.windows) names += (names.empty() ? "" : ", ") + w.name;
@@ -708,6 +717,17 @@ std::optional<Config> LoadConfigFile(const std::string& path, std::vector<std::s
   return ParseConfig(*text, path, std::filesystem::path(path).parent_path().string(), errors);
 }
 
+uint64_t BinSeries(const Config& config, const std::vector<Reference>& references) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < config.models.size() && i < references.size(); ++i) {
+    if (!config.models[i].export_bins) continue;
+    for (const ReferenceFeature& f : references[i].features) {
+      n += f.bins.size() * (config.windows.size() + 1);
+    }
+  }
+  return n;
+}
+
 bool LoadReferences(const Config& config, std::vector<Reference>* out,
                     std::vector<std::string>* errors) {
   Problems p(config.source, errors);
@@ -750,6 +770,17 @@ bool LoadReferences(const Config& config, std::vector<Reference>* out,
     refs.push_back(std::move(*ref));
   }
   if (!ok) return false;
+  if (const uint64_t series = BinSeries(config, refs); series > config.evaluation.max_bin_series) {
+    for (size_t i = 0; i < config.models.size(); ++i) {
+      if (!config.models[i].export_bins) continue;
+      p.Add(Index("models", i) + ".export_bins",
+            "the models would export " + std::to_string(series) +
+                " bin-count series (features x bins x (windows + 1)), over "
+                "evaluation.max_bin_series (" +
+                std::to_string(config.evaluation.max_bin_series) + ")");
+    }
+    return false;
+  }
   *out = std::move(refs);
   return true;
 }

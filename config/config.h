@@ -62,6 +62,9 @@ struct EvaluationConfig {
   double smoothing = 0.5;        // > 0, finite
   LogBase log_base = LogBase::kE;
   KlDirection kl_direction = KlDirection::kWindowToReference;
+  // 1 .. 10,000,000: the most bin-count series (models[].export_bins) all models may export
+  // together; a configuration over it is refused when its references are loaded.
+  uint64_t max_bin_series = 100000;
 };
 
 struct StateConfig {
@@ -77,6 +80,9 @@ struct ModelConfig {
   // The "reference" value as written in the file, for messages; empty means same as `reference`.
   std::string reference_as_written;
   ModelAlerts alerts;  // "alerts"; defaults when absent (docs/alerting.md)
+  // "export_bins": export the window's and the reference's count per bin, for fleet-wide
+  // divergences computed by Prometheus (docs/fleet.md).
+  bool export_bins = false;
 };
 
 struct Config {
@@ -121,6 +127,10 @@ bool ParseHostPort(std::string_view text, HostPort* out, std::string* error);
 // The inverse of ParseHostPort: "host:port", or "[host]:port" when the host contains a colon
 // (IPv6). The one place an address is written, for messages and logs. Thread-safe.
 std::string FormatHostPort(const HostPort& address);
+
+// The bin-count series `config` exports with `references` (one per model, in model order): per
+// model with export_bins, every feature's bins once per window and once for the reference.
+uint64_t BinSeries(const Config& config, const std::vector<Reference>& references);
 
 // Loads every model's reference file, in model order, and checks that each file is for its model.
 // Returns true when all loaded, with *out replaced by one reference per model. Otherwise returns

@@ -215,7 +215,11 @@ bool Daemon::Listen(std::string* error) {
 void Daemon::Evaluate() {
   const auto start = std::chrono::steady_clock::now();
   auto eval = monitor_->Evaluate(now_());
-  std::string text = RenderEvaluation(*eval);
+  std::vector<std::string> export_bins;
+  for (const ModelConfig& m : config_.models) {
+    if (m.export_bins) export_bins.push_back(m.name);
+  }
+  std::string text = RenderEvaluation(*eval, export_bins);
   eval->duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_->evaluation_duration()->Observe(eval->duration_seconds);

@@ -4,6 +4,8 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -84,7 +86,7 @@ void AddGauge(MetricFamily* f, std::vector<ClientMetric::Label> labels, double v
 
 }  // namespace
 
-std::string RenderEvaluation(const Evaluation& eval) {
+std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::string>& export_bins) {
   struct Spec {
     const char* name;
     const char* help;
@@ -181,6 +183,41 @@ std::string RenderEvaluation(const Evaluation& eval) {
     models.back().metric.push_back(std::move(c));
   }
   if (!eval.models.empty()) out += serializer.Serialize(models);
+  // What Prometheus needs to compute the divergences of a fleet from its counts: the smoothing
+  // and the log base (docs/fleet.md), and the counts of the models that export them.
+  std::vector<MetricFamily> settings = {
+      Gauges("driftd_evaluation_smoothing_alpha",
+             "The additive smoothing alpha added to every bin of both distributions."),
+      Gauges("driftd_evaluation_log_base",
+             "The logarithm base of KL, entropy, cross-entropy and JS: e (2.718...) or 2.")};
+  AddGauge(&settings[0], {}, eval.options.divergence.smoothing);
+  AddGauge(&settings[1], {}, eval.options.divergence.base == LogBase::kTwo ? 2.0 : std::exp(1.0));
+  if (!eval.models.empty()) out += serializer.Serialize(settings);
+  std::vector<MetricFamily> bins = {
+      Gauges("driftd_feature_window_bin_count",
+             "Observations in one bin of the feature's window (models[].export_bins); bin is the "
+             "bin's index in the reference's bin vector."),
+      Gauges("driftd_feature_reference_bin_count",
+             "The reference's count of one bin of the feature (models[].export_bins).")};
+  for (const ModelEvaluation& m : eval.models) {
+    if (std::find(export_bins.begin(), export_bins.end(), m.model) == export_bins.end()) continue;
+    for (const FeatureEvaluation& f : m.features) {
+      const std::string& window = eval.options.windows[f.window].name;
+      for (size_t b = 0; b < f.window_counts.size(); ++b) {
+        AddGauge(&bins[0],
+                 {{"bin", std::to_string(b)},
+                  {"feature", f.name},
+                  {"model", m.model},
+                  {"window", window}},
+                 static_cast<double>(f.window_counts[b]));
+        if (f.window == 0 && f.reference_counts != nullptr) {
+          AddGauge(&bins[1], {{"bin", std::to_string(b)}, {"feature", f.name}, {"model", m.model}},
+                   static_cast<double>((*f.reference_counts)[b]));
+        }
+      }
+    }
+  }
+  if (!bins[0].metric.empty()) out += serializer.Serialize(bins);
   return out;
 }
 

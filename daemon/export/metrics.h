@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/monitor.h"
 
@@ -54,8 +55,11 @@ class IngestMetrics {
 };
 
 // Renders the per-model and per-feature families of `eval` in the text exposition format.
-// The six divergence gauges are present only for features whose window holds min_samples.
-std::string RenderEvaluation(const Evaluation& eval);
+// The six divergence gauges are present only for features whose window holds min_samples. The
+// models named in `export_bins` also get their count per bin, of every window and of the
+// reference (docs/fleet.md).
+std::string RenderEvaluation(const Evaluation& eval,
+                             const std::vector<std::string>& export_bins = {});
 
 // Renders process_cpu_seconds_total, process_resident_memory_bytes, process_virtual_memory_bytes,
 // process_start_time_seconds, process_open_fds and process_max_fds, read from /proc/self.

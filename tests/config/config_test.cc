@@ -231,6 +231,34 @@ TEST(ConfigGoodTest, TheSingleWindowIsNamedAfterItsLength) {
   EXPECT_EQ(c->windows[0].name, "1h");
 }
 
+TEST(ConfigGoodTest, ExportBinsAndItsCap) {
+  std::vector<std::string> errors;
+  const std::string models =
+      R"("models": [{"name": "fraud", "reference": "references/fraud.json", "export_bins": true}])";
+  auto c = ParseConfig("{" + models + "}", "t.json", kTestdata, &errors);
+  ASSERT_TRUE(c) << JoinLines(errors);
+  EXPECT_TRUE(c->models[0].export_bins);
+  std::vector<Reference> refs;
+  ASSERT_TRUE(LoadReferences(*c, &refs, &errors)) << JoinLines(errors);
+  uint64_t bins = 0;
+  for (const ReferenceFeature& f : refs[0].features) bins += f.bins.size();
+  EXPECT_EQ(BinSeries(*c, refs), 2 * bins);  // one window and the reference
+  c->evaluation.max_bin_series = 2 * bins - 1;
+  refs.clear();
+  EXPECT_FALSE(LoadReferences(*c, &refs, &errors));
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors.back(), "t.json: models[0].export_bins: the models would export " +
+                               std::to_string(2 * bins) +
+                               " bin-count series (features x bins x (windows + 1)), over "
+                               "evaluation.max_bin_series (" +
+                               std::to_string(2 * bins - 1) + ")");
+  errors.clear();
+  EXPECT_FALSE(
+      ParseConfig(R"({"models": [{"name": "m", "reference": "m.json", "export_bins": 1}]})",
+                  "t.json", "", &errors));
+  EXPECT_EQ(JoinLines(errors), "t.json: models[0].export_bins: must be true or false\n");
+}
+
 TEST(ConfigGoodTest, HttpDefaults) {
   const Config c = LoadGood("minimal.good.json");
   EXPECT_EQ(c.http.max_connections, 128u);

@@ -141,6 +141,34 @@ TEST(RenderEvaluationTest, ModelFamilies) {
             12);
 }
 
+TEST(RenderEvaluationTest, BinCountsOnlyForTheModelsThatExportThem) {
+  Evaluation eval = HandBuilt();
+  const std::vector<uint64_t> reference = {7, 0, 5};
+  for (FeatureEvaluation& f : eval.models[0].features) {
+    f.window_counts = {4, 1, 0};
+    f.reference_counts = &reference;
+  }
+  const std::string without = RenderEvaluation(eval);
+  EXPECT_EQ(without.find("driftd_feature_window_bin_count"), std::string::npos);
+  EXPECT_EQ(Sample(without, "driftd_evaluation_smoothing_alpha"), 0.5);
+  EXPECT_NEAR(*Sample(without, "driftd_evaluation_log_base"), 2.718281828459045, 1e-15);
+  const std::string text = RenderEvaluation(eval, {"m"});
+  EXPECT_EQ(Sample(text,
+                   "driftd_feature_window_bin_count{bin=\"0\",feature=\"a\",model=\"m\","
+                   "window=\"1h\"}"),
+            4);
+  EXPECT_EQ(Sample(text,
+                   "driftd_feature_window_bin_count{bin=\"2\",feature=\"b\",model=\"m\","
+                   "window=\"1h\"}"),
+            0);
+  EXPECT_EQ(Sample(text, "driftd_feature_reference_bin_count{bin=\"0\",feature=\"b\",model=\"m\"}"),
+            7);
+  EXPECT_EQ(Sample(text, "driftd_feature_reference_bin_count{bin=\"2\",feature=\"a\",model=\"m\"}"),
+            5);
+  EXPECT_EQ(RenderEvaluation(eval, {"other"}).find("driftd_feature_window_bin_count"),
+            std::string::npos);
+}
+
 TEST(RenderEvaluationTest, NoModelsNoText) { EXPECT_EQ(RenderEvaluation(Evaluation{}), ""); }
 
 }  // namespace
