@@ -297,6 +297,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def reload_onto_a_taken_port(test, d, use):
+    """Holds a port another socket listens on (until the test ends), has `use(config, port)` put
+    it into d's configuration, reloads with SIGHUP and returns the port and the logged failure,
+    which must be the port's being in use."""
+    blocker = socket.socket()
+    test.addCleanup(blocker.close)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    taken = blocker.getsockname()[1]
+    use(d.config, taken)
+    d.write_config()
+    d.proc.send_signal(signal.SIGHUP)
+    wait_reload_status(d, 0)
+    entry = [e for e in d.log_entries() if e.get("msg") ==
+             "configuration reload failed; the running configuration is kept"][-1]
+    test.assertIn("Address already in use", entry["error"])
+    return taken, entry
+
+
 class ListenerReloadTest(unittest.TestCase):
     def test_listeners_move_and_open_connections_stay(self):
         with TempDir() as tmp:
@@ -377,49 +396,32 @@ class ListenerReloadTest(unittest.TestCase):
     def test_an_http_address_in_use_fails_the_reload_and_changes_nothing(self):
         with TempDir() as tmp:
             d = Driftd(tmp)
-            blocker = socket.socket()
             try:
-                blocker.bind(("127.0.0.1", 0))
-                blocker.listen()
-                taken = blocker.getsockname()[1]
                 old_tcp = d.addresses["tcp"]
-                d.config["http"]["listen"] = f"127.0.0.1:{taken}"
-                d.config["ingest"]["tcp"] = f"127.0.0.1:{free_port()}"  # would move, and does not
-                d.write_config()
-                d.proc.send_signal(signal.SIGHUP)
-                wait_reload_status(d, 0)
-                entry = [e for e in d.log_entries() if e.get("msg") ==
-                         "configuration reload failed; the running configuration is kept"][-1]
+
+                def use(config, port):
+                    config["http"]["listen"] = f"127.0.0.1:{port}"
+                    config["ingest"]["tcp"] = f"127.0.0.1:{free_port()}"  # would move, does not
+                taken, entry = reload_onto_a_taken_port(self, d, use)
                 self.assertIn("http 127.0.0.1:%d" % taken, entry["error"])
-                self.assertIn("Address already in use", entry["error"])
                 self.assertEqual(d.addresses["tcp"], old_tcp)
                 d.send("tcp", records(5)[2])  # the old listeners still work
                 d.wait_samples("x", 5)
             finally:
-                blocker.close()
                 self.assertEqual(d.stop(), 0)
 
     def test_an_address_in_use_fails_the_reload_and_changes_nothing(self):
         with TempDir() as tmp:
             d = Driftd(tmp)
-            blocker = socket.socket()
             try:
-                blocker.bind(("127.0.0.1", 0))
-                blocker.listen()
-                taken = blocker.getsockname()[1]
-                d.config["ingest"]["tcp"] = f"127.0.0.1:{taken}"
-                d.config["evaluation"]["min_samples"] = 5
-                d.write_config()
-                d.proc.send_signal(signal.SIGHUP)
-                wait_reload_status(d, 0)
-                entry = [e for e in d.log_entries() if e.get("msg") ==
-                         "configuration reload failed; the running configuration is kept"][-1]
-                self.assertIn("Address already in use", entry["error"])
+                def use(config, port):
+                    config["ingest"]["tcp"] = f"127.0.0.1:{port}"
+                    config["evaluation"]["min_samples"] = 5
+                reload_onto_a_taken_port(self, d, use)
                 self.assertEqual(d.status()["evaluation"]["min_samples"], 10)  # not applied
                 d.send("tcp", records(5)[2])  # the old listener still takes records
                 d.wait_samples("x", 5)
             finally:
-                blocker.close()
                 self.assertEqual(d.stop(), 0)
 
 
