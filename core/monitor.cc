@@ -9,18 +9,23 @@
 
 namespace driftd {
 
+std::optional<size_t> FindWindow(const std::vector<NamedWindow>& windows, std::string_view name) {
+  for (size_t k = 0; k < windows.size(); ++k) {
+    if (windows[k].name == name) return k;
+  }
+  return std::nullopt;
+}
+
 struct MonitoredModel {
   MonitoredModel(Reference ref, const MonitorOptions& options, double now,
                  ModelAlerts alerts_policy)
       : reference(std::move(ref)),
         alerts(std::move(alerts_policy)),
         window(Tiers(options), Bins(reference), now) {
-    warning_window = static_cast<uint32_t>(options.windows.size() - 1);
-    critical_window = 0;
-    for (uint32_t k = 0; k < options.windows.size(); ++k) {
-      if (options.windows[k].name == alerts.warning_window) warning_window = k;
-      if (options.windows[k].name == alerts.critical_window) critical_window = k;
-    }
+    warning_window = static_cast<uint32_t>(
+        FindWindow(options.windows, alerts.warning_window).value_or(options.windows.size() - 1));
+    critical_window =
+        static_cast<uint32_t>(FindWindow(options.windows, alerts.critical_window).value_or(0));
     alert_states.resize(reference.features.size());
     for (uint32_t f = 0; f < reference.features.size(); ++f) {
       index.emplace(reference.features[f].name, f);
@@ -605,9 +610,7 @@ bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* record
   }
   // A version 1 checkpoint's one window has no name: matched by its options alone.
   auto same = [&](const NamedWindow& a, const NamedWindow& b) {
-    return (a.name.empty() || a.name == b.name) &&
-           a.options.length_seconds == b.options.length_seconds &&
-           a.options.slices == b.options.slices;
+    return (a.name.empty() || a.name == b.name) && a.options == b.options;
   };
   const std::vector<NamedWindow>& now_windows = set->options.windows;
   if (saved.windows.size() != now_windows.size() || saved.slices.size() != saved.windows.size() ||

@@ -59,11 +59,11 @@ struct ApplyStats {
 struct NamedWindow {
   std::string name = "1h";
   WindowOptions options;
-  bool operator==(const NamedWindow& o) const {
-    return name == o.name && options.length_seconds == o.options.length_seconds &&
-           options.slices == o.options.slices;
-  }
+  bool operator==(const NamedWindow&) const = default;
 };
+
+// The index of the window named `name` in `windows`, or nullopt. Thread-safe.
+std::optional<size_t> FindWindow(const std::vector<NamedWindow>& windows, std::string_view name);
 
 struct MonitorOptions {
   // Shortest first; WindowSet::CheckTiers() holds for their options.

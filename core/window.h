@@ -16,6 +16,7 @@ struct WindowOptions {
   double length_seconds = 3600;
   uint32_t slices = 60;
   double slice_seconds() const { return length_seconds / slices; }
+  bool operator==(const WindowOptions&) const = default;
 };
 
 // Where an observation stamped t goes.

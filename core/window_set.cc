@@ -81,8 +81,7 @@ void WindowSet::AdvanceTo(double now) {
       const int64_t last = std::min(head, w.head() + slices);
       for (int64_t i = w.head() + 1 - slices; i <= last - slices; ++i) {
         const std::span<const SlidingWindow::Counter> s = w.Slice(i);
-        if (s.empty() || std::all_of(s.begin(), s.end(), [](auto c) { return c == 0; })) continue;
-        HandOn(k + 1, i, s.data());
+        if (!s.empty()) HandOn(k + 1, i, s.data());
       }
     }
     w.AdvanceTo(now);

@@ -22,4 +22,19 @@ boost::system::error_code Listen(Acceptor* acceptor, const Endpoint& endpoint, b
   return ec;
 }
 
+// Accepts, without waiting, every connection the kernel already completed on `acceptor` (before
+// it is closed at a reload or shutdown: they may already hold data), handing each socket to
+// `admit`. Leaves `acceptor` non-blocking.
+template <class Acceptor, class Admit>
+void AcceptQueued(Acceptor* acceptor, boost::asio::io_context* io, Admit admit) {
+  boost::system::error_code ec;
+  acceptor->non_blocking(true, ec);
+  for (;;) {
+    typename Acceptor::protocol_type::socket socket(*io);
+    acceptor->accept(socket, ec);
+    if (ec) return;
+    admit(std::move(socket));
+  }
+}
+
 }  // namespace driftd

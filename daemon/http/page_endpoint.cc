@@ -233,15 +233,13 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
       return;
     }
     const std::vector<NamedWindow>& windows = eval->options.windows;
-    size_t k = 0;
-    if (!q.window.empty()) {
-      while (k < windows.size() && windows[k].name != q.window) ++k;
-      if (k == windows.size()) {
-        out->status = 404;
-        page += "<p>No window named \"" + Esc(q.window) + "\".</p></header></body></html>\n";
-        return;
-      }
+    const std::optional<size_t> found = q.window.empty() ? 0 : FindWindow(windows, q.window);
+    if (!found) {
+      out->status = 404;
+      page += "<p>No window named \"" + Esc(q.window) + "\".</p></header></body></html>\n";
+      return;
     }
+    const size_t k = *found;
     const WindowOptions& w = windows[k].options;
     page += "<p>Window <b>" + Esc(windows[k].name) + "</b>: " + Num(w.length_seconds) + " s in " +
             std::to_string(w.slices) + " slices; evaluated at " + Rfc3339(eval->timestamp) +

@@ -207,19 +207,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     });
   }
 
-  // Admits, without waiting, every connection the kernel already completed on `a` (before a
-  // reload closes it: they may hold a request).
-  void AcceptPending(Acceptor* a) {
-    error_code ec;
-    a->non_blocking(true, ec);
-    for (;;) {
-      asio::ip::tcp::socket s(*io);
-      a->accept(s, ec);
-      if (ec) return;
-      Admit(std::move(s));
-    }
-  }
-
   // Counts and logs the error, and tries again after the back-off. Out of descriptors, the
   // longest-waiting connection goes first, so that the retry can take a scrape.
   void AcceptFailed(const std::shared_ptr<Acceptor>& a, const error_code& ec) {
@@ -465,7 +452,8 @@ void HttpServer::Commit(const HttpConfig& config, size_t max_line_bytes, double 
   stopped->push_back(bound_);
   // Connections the kernel completed on the old listener are admitted first; every open
   // connection keeps being answered, whichever listener it came through.
-  impl_->AcceptPending(impl_->acceptor.get());
+  AcceptQueued(impl_->acceptor.get(), impl_->io,
+               [this](asio::ip::tcp::socket s) { impl_->Admit(std::move(s)); });
   error_code ec;
   impl_->acceptor->close(ec);
   impl_->accept_timer.cancel();

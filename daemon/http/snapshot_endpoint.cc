@@ -30,14 +30,10 @@ HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req) {
   if (!model) return Text(400, "missing parameter model=NAME\n");
   // The longest window unless one is named: "against last week" wants the most data.
   const std::vector<NamedWindow> windows = ctx->monitor->options().windows;
-  size_t k = windows.size() - 1;
-  if (window) {
-    k = 0;
-    while (k < windows.size() && windows[k].name != *window) ++k;
-    if (k == windows.size()) return Text(404, "no window named \"" + *window + "\"\n");
-  }
+  const std::optional<size_t> k = window ? FindWindow(windows, *window) : windows.size() - 1;
+  if (!k) return Text(404, "no window named \"" + *window + "\"\n");
   const double now = ctx->clock();
-  std::optional<Reference> ref = ctx->monitor->Snapshot(*model, k, now, &error);
+  std::optional<Reference> ref = ctx->monitor->Snapshot(*model, *k, now, &error);
   if (!ref) {
     const bool unknown = error.rfind("no model", 0) == 0;
     return Text(unknown ? 404 : 409, error + "\n");

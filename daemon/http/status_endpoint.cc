@@ -257,10 +257,7 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
     return JsonError(404, "unknown feature \"" + *name + "\"");
   }
   if (const std::string* name = Missing(q.windows, [&](std::string_view n) {
-        for (const NamedWindow& w : eval->options.windows) {
-          if (w.name == n) return true;
-        }
-        return false;
+        return FindWindow(eval->options.windows, n).has_value();
       })) {
     return JsonError(404, "unknown window \"" + *name + "\"");
   }

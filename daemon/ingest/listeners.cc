@@ -381,14 +381,9 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared,
 template <class Protocol>
 void AcceptPending(const std::shared_ptr<IngestServer::Shared>& shared,
                    typename Protocol::acceptor* acceptor, Transport transport) {
-  error_code ec;
-  acceptor->non_blocking(true, ec);
-  for (;;) {
-    typename Protocol::socket socket(*shared->io);
-    acceptor->accept(socket, ec);
-    if (ec) return;
+  AcceptQueued(acceptor, shared->io, [&](typename Protocol::socket socket) {
     std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), transport)->Start();
-  }
+  });
 }
 
 // One UDP socket: every datagram holds whole lines. Datagrams are read kUdpBatch at a time
