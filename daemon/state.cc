@@ -50,8 +50,12 @@ bool WriteCheckpointFile(const std::string& directory, std::string_view bytes, s
 
 bool WriteFileAtomically(const std::string& final_path, std::string_view bytes, mode_t mode,
                          std::string* error) {
-  std::string directory = std::filesystem::path(final_path).parent_path().string();
-  if (directory.empty()) directory = ".";
+  // The directory to fsync after the rename: the path's parent, or "." for a bare file name.
+  // (Kept a path: assigning "." to an empty std::string trips a GCC 12 -Wstringop-overflow
+  // false positive in Release builds.)
+  std::filesystem::path parent = std::filesystem::path(final_path).parent_path();
+  if (parent.empty()) parent = std::filesystem::path(".");
+  const std::string directory = parent.string();
   const std::string tmp_path = final_path + ".tmp";
   const int fd = open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
