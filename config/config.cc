@@ -257,10 +257,11 @@ void ReadRange(const Json& obj, const char* key, const std::string& path, double
                double hi, double* out, Problems* p);  // below
 
 void ParseHttp(const Json& doc, HttpConfig* c, Problems* p) {
-  const Json* s = Section(doc, "http",
-                          {"listen", "max_connections", "header_timeout_seconds",
-                           "request_timeout_seconds", "max_body_bytes", "max_status_responses"},
-                          p);
+  const Json* s =
+      Section(doc, "http",
+              {"listen", "ingest", "ingest_listen", "max_connections", "header_timeout_seconds",
+               "request_timeout_seconds", "max_body_bytes", "max_status_responses"},
+              p);
   if (s == nullptr) return;
   if (const Json* v = Find(*s, "listen"); v != nullptr) {
     if (!v->is_string()) {
@@ -268,6 +269,20 @@ void ParseHttp(const Json& doc, HttpConfig* c, Problems* p) {
     } else if (auto hp = ReadAddress(*v, "http.listen", p)) {
       c->listen = *hp;
     }
+  }
+  if (const Json* v = Find(*s, "ingest"); v != nullptr) {
+    if (!v->is_boolean()) {
+      p->Add("http.ingest", "must be true or false");
+    } else {
+      c->ingest = v->get<bool>();
+    }
+  }
+  ReadListener(*s, "ingest_listen", "http", &c->ingest_listen, p);
+  if (c->ingest_listen && !c->ingest) {
+    p->Add("http.ingest_listen", "set while http.ingest is false (no ingest endpoint to serve)");
+  }
+  if (c->ingest_listen && c->ingest_listen->port != 0 && *c->ingest_listen == c->listen) {
+    p->Add("http.ingest_listen", "same address as http.listen (" + FormatHostPort(c->listen) + ")");
   }
   const size_t before = p->count();
   ReadInteger(*s, "max_connections", "http", 1, kMaxHttpConnections, &c->max_connections, p);
@@ -610,6 +625,11 @@ void Validate(const Config& c, Problems* p) {
   }
   if (c.ingest.tcp && c.ingest.tcp->port != 0 && *c.ingest.tcp == c.http.listen) {
     p->Add("http.listen", "same address as ingest.tcp (" + FormatHostPort(c.http.listen) + ")");
+  }
+  if (c.ingest.tcp && c.http.ingest_listen && c.ingest.tcp->port != 0 &&
+      *c.ingest.tcp == *c.http.ingest_listen) {
+    p->Add("http.ingest_listen",
+           "same address as ingest.tcp (" + FormatHostPort(*c.http.ingest_listen) + ")");
   }
 }
 

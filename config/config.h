@@ -38,6 +38,11 @@ struct IngestConfig {
 
 struct HttpConfig {
   HostPort listen{"127.0.0.1", 9470};
+  // The ingest endpoints (POST /api/v1/ingest, /write, /api/v2/write): false turns them off; with
+  // ingest_listen they are served there (with /healthz and /readyz) and not on `listen`, so that
+  // /metrics can be exposed while ingest stays on loopback.
+  bool ingest = true;
+  std::optional<HostPort> ingest_listen;
   uint32_t max_connections = 128;       // 1 .. 65536; at the limit the longest idle is evicted
   double header_timeout_seconds = 10;   // > 0, <= 300: a request header (or keep-alive idle)
   double request_timeout_seconds = 60;  // >= header_timeout_seconds, <= 3600: header + body

@@ -27,6 +27,7 @@ enum class Reason : uint8_t {
   kSlowClient,
   kUdpDropped,
   kTooManyRequests,
+  kBadRequest,
   // The monitor: a record (unknown model, late, future) or one value (the others).
   kUnknownModel,
   kUnknownFeature,
@@ -54,6 +55,7 @@ inline constexpr std::array<std::string_view, kReasonCount> kReasonLabels = {
     "slow_client",
     "udp_dropped",
     "too_many_requests",
+    "bad_request",
     "unknown_model",
     "unknown_feature",
     "type_mismatch",

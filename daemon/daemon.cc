@@ -9,9 +9,11 @@
 #include <functional>
 #include <future>
 
+#include "config/web_config.h"
 #include "daemon/duration.h"
 #include "daemon/event_loop.h"
 #include "daemon/export/metrics.h"
+#include "daemon/http/security.h"
 #include "daemon/log.h"
 #include "daemon/resource_limits.h"
 #include "daemon/state.h"
@@ -182,6 +184,25 @@ void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
   now_();  // the first reading: jumps are measured from here
 }
 
+std::shared_ptr<const HttpSecurity> Daemon::LoadSecurity(std::vector<std::string>* errors) {
+  if (web_config_path_.empty()) return nullptr;
+  std::optional<WebConfig> web = LoadWebConfigFile(web_config_path_, errors);
+  if (!web) return nullptr;
+  std::string error;
+  std::shared_ptr<const HttpSecurity> security = MakeHttpSecurity(*web, &error);
+  if (!security) errors->push_back(web_config_path_ + ": " + error);
+  return security;
+}
+
+std::unique_ptr<HttpServer> Daemon::StartIngestHttp(const HttpConfig& config,
+                                                    std::shared_ptr<const HttpSecurity> security,
+                                                    std::string* error) {
+  auto server = std::make_unique<HttpServer>(&http_io_, config, http_context_, HttpRole::kIngest);
+  server->SetSecurity(std::move(security));
+  if (!server->Start(error)) return nullptr;
+  return server;
+}
+
 bool Daemon::Listen(std::string* error) {
   ingest_ = std::make_unique<IngestServer>(&ingest_io_, config_.ingest, monitor_.get(),
                                            metrics_.get(), now_);
@@ -200,15 +221,32 @@ bool Daemon::Listen(std::string* error) {
   hctx.refresh_seconds = config_.evaluation.interval_seconds;
   if (lifecycle_api_) hctx.reload = [this](std::string* error) { return Reload(error); };
   hctx.version = version_;
+  http_context_ = hctx;
+  http_context_.reload = nullptr;  // the ingest listener serves no /-/reload
   http_ = std::make_unique<HttpServer>(&http_io_, config_.http, std::move(hctx));
+  std::vector<std::string> errors;
+  http_security_ = LoadSecurity(&errors);
+  if (!errors.empty()) {
+    *error = errors.front();
+    return false;
+  }
+  http_->SetSecurity(http_security_);
   if (!http_->Start(error)) {
     *error = "cannot listen on " + *error;
     return false;
+  }
+  if (config_.http.ingest_listen) {
+    http_ingest_ = StartIngestHttp(config_.http, http_security_, error);
+    if (!http_ingest_) {
+      *error = "cannot listen on " + *error;
+      return false;
+    }
   }
   for (const std::string& b : ingest_->bound()) {
     Log(spdlog::level::info, "listening", {{"address", b}});
   }
   Log(spdlog::level::info, "listening", {{"address", http_->bound()}});
+  if (http_ingest_) Log(spdlog::level::info, "listening", {{"address", http_ingest_->bound()}});
   return true;
 }
 
@@ -284,6 +322,7 @@ bool Daemon::Reload(std::string* error) {
   std::optional<Config> next = LoadConfigFile(config_path_, &errors);
   std::vector<Reference> references;
   if (next) LoadReferences(*next, &references, &errors);
+  std::shared_ptr<const HttpSecurity> security = LoadSecurity(&errors);
   if (!errors.empty()) {
     error->clear();
     for (const std::string& e : errors) {
@@ -304,22 +343,53 @@ bool Daemon::Reload(std::string* error) {
     return false;
   };
   std::string listen_error;
-  if (!OnThread(&http_io_, [&] { return http_->Prepare(next->http, &listen_error); })) {
+  // The ingest listener (http.ingest_listen) is prepared like the main one when it stays, and
+  // started now when it is new (stopped again if the reload fails).
+  std::unique_ptr<HttpServer> new_ingest_http;
+  auto abandon_http = [&] {
+    OnThread(&http_io_, [&] {
+      http_->Abandon();
+      if (http_ingest_) http_ingest_->Abandon();
+      if (new_ingest_http) new_ingest_http->Stop();
+      return true;
+    });
+    if (new_ingest_http) retired_http_.push_back(std::move(new_ingest_http));
+  };
+  if (!OnThread(&http_io_, [&] {
+        if (!http_->Prepare(next->http, &listen_error)) return false;
+        if (!next->http.ingest_listen) return true;
+        if (http_ingest_) return http_ingest_->Prepare(next->http, &listen_error);
+        new_ingest_http = StartIngestHttp(next->http, security, &listen_error);
+        return new_ingest_http != nullptr;
+      })) {
+    abandon_http();
     return listen_failed(listen_error);
   }
   std::vector<std::string> started, stopped;
   if (!OnThread(&ingest_io_, [&] {
         return ingest_->Reconfigure(next->ingest, &started, &stopped, &listen_error);
       })) {
-    OnThread(&http_io_, [&] {
-      http_->Abandon();
-      return true;
-    });
+    abandon_http();
     return listen_failed(listen_error);
   }
   OnThread(&http_io_, [&] {
     http_->Commit(next->http, next->ingest.max_line_bytes, next->evaluation.interval_seconds,
                   &started, &stopped);
+    http_->SetSecurity(security);
+    if (http_ingest_ && next->http.ingest_listen) {
+      http_ingest_->Commit(next->http, next->ingest.max_line_bytes,
+                           next->evaluation.interval_seconds, &started, &stopped);
+      http_ingest_->SetSecurity(security);
+    } else if (http_ingest_) {
+      // Kept until shutdown: handlers of its last connections may still refer to it.
+      http_ingest_->Stop();
+      stopped.push_back(http_ingest_->bound());
+      retired_http_.push_back(std::move(http_ingest_));
+    } else if (new_ingest_http) {
+      started.push_back(new_ingest_http->bound());
+      http_ingest_ = std::move(new_ingest_http);
+    }
+    http_security_ = security;
     return true;
   });
   for (const std::string& b : stopped)
@@ -502,7 +572,10 @@ void Daemon::Shutdown() {
   state_guard_.reset();
   eval_guard_.reset();
   eval_io_.stop();
-  asio::post(http_io_, [this] { http_->Stop(); });
+  asio::post(http_io_, [this] {
+    http_->Stop();
+    if (http_ingest_) http_ingest_->Stop();
+  });
   http_guard_.reset();
   // Lets Run's loop run out of work: the pending wait ends with operation_aborted.
   asio::post(main_io_, [this] {

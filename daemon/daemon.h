@@ -61,6 +61,10 @@ class Daemon {
 
   // Serves POST /-/reload (Prometheus' --web.enable-lifecycle). Off unless called before Start.
   void EnableLifecycleApi() { lifecycle_api_ = true; }
+  // Secures HTTP with the exporter-toolkit web configuration at `path` (--web.config.file):
+  // TLS, basic authentication. Read at Start (a problem fails it) and again at every Reload (a
+  // problem fails the reload). Before Start.
+  void SetWebConfigFile(std::string path) { web_config_path_ = std::move(path); }
 
   // Stops accepting, processes everything already received, runs and logs the final evaluation
   // ("final evaluation" with the records and samples in the windows), stops the HTTP server and
@@ -74,6 +78,12 @@ class Daemon {
   // Reload() would rebuild and swap in.
   void ApplyConfig(Config config, std::vector<Reference> references);
   bool Listen(std::string* error);
+  // What web_config_path_ describes (null without one); problems appended to *errors.
+  std::shared_ptr<const HttpSecurity> LoadSecurity(std::vector<std::string>* errors);
+  // A started HttpServer for config.ingest_listen (http thread, or before the threads start).
+  std::unique_ptr<HttpServer> StartIngestHttp(const HttpConfig& config,
+                                              std::shared_ptr<const HttpSecurity> security,
+                                              std::string* error);
   void StartThreads();
   void Evaluate();
   void ScheduleEvaluation();
@@ -88,7 +98,8 @@ class Daemon {
   const std::string version_, revision_;
   const std::function<double()> clock_;
   bool lifecycle_api_ = false;
-  std::string config_path_;  // the configuration file, as given
+  std::string web_config_path_;  // --web.config.file; empty: none
+  std::string config_path_;      // the configuration file, as given
   // Written before the threads start, then by Reload: `ingest` on its own thread, the rest on the
   // eval thread (Reload waits for it).
   Config config_;
@@ -110,6 +121,10 @@ class Daemon {
   std::atomic<bool> checkpoint_in_flight_{false};
   std::unique_ptr<IngestServer> ingest_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<HttpServer> http_ingest_;                // http.ingest_listen; null without
+  std::vector<std::unique_ptr<HttpServer>> retired_http_;  // ingest listeners a reload stopped
+  HttpContext http_context_;  // what the ingest listener is made with (no reload)
+  std::shared_ptr<const HttpSecurity> http_security_;     // --web.config.file's, as in force
   boost::asio::steady_timer timer_{eval_io_};             // eval thread only
   boost::asio::steady_timer checkpoint_timer_{eval_io_};  // eval thread only
   struct StateMetrics;                                    // daemon.cc

@@ -3,9 +3,11 @@
 #include <iostream>
 
 #include "config/config.h"
+#include "config/web_config.h"
 #include "core/monitor.h"
 #include "core/reference.h"
 #include "daemon/cmd/commands.h"
+#include "daemon/http/security.h"
 
 namespace driftd {
 
@@ -57,6 +59,10 @@ ParseOutcome ParseCheckConfigArgs(const std::vector<std::string>& args, CheckCon
       "Validates a configuration file and every reference file it names. Exits 0 when\n"
       "all are valid; otherwise prints every problem, each naming the file and key path.");
   AddText(app.get(), "config", &out->config, "configuration file", "FILE")->required();
+  AddText(app.get(), "web.config.file", &out->web_config,
+          "exporter-toolkit web configuration (YAML) to check too: its keys, and that its "
+          "certificate, key and CA load",
+          "FILE");
   return ParseArgs(app.get(), args);
 }
 
@@ -65,7 +71,21 @@ int CheckConfigCommand(const std::vector<std::string>& args) {
   if (auto status = ExitStatus(ParseCheckConfigArgs(args, &check), "check-config")) return *status;
   Config config;
   std::vector<Reference> refs;
-  if (!LoadConfigAndReferences(check.config, &config, &refs)) return 1;
+  const bool config_ok = LoadConfigAndReferences(check.config, &config, &refs);
+  bool web_ok = true;
+  if (!check.web_config.empty()) {
+    std::vector<std::string> errors;
+    std::optional<WebConfig> web = LoadWebConfigFile(check.web_config, &errors);
+    std::string error;
+    if (web && !MakeHttpSecurity(*web, &error)) errors.push_back(check.web_config + ": " + error);
+    for (const std::string& e : errors) std::cerr << e << "\n";
+    web_ok = errors.empty();
+    if (web_ok) {
+      std::cout << check.web_config << ": ok (" << (web->tls ? "TLS" : "no TLS") << ", "
+                << web->basic_auth_users.size() << " users)\n";
+    }
+  }
+  if (!config_ok || !web_ok) return 1;
   size_t features = 0;
   for (const Reference& r : refs) features += r.features.size();
   std::cout << check.config << ": ok (" << refs.size() << " models, " << features << " features)\n"

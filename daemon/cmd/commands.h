@@ -18,6 +18,7 @@ struct RunArgs {
   std::string log_level = "info";
   std::string log_format = "text";
   bool enable_lifecycle = false;
+  std::string web_config;  // --web.config.file
 };
 ParseOutcome ParseRunArgs(const std::vector<std::string>& args, RunArgs* out);
 int RunCommand(const std::vector<std::string>& args, const std::string& version,
@@ -26,6 +27,7 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
 // `driftd check-config` (check_config.cc).
 struct CheckConfigArgs {
   std::string config;
+  std::string web_config;  // --web.config.file, checked too when given
 };
 ParseOutcome ParseCheckConfigArgs(const std::vector<std::string>& args, CheckConfigArgs* out);
 int CheckConfigCommand(const std::vector<std::string>& args);

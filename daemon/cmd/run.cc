@@ -21,6 +21,8 @@ ParseOutcome ParseRunArgs(const std::vector<std::string>& args, RunArgs* out) {
   AddChoice(app.get(), "log.format", &out->log_format, {"text", "json"}, "log format on stderr");
   app->add_flag("--web.enable-lifecycle", out->enable_lifecycle,
                 "serve POST /-/reload (SIGHUP reloads either way)");
+  AddText(app.get(), "web.config.file", &out->web_config,
+          "exporter-toolkit web configuration (YAML): TLS and basic authentication", "FILE");
   return ParseArgs(app.get(), args);
 }
 
@@ -37,6 +39,7 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   if (!LoadConfigAndReferences(run.config, &config, &refs)) return 1;
   Daemon daemon(version, revision);
   if (run.enable_lifecycle) daemon.EnableLifecycleApi();
+  if (!run.web_config.empty()) daemon.SetWebConfigFile(run.web_config);
   std::string error;
   if (!daemon.Start(std::move(config), std::move(refs), &error)) {
     std::cerr << "driftd: " << error << "\n";

@@ -88,7 +88,15 @@ class ResponseLimiter {
 // again). Thread-safe.
 prometheus::Family<prometheus::Counter>* HttpRequestsFamily(prometheus::Registry* registry);
 
+// Which paths a listener serves (http.ingest, http.ingest_listen).
+enum class HttpRoutes {
+  kAll,
+  kNoIngest,    // the ingest paths answer 403
+  kIngestOnly,  // the ingest paths, /healthz and /readyz; anything else 404
+};
+
 struct HttpContext {
+  HttpRoutes routes = HttpRoutes::kAll;
   Published* published = nullptr;
   prometheus::Registry* registry = nullptr;
   Monitor* monitor = nullptr;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "daemon/http/context.h"
+#include "daemon/ingest/line_processor.h"
 
 namespace driftd {
 
@@ -18,6 +19,7 @@ struct HttpRequest {
   std::string_view query;
   std::string_view body;
   LogRateLimiter* limiter = nullptr;  // for the ingest path's error logs
+  std::string_view content_encoding;  // the Content-Encoding field ("gzip"), empty when absent
 };
 
 // GET /metrics: the registry's counters, the process metrics, then the published evaluation's
@@ -38,6 +40,24 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req);
 // ctx->ingest_chunk_bytes at a time (the model's lock is released between chunks).
 // 204 when every record was accepted; otherwise 400 with {"accepted","rejected","last_error"}.
 HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req);
+
+// The InfluxDB write API (write_endpoint.cc), on the same pipeline as POST /api/v1/ingest (the
+// measurement names the model; records counted under transport "http"). POST /write is 1.x
+// (`db`, `rp`, `precision` in n/ns, u/us/µ, ms, s, m or h, `u`, `p`, `consistency`), POST
+// /api/v2/write is 2.x (`org`, `orgID`, `bucket`, `precision` in ns, us, ms or s); the database,
+// bucket and organisation are accepted and not used. `Content-Encoding: gzip` bodies are inflated
+// and held to ctx->max_body_bytes inflated. Answers as InfluxDB does: 204 when every line was
+// applied; 400 with InfluxDB's error body (1.x {"error"}, 2.x {"code","message","line"}) naming
+// the first line rejected, the others applied (a partial write); 400 for a bad parameter, 413
+// for a body that inflates past the limit, 415 for another Content-Encoding, before anything is
+// applied (counted as bad_request or body_too_large).
+HttpResponse WriteV1Endpoint(HttpContext* ctx, const HttpRequest& req);
+HttpResponse WriteV2Endpoint(HttpContext* ctx, const HttpRequest& req);
+
+// For the ingest endpoints: a processor for one request's body, and `bytes` of it fed through
+// it ctx->ingest_chunk_bytes at a time, flushed (the model's lock released) after each chunk.
+LineProcessor NewBodyProcessor(HttpContext* ctx, const HttpRequest& req);
+void FeedBody(HttpContext* ctx, LineProcessor* proc, std::string_view bytes, double now);
 
 // GET /healthz: always 200 "ok". GET /readyz: 200 "ready" or 503 "not ready", from ctx->ready.
 HttpResponse HealthzEndpoint(HttpContext* ctx, const HttpRequest& req);

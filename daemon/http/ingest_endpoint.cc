@@ -6,21 +6,28 @@
 
 namespace driftd {
 
-HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req) {
+LineProcessor NewBodyProcessor(HttpContext* ctx, const HttpRequest& req) {
   // A LineProcessor per request: concurrent requests share nothing but the monitor and counters.
-  LineProcessor proc(ctx->monitor, &ctx->metrics->transport(Transport::kHttp),
-                     ctx->metrics->values(), req.limiter, ctx->max_line_bytes);
-  const double now = ctx->clock();
+  return LineProcessor(ctx->monitor, &ctx->metrics->transport(Transport::kHttp),
+                       ctx->metrics->values(), req.limiter, ctx->max_line_bytes);
+}
+
+void FeedBody(HttpContext* ctx, LineProcessor* proc, std::string_view bytes, double now) {
   // A chunk at a time: Flush() releases the model's lock (held across a chunk's records), so the
   // other transports and the evaluation wait at most one chunk, not a whole 64 MiB body. A line
   // cut by a chunk boundary is joined by the processor's splitter.
-  const std::string_view body = req.body;
   const size_t chunk = std::max<size_t>(ctx->ingest_chunk_bytes, 1);
-  for (size_t at = 0; at < body.size(); at += chunk) {
-    proc.Feed(body.substr(at, chunk), now);
-    proc.Flush();
+  for (size_t at = 0; at < bytes.size(); at += chunk) {
+    proc->Feed(bytes.substr(at, chunk), now);
+    proc->Flush();
     if (ctx->after_ingest_chunk) ctx->after_ingest_chunk();
   }
+}
+
+HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req) {
+  LineProcessor proc = NewBodyProcessor(ctx, req);
+  const double now = ctx->clock();
+  FeedBody(ctx, &proc, req.body, now);
   proc.EndMessage(now);  // the body ends the last line
   proc.Flush();
   if (proc.rejected() == 0) return {204, "text/plain; charset=utf-8", ""};

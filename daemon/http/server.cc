@@ -1,5 +1,6 @@
 #include "daemon/http/server.h"
 
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
@@ -10,6 +11,8 @@
 #include "daemon/accept_backoff.h"
 #include "daemon/event_loop.h"
 #include "daemon/http/endpoints.h"
+#include "daemon/http/query.h"
+#include "daemon/http/security.h"
 
 namespace driftd {
 
@@ -23,29 +26,44 @@ namespace {
 // Which methods a route answers: reads (GET, and HEAD whose body the session drops) or POST.
 enum class Methods { kRead, kPost };
 
+// What a route is for, as HttpRoutes selects them.
+enum class Kind { kIngest, kHealth, kOther };
+
 struct Route {
   std::string_view path;
   Methods methods;
+  Kind kind;
   HttpResponse (*handler)(HttpContext* ctx, const HttpRequest& req);
 };
 
 constexpr Route kRoutes[] = {
-    {"/", Methods::kRead, PageEndpoint},
-    {"/metrics", Methods::kRead, MetricsEndpoint},
-    {"/healthz", Methods::kRead, HealthzEndpoint},
-    {"/readyz", Methods::kRead, ReadyzEndpoint},
-    {"/api/v1/status", Methods::kRead, StatusEndpoint},
-    {"/api/v1/ingest", Methods::kPost, IngestEndpoint},
-    {"/api/v1/snapshot", Methods::kRead, SnapshotEndpoint},
-    {"/-/reload", Methods::kPost, ReloadEndpoint},
+    {"/", Methods::kRead, Kind::kOther, PageEndpoint},
+    {"/metrics", Methods::kRead, Kind::kOther, MetricsEndpoint},
+    {"/healthz", Methods::kRead, Kind::kHealth, HealthzEndpoint},
+    {"/readyz", Methods::kRead, Kind::kHealth, ReadyzEndpoint},
+    {"/api/v1/status", Methods::kRead, Kind::kOther, StatusEndpoint},
+    {"/api/v1/ingest", Methods::kPost, Kind::kIngest, IngestEndpoint},
+    {"/write", Methods::kPost, Kind::kIngest, WriteV1Endpoint},
+    {"/api/v2/write", Methods::kPost, Kind::kIngest, WriteV2Endpoint},
+    {"/api/v1/snapshot", Methods::kRead, Kind::kOther, SnapshotEndpoint},
+    {"/-/reload", Methods::kPost, Kind::kOther, ReloadEndpoint},
 };
 
 // The `handler` label of a path outside the routing table: one value, so a client cannot grow
 // the metric's label set.
 constexpr std::string_view kOtherHandler = "other";
 
+// The `handler` label of `path`: its route's path, or kOtherHandler.
+std::string_view HandlerOf(std::string_view path) {
+  for (const Route& route : kRoutes) {
+    if (route.path == path) return route.path;
+  }
+  return kOtherHandler;
+}
+
 HttpResponse Dispatch(HttpContext* ctx, std::string_view method, std::string_view target,
-                      std::string_view body, LogRateLimiter* limiter, std::string_view* handler) {
+                      std::string_view body, LogRateLimiter* limiter,
+                      std::string_view content_encoding, std::string_view* handler) {
   const size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
   const std::string_view query =
@@ -53,12 +71,17 @@ HttpResponse Dispatch(HttpContext* ctx, std::string_view method, std::string_vie
   const bool read = method == "GET" || method == "HEAD";
   for (const Route& route : kRoutes) {
     if (route.path != path) continue;
+    if (ctx->routes == HttpRoutes::kIngestOnly && route.kind == Kind::kOther) break;
     *handler = route.path;
+    if (ctx->routes == HttpRoutes::kNoIngest && route.kind == Kind::kIngest) {
+      return {403, "text/plain; charset=utf-8",
+              "ingest is not served on this listener (http.ingest, http.ingest_listen)\n"};
+    }
     if (route.methods == Methods::kPost && method != "POST") {
       return {405, "text/plain; charset=utf-8", "use POST\n"};
     }
     if (route.methods == Methods::kRead && !read) break;
-    return route.handler(ctx, HttpRequest{method, path, query, body, limiter});
+    return route.handler(ctx, HttpRequest{method, path, query, body, limiter, content_encoding});
   }
   // Any other method is refused before an unknown path is reported.
   if (!read) return {405, "text/plain; charset=utf-8", "method not allowed\n"};
@@ -68,12 +91,32 @@ HttpResponse Dispatch(HttpContext* ctx, std::string_view method, std::string_vie
 }  // namespace
 
 HttpResponse HandleHttp(HttpContext* ctx, std::string_view method, std::string_view target,
-                        std::string_view body, LogRateLimiter* limiter) {
+                        std::string_view body, LogRateLimiter* limiter,
+                        std::string_view content_encoding) {
   std::string_view handler = kOtherHandler;
-  HttpResponse r = Dispatch(ctx, method, target, body, limiter, &handler);
+  HttpResponse r = Dispatch(ctx, method, target, body, limiter, content_encoding, &handler);
   if (ctx->requests != nullptr) {
     ctx->requests->Add({{"handler", std::string(handler)}, {"code", std::to_string(r.status)}})
         .Increment();
+  }
+  return r;
+}
+
+HttpResponse UnauthorizedResponse(HttpContext* ctx, std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  HttpResponse r;
+  // The InfluxDB write API answers as InfluxDB does, for its clients' error handling.
+  if (path == "/write") {
+    r = {401, "application/json; charset=utf-8", "{\"error\":\"authorization failed\"}\n"};
+  } else if (path == "/api/v2/write") {
+    r = {401, "application/json; charset=utf-8",
+         "{\"code\":\"unauthorized\",\"message\":\"unauthorized access\"}\n"};
+  } else {
+    r = {401, "text/plain; charset=utf-8", "Unauthorized\n"};
+  }
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"driftd\"");
+  if (ctx->requests != nullptr) {
+    ctx->requests->Add({{"handler", std::string(HandlerOf(path))}, {"code", "401"}}).Increment();
   }
   return r;
 }
@@ -126,7 +169,21 @@ std::chrono::steady_clock::duration Seconds(double s) {
 
 // One HTTP connection. Touched only on the HTTP thread.
 struct Connection {
-  explicit Connection(asio::ip::tcp::socket s) : stream(std::move(s)) {}
+  Connection(asio::ip::tcp::socket s, std::shared_ptr<const HttpSecurity> sec)
+      : stream(std::move(s)), security(std::move(sec)) {
+    if (security && security->tls) tls.emplace(stream, *security->tls);
+  }
+
+  // Runs `f` with the stream requests are read from and answers written to: the TLS layer over
+  // `stream`, or `stream` itself.
+  template <class F>
+  void With(F&& f) {
+    if (tls) {
+      f(*tls);
+    } else {
+      f(stream);
+    }
+  }
 
   enum class State {
     kHeader,  // waiting for a request header (idle or mid-header): may be evicted
@@ -135,7 +192,10 @@ struct Connection {
     kClosed,
   };
 
-  beast::tcp_stream stream;
+  beast::tcp_stream stream;  // the TCP connection, with its deadline
+  // The web configuration in force when it was accepted (null: none): TLS, users, headers.
+  std::shared_ptr<const HttpSecurity> security;
+  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls;  // over `stream`, when serving TLS
   beast::flat_buffer buffer;
   std::optional<http::request_parser<http::string_body>> parser;
   State state = State::kHeader;
@@ -150,19 +210,30 @@ struct Connection {
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   using Acceptor = asio::ip::tcp::acceptor;
 
-  Impl(asio::io_context* io, const HttpConfig& config, HttpContext c)
-      : io(io),
+  Impl(asio::io_context* io, const HttpConfig& config, HttpContext c, HttpRole role)
+      : role(role),
+        io(io),
         acceptor(std::make_shared<Acceptor>(*io)),
         accept_timer(*io),
         ctx(std::move(c)),
         status_responses(config.max_status_responses) {
     ctx.status_responses = &status_responses;
     if (ctx.requests == nullptr) ctx.requests = HttpRequestsFamily(ctx.registry);
+    auto& failures = prometheus::BuildCounter()
+                         .Name("driftd_http_auth_failures_total")
+                         .Help(
+                             "HTTP requests refused for their credentials (401), and TLS "
+                             "handshakes that failed (--web.config.file), by reason.")
+                         .Register(*ctx.registry);
+    no_credentials = &failures.Add({{"reason", "no_credentials"}});
+    wrong_credentials = &failures.Add({{"reason", "wrong_credentials"}});
+    tls_handshake = &failures.Add({{"reason", "tls_handshake"}});
     SetBounds(config);
   }
 
   using ConnectionPtr = std::shared_ptr<Connection>;
 
+  const HttpRole role;
   asio::io_context* io;
   asio::io_context* render_io = nullptr;  // HttpServer's, set by Start
   // The listener; a reload that moves it swaps in another (the old one's connections stay).
@@ -174,9 +245,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   size_t max_connections = 0;
   Clock::duration header_timeout{}, request_timeout{};
   ResponseLimiter status_responses;
-  LogRateLimiter limiter{5};         // the ingest endpoint's error logs
-  LogRateLimiter accept_limiter{1};  // accept errors
-  std::string name;                  // "http 127.0.0.1:9470"
+  LogRateLimiter limiter{5};                     // the ingest endpoint's error logs
+  LogRateLimiter accept_limiter{1};              // accept errors
+  LogRateLimiter tls_limiter{1};                 // failed TLS handshakes
+  std::shared_ptr<const HttpSecurity> security;  // for connections accepted from now on
+  // driftd_http_auth_failures_total, by reason.
+  prometheus::Counter* no_credentials = nullptr;
+  prometheus::Counter* wrong_credentials = nullptr;
+  prometheus::Counter* tls_handshake = nullptr;
+  std::string name;  // "http 127.0.0.1:9470"
   bool stopped = false;
   std::unordered_map<Connection*, ConnectionPtr> connections;
   // The connections waiting for a request header, the one waiting longest first.
@@ -191,6 +268,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     request_timeout = Seconds(config.request_timeout_seconds);
     ctx.max_body_bytes = config.max_body_bytes;
     status_responses.set_max(config.max_status_responses);
+    if (role == HttpRole::kIngest) {
+      ctx.routes = HttpRoutes::kIngestOnly;
+    } else {
+      ctx.routes =
+          config.ingest && !config.ingest_listen ? HttpRoutes::kAll : HttpRoutes::kNoIngest;
+    }
   }
 
   // Accepts on `a` for as long as it is the listener.
@@ -232,10 +315,39 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       s.close(ec);
       return;
     }
-    auto c = std::make_shared<Connection>(std::move(s));
+    auto c = std::make_shared<Connection>(std::move(s), security);
     connections.emplace(c.get(), c);
     counters().connections->Set(static_cast<double>(connections.size()));
-    ReadHeader(c);
+    if (c->tls) {
+      Handshake(c);
+    } else {
+      ReadHeader(c);
+    }
+  }
+
+  // The TLS handshake, within http.header_timeout_seconds; meanwhile the connection counts as
+  // waiting for a header (it may be evicted). A failure is counted and closes the connection.
+  void Handshake(const ConnectionPtr& c) {
+    c->state = Connection::State::kHeader;
+    c->waiting = waiting.insert(waiting.end(), c.get());
+    c->stream.expires_after(header_timeout);
+    c->tls->async_handshake(
+        asio::ssl::stream_base::server, [self = shared_from_this(), c](error_code ec) {
+          if (c->state == Connection::State::kClosed) return;
+          self->waiting.erase(c->waiting);
+          c->state = Connection::State::kBody;
+          if (ec) {
+            self->tls_handshake->Increment();
+            uint64_t suppressed = 0;
+            if (self->tls_limiter.Allow(&suppressed)) {
+              Log(spdlog::level::warn, "TLS handshake failed",
+                  {{"listener", self->name}, {"error", ec.message()}, {"suppressed", suppressed}});
+            }
+            self->Close(c.get());
+            return;
+          }
+          self->ReadHeader(c);
+        });
   }
 
   // Closes the connection that has waited longest for a request header, counted as
@@ -254,9 +366,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     c->parser->body_limit(ctx.max_body_bytes);
     c->deadline = Clock::now() + request_timeout;
     c->stream.expires_after(header_timeout);
-    http::async_read_header(
-        c->stream, c->buffer, *c->parser,
-        [self = shared_from_this(), c](error_code ec, size_t) { self->OnHeader(c, ec); });
+    c->With([&](auto& stream) {
+      http::async_read_header(
+          stream, c->buffer, *c->parser,
+          [self = shared_from_this(), c](error_code ec, size_t) { self->OnHeader(c, ec); });
+    });
   }
 
   void OnHeader(const ConnectionPtr& c, error_code ec) {
@@ -271,10 +385,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
     if (!ec && !c->parser->is_done()) {
       c->stream.expires_at(c->deadline);
-      http::async_read(c->stream, c->buffer, *c->parser,
-                       [self = shared_from_this(), c](error_code body_ec, size_t) {
-                         self->OnRequest(c, body_ec);
-                       });
+      c->With([&](auto& stream) {
+        http::async_read(stream, c->buffer, *c->parser,
+                         [self = shared_from_this(), c](error_code body_ec, size_t) {
+                           self->OnRequest(c, body_ec);
+                         });
+      });
       return;
     }
     OnRequest(c, ec);
@@ -294,12 +410,82 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       return;
     }
     c->state = Connection::State::kBusy;
+    const BasicAuth* auth = c->security ? c->security->auth.get() : nullptr;
+    if (auth == nullptr) {
+      Answer(c);
+      return;
+    }
+    const auto& req = c->parser->get();
+    std::optional<Credentials> credentials =
+        ParseAuthorization(Text(req[http::field::authorization]));
+    const std::string_view target = Text(req.target());
+    if (!credentials && target.substr(0, target.find('?')) == "/write") {
+      credentials = QueryCredentials(target);  // InfluxDB 1.x: ?u=USER&p=PASSWORD
+    }
+    if (!credentials) {
+      no_credentials->Increment();
+      Refuse(c);
+      return;
+    }
+    if (auth->Remembered(*credentials)) {
+      Answer(c);
+      return;
+    }
+    // bcrypt takes tens of milliseconds: on the renderer thread, so that the HTTP thread never
+    // waits for it (a flood of wrong passwords cannot delay a scrape).
+    // `c` holds its security, and so `auth`, until the answer.
+    asio::post(*render_io,
+               [self = shared_from_this(), c, auth, credentials = std::move(*credentials)] {
+                 const bool ok = auth->Check(credentials) == BasicAuth::Outcome::kOk;
+                 asio::post(*self->io, [self, c, ok] {
+                   if (c->state == Connection::State::kClosed) return;
+                   if (ok) {
+                     self->Answer(c);
+                   } else {
+                     self->wrong_credentials->Increment();
+                     self->Refuse(c);
+                   }
+                 });
+               });
+  }
+
+  static std::string_view Text(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+  // The u and p parameters of `target`'s query, when it has both.
+  static std::optional<Credentials> QueryCredentials(std::string_view target) {
+    const size_t question = target.find('?');
+    if (question == std::string_view::npos) return std::nullopt;
+    std::string error;
+    const auto params = ParseQuery(target.substr(question + 1), &error);
+    if (!params) return std::nullopt;
+    std::optional<std::string> user, password;
+    for (const auto& [key, value] : *params) {
+      if (key == "u") user = value;
+      if (key == "p") password = value;
+    }
+    if (!user || !password) return std::nullopt;
+    return Credentials{*user, *password};
+  }
+
+  // 401 for the request of `c`, whose body (read) is dropped.
+  void Refuse(const ConnectionPtr& c) {
+    const auto& req = c->parser->get();
+    HttpResponse r = UnauthorizedResponse(&ctx, Text(req.target()));
+    const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    c->parser.reset();
+    Write(c, std::move(r), keep_alive, head);
+  }
+
+  // Answers the request of `c`, read and authorised.
+  void Answer(const ConnectionPtr& c) {
     const auto& req = c->parser->get();
     const auto method = req.method_string();
     const auto target = req.target();
-    HttpResponse r =
-        HandleHttp(&ctx, std::string_view(method.data(), method.size()),
-                   std::string_view(target.data(), target.size()), req.body(), &limiter);
+    const auto encoding = req[http::field::content_encoding];
+    HttpResponse r = HandleHttp(&ctx, std::string_view(method.data(), method.size()),
+                                std::string_view(target.data(), target.size()), req.body(),
+                                &limiter, std::string_view(encoding.data(), encoding.size()));
     const bool keep_alive = req.keep_alive();
     const bool head = req.method() == http::verb::head;
     c->parser.reset();  // the request (its body may be large) is no longer needed
@@ -327,23 +513,28 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     res->set(http::field::server, "driftd");
     res->set(http::field::content_type, r.content_type);
     for (const auto& [field, value] : r.headers) res->set(field, value);
+    if (c->security) {
+      for (const auto& [field, value] : c->security->headers) res->set(field, value);
+    }
     res->keep_alive(keep_alive && !stopped);
     if (!head) res->body() = {std::move(r.body), std::move(r.shared), std::move(r.lease)};
     res->prepare_payload();
     // A client that does not read its response holds it at most this long.
     c->stream.expires_after(request_timeout);
-    http::async_write(c->stream, *res, [self = shared_from_this(), c, res](error_code ec, size_t) {
-      if (c->state == Connection::State::kClosed) return;
-      if (!ec && c->unread) {
-        self->Linger(c);
-        return;
-      }
-      if (ec || !res->keep_alive()) {
-        self->Close(c.get());
-        return;
-      }
-      c->answered = true;
-      self->ReadHeader(c);
+    c->With([&](auto& stream) {
+      http::async_write(stream, *res, [self = shared_from_this(), c, res](error_code ec, size_t) {
+        if (c->state == Connection::State::kClosed) return;
+        if (!ec && c->unread) {
+          self->Linger(c);
+          return;
+        }
+        if (ec || !res->keep_alive()) {
+          self->Close(c.get());
+          return;
+        }
+        c->answered = true;
+        self->ReadHeader(c);
+      });
     });
   }
 
@@ -359,15 +550,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void Discard(const ConnectionPtr& c) {
     c->buffer.clear();
-    c->stream.async_read_some(c->buffer.prepare(4096),  // never committed: discarded
-                              [self = shared_from_this(), c](error_code ec, size_t) {
-                                if (c->state == Connection::State::kClosed) return;
-                                if (ec) {
-                                  self->Close(c.get());
-                                  return;
-                                }
-                                self->Discard(c);
-                              });
+    c->With([&](auto& stream) {
+      stream.async_read_some(c->buffer.prepare(4096),  // never committed: discarded
+                             [self = shared_from_this(), c](error_code ec, size_t) {
+                               if (c->state == Connection::State::kClosed) return;
+                               if (ec) {
+                                 self->Close(c.get());
+                                 return;
+                               }
+                               self->Discard(c);
+                             });
+    });
   }
 
   // Closes `c` (its pending operation ends with an error) and forgets it. Idempotent.
@@ -383,8 +576,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 };
 
-HttpServer::HttpServer(asio::io_context* io, const HttpConfig& config, HttpContext ctx)
-    : impl_(std::make_shared<Impl>(io, config, std::move(ctx))), listen_(config.listen) {}
+namespace {
+
+// The address `role` listens on in `config`.
+HostPort ListenOf(const HttpConfig& config, HttpRole role) {
+  return role == HttpRole::kIngest ? config.ingest_listen.value_or(config.listen) : config.listen;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context* io, const HttpConfig& config, HttpContext ctx,
+                       HttpRole role)
+    : impl_(std::make_shared<Impl>(io, config, std::move(ctx), role)),
+      listen_(ListenOf(config, role)) {}
 
 HttpServer::~HttpServer() {
   render_guard_.reset();
@@ -406,17 +610,22 @@ bool BindHttp(asio::ip::tcp::acceptor* acceptor, const HostPort& listen, std::st
   return true;
 }
 
-std::string BoundName(const asio::ip::tcp::acceptor& acceptor) {
+std::string BoundName(const asio::ip::tcp::acceptor& acceptor, HttpRole role) {
   error_code ec;
   const auto local = acceptor.local_endpoint(ec);
-  return "http " + FormatHostPort({local.address().to_string(), local.port()});
+  return (role == HttpRole::kIngest ? "http_ingest " : "http ") +
+         FormatHostPort({local.address().to_string(), local.port()});
 }
 
 }  // namespace
 
+void HttpServer::SetSecurity(std::shared_ptr<const HttpSecurity> security) {
+  impl_->security = std::move(security);
+}
+
 bool HttpServer::Start(std::string* error) {
   if (!BindHttp(impl_->acceptor.get(), listen_, error)) return false;
-  bound_ = BoundName(*impl_->acceptor);
+  bound_ = BoundName(*impl_->acceptor, impl_->role);
   impl_->name = bound_;
   impl_->render_io = &render_io_;
   render_guard_.emplace(asio::make_work_guard(render_io_));
@@ -429,9 +638,10 @@ bool HttpServer::Start(std::string* error) {
 
 bool HttpServer::Prepare(const HttpConfig& config, std::string* error) {
   Abandon();
-  if (config.listen == listen_) return true;
+  const HostPort listen = ListenOf(config, impl_->role);
+  if (listen == listen_) return true;
   auto next = std::make_shared<Impl::Acceptor>(*impl_->io);
-  if (!BindHttp(next.get(), config.listen, error)) return false;
+  if (!BindHttp(next.get(), listen, error)) return false;
   impl_->prepared = std::move(next);
   return true;
 }
@@ -459,8 +669,8 @@ void HttpServer::Commit(const HttpConfig& config, size_t max_line_bytes, double 
   impl_->accept_timer.cancel();
   impl_->backoff.Success();
   impl_->acceptor = std::move(impl_->prepared);
-  listen_ = config.listen;
-  bound_ = BoundName(*impl_->acceptor);
+  listen_ = ListenOf(config, impl_->role);
+  bound_ = BoundName(*impl_->acceptor, impl_->role);
   impl_->name = bound_;
   started->push_back(bound_);
   impl_->Accept(impl_->acceptor);

@@ -530,11 +530,45 @@ bool IsFalse(std::string_view t) {
   return t == "f" || t == "F" || t == "false" || t == "False" || t == "FALSE";
 }
 
-// Nanoseconds to seconds: whole seconds plus the fraction, so that e.g. ...250000000 ns gives
-// exactly .25.
-double NanosToSeconds(int64_t ns) {
-  constexpr int64_t kNanos = 1000000000;
-  return static_cast<double>(ns / kNanos) + static_cast<double>(ns % kNanos) * 1e-9;
+// A timestamp in `precision`'s unit to seconds. Below a second: whole seconds plus the fraction,
+// so that e.g. ...250000000 ns gives exactly .25.
+double TimestampToSeconds(int64_t t, TimestampPrecision precision) {
+  auto split = [t](int64_t per_second, double unit) {
+    return static_cast<double>(t / per_second) + static_cast<double>(t % per_second) * unit;
+  };
+  switch (precision) {
+    case TimestampPrecision::kNanoseconds:
+      return split(1000000000, 1e-9);
+    case TimestampPrecision::kMicroseconds:
+      return split(1000000, 1e-6);
+    case TimestampPrecision::kMilliseconds:
+      return split(1000, 1e-3);
+    case TimestampPrecision::kSeconds:
+      return static_cast<double>(t);
+    case TimestampPrecision::kMinutes:
+      return static_cast<double>(t) * 60;
+    case TimestampPrecision::kHours:
+      return static_cast<double>(t) * 3600;
+  }
+  return NAN;
+}
+
+std::string_view PrecisionUnit(TimestampPrecision precision) {
+  switch (precision) {
+    case TimestampPrecision::kNanoseconds:
+      return "nanoseconds";
+    case TimestampPrecision::kMicroseconds:
+      return "microseconds";
+    case TimestampPrecision::kMilliseconds:
+      return "milliseconds";
+    case TimestampPrecision::kSeconds:
+      return "seconds";
+    case TimestampPrecision::kMinutes:
+      return "minutes";
+    case TimestampPrecision::kHours:
+      return "hours";
+  }
+  return "?";
 }
 
 // End of a field value token or timestamp (for messages): the next ',' or blank.
@@ -558,6 +592,7 @@ struct LineDecoder::State {
   std::vector<uint64_t> special;  // line-protocol special-byte bitmap (see ScanBytes)
   KeyIndex field_index;
   KeyIndex tag_index;
+  TimestampPrecision precision = TimestampPrecision::kNanoseconds;
 
   DecodeStatus LineProtocol(std::string_view line, size_t pos, Record* record, DecodeError* error);
   DecodeStatus Json(std::string_view line, Record* record, DecodeError* error);
@@ -569,6 +604,21 @@ LineDecoder::LineDecoder() : state_(std::make_unique<State>()) {
   (void)ignored;
 }
 LineDecoder::~LineDecoder() = default;
+void LineDecoder::set_precision(TimestampPrecision precision) { state_->precision = precision; }
+
+std::optional<TimestampPrecision> ParsePrecision(std::string_view text, bool v1_forms) {
+  if (text == "ns") return TimestampPrecision::kNanoseconds;
+  if (text == "us") return TimestampPrecision::kMicroseconds;
+  if (text == "ms") return TimestampPrecision::kMilliseconds;
+  if (text == "s") return TimestampPrecision::kSeconds;
+  if (!v1_forms) return std::nullopt;
+  if (text == "n") return TimestampPrecision::kNanoseconds;
+  if (text == "u" || text == "\xc2\xb5") return TimestampPrecision::kMicroseconds;  // "µ"
+  if (text == "m") return TimestampPrecision::kMinutes;
+  if (text == "h") return TimestampPrecision::kHours;
+  return std::nullopt;
+}
+
 uint64_t LineDecoder::KeyProbes() const {
   return state_->field_index.probes() + state_->tag_index.probes();
 }
@@ -764,19 +814,19 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
     break;  // at a blank or the end
   }
 
-  // Optional timestamp in nanoseconds.
+  // Optional timestamp, an integer in `precision`'s unit.
   pos = SkipBlanks(s, pos, n);
   if (pos == n) return DecodeStatus::kRecord;
   end = NextSpecial(bits, pos);  // digits and '-' are not special
-  int64_t ns = 0;
-  if ((end < n && !IsBlank(s[end])) || !ParseInt64(s + pos, s + end, &ns)) {
+  int64_t t = 0;
+  if ((end < n && !IsBlank(s[end])) || !ParseInt64(s + pos, s + end, &t)) {
     end = TokenEnd(s, pos, n, /*stop_at_comma=*/false);
     return Fail(error, kBadTimestamp,
                 LpError("timestamp " + Quote({s + pos, end - pos}) +
-                            " is not an integer number of nanoseconds",
+                            " is not an integer number of " + std::string(PrecisionUnit(precision)),
                         pos));
   }
-  record->timestamp = NanosToSeconds(ns);
+  record->timestamp = TimestampToSeconds(t, precision);
   pos = SkipBlanks(s, end, n);
   if (pos != n) {
     return Fail(error, kMalformedLineProtocol, LpError("unexpected text after timestamp", pos));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,6 +15,21 @@
 namespace driftd {
 
 enum class DecodeStatus { kRecord, kSkip, kError };
+
+// The unit of a line-protocol timestamp: nanoseconds on every transport, or what an InfluxDB
+// write request's `precision` names.
+enum class TimestampPrecision {
+  kNanoseconds,
+  kMicroseconds,
+  kMilliseconds,
+  kSeconds,
+  kMinutes,
+  kHours
+};
+
+// The precision a `precision` query parameter names: InfluxDB 2.x's ns, us, ms and s, and with
+// `v1_forms` also 1.x's n, u, µ, m and h. Nullopt for anything else.
+std::optional<TimestampPrecision> ParsePrecision(std::string_view text, bool v1_forms);
 
 struct DecodeError {
   // kMalformedJson, kMalformedLineProtocol, kMissingModel, kBadTimestamp or kBinary.
@@ -32,14 +48,14 @@ struct DecodeError {
 // ignored. Numbers of any size become doubles.
 //
 // Line protocol (InfluxDB / Telegraf data_format="influx"): measurement (the model), tag set,
-// field set, optional integer timestamp in nanoseconds. A backslash escapes ',' and ' ' in the
-// measurement and ',', '=' and ' ' in tag keys, tag values and field keys; before any other byte
-// it is a literal backslash (so Telegraf's output, which never escapes backslashes, round-trips).
-// In string field values it escapes '"' and '\'; before any other byte it is literal. Sections are
-// separated by spaces or tabs (as Telegraf's parser accepts). Field values: floats (exponents
-// allowed; overflow is an error, underflow is 0), integers with 'i' (int64) or 'u' (uint64),
-// t/T/true/True/TRUE/f/F/false/False/FALSE, and double-quoted strings. Lines that are blank or
-// whose first non-blank byte is '#' are skipped.
+// field set, optional integer timestamp in nanoseconds (or the unit set_precision names). A
+// backslash escapes ',' and ' ' in the measurement and ',', '=' and ' ' in tag keys, tag values and
+// field keys; before any other byte it is a literal backslash (so Telegraf's output, which never
+// escapes backslashes, round-trips). In string field values it escapes '"' and '\'; before any
+// other byte it is literal. Sections are separated by spaces or tabs (as Telegraf's parser
+// accepts). Field values: floats (exponents allowed; overflow is an error, underflow is 0),
+// integers with 'i' (int64) or 'u' (uint64), t/T/true/True/TRUE/f/F/false/False/FALSE, and
+// double-quoted strings. Lines that are blank or whose first non-blank byte is '#' are skipped.
 //
 // Duplicate keys: the last one wins, in every format and for top-level JSON keys, features, fields
 // and tags alike. A repeated feature/field/tag keeps the position of its first occurrence and
@@ -66,6 +82,10 @@ class LineDecoder {
   // Never throws (other than std::bad_alloc) and never crashes, whatever the bytes. Allocates only
   // while a line needs more scratch space than every line before it.
   DecodeStatus Decode(std::string_view line, Record* record, DecodeError* error);
+
+  // The unit of line-protocol timestamps from now on (nanoseconds until set). JSON "ts" is
+  // always seconds.
+  void set_precision(TimestampPrecision precision);
 
   // Slots the duplicate-key tables stepped over, over every Decode so far: linear in the keys
   // decoded, whatever the keys (the key hash is seeded per process).

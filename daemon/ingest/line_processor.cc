@@ -38,10 +38,12 @@ bool LineProcessor::DropPartialLine() {
 }
 
 void LineProcessor::TooLong(std::string_view head) {
+  ++lines_;
   Error(Reason::kLineTooLong, "line longer than max_line_bytes; skipped to its end", head);
 }
 
 bool LineProcessor::Process(std::string_view line, double now, bool stream_ended) {
+  ++lines_;
   Record& record = scratch_->record;
   DecodeError& error = scratch_->error;
   switch (scratch_->decoder.Decode(line, &record, &error)) {
@@ -61,8 +63,7 @@ bool LineProcessor::Process(std::string_view line, double now, bool stream_ended
   const ApplyOutcome outcome = monitor_->Apply(record, now, &batch_);
   stats_.Add(outcome);
   if (!outcome.accepted()) {
-    ++rejected_;
-    last_error_ = RejectionMessage(outcome.rejected);
+    Rejected(RejectionMessage(outcome.rejected), line);
     return false;
   }
   ++accepted_;
@@ -82,10 +83,17 @@ std::string LineProcessor::RejectionMessage(Reason reason) const {
   }
 }
 
+void LineProcessor::Rejected(std::string message, std::string_view line) {
+  ++rejected_;
+  last_error_ = std::move(message);
+  if (first_error_.line == 0) {
+    first_error_ = {lines_, last_error_, std::string(Utf8Prefix(line, kLogSampleBytes))};
+  }
+}
+
 void LineProcessor::Error(Reason reason, std::string_view message, std::string_view sample) {
   batch_.Release();  // logging may block on stderr: never while holding a model's lock
-  ++rejected_;
-  last_error_ = std::string(ReasonLabel(reason)) + ": " + std::string(message);
+  Rejected(std::string(ReasonLabel(reason)) + ": " + std::string(message), sample);
   metrics_->Error(reason);
   uint64_t suppressed = 0;
   if (log_limiter_->Allow(&suppressed)) {

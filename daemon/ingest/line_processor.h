@@ -53,9 +53,20 @@ class LineProcessor {
   // Adds the counts gathered since the last Flush() to the metrics.
   void Flush();
 
+  // The unit of line-protocol timestamps (DecodeScratch's decoder; see LineDecoder).
+  void set_precision(TimestampPrecision precision) { scratch_->decoder.set_precision(precision); }
+
   uint64_t accepted() const { return accepted_; }
   uint64_t rejected() const { return rejected_; }
   const std::string& last_error() const { return last_error_; }
+  // The first line rejected, by number (1-based, counting every line fed, blank ones included),
+  // with its error and its first kLogSampleBytes; line 0 while none was.
+  struct FirstError {
+    uint64_t line = 0;
+    std::string error;
+    std::string sample;
+  };
+  const FirstError& first_error() const { return first_error_; }
 
  private:
   bool Process(std::string_view line, double now, bool stream_ended);
@@ -72,8 +83,12 @@ class LineProcessor {
   ApplyStats stats_;
   Monitor::Batch batch_;                                                 // released by Flush()
   std::array<uint64_t, static_cast<size_t>(Format::kCount)> records_{};  // by Format
+  void Rejected(std::string message, std::string_view line);
+
   uint64_t accepted_ = 0, rejected_ = 0;
+  uint64_t lines_ = 0;  // lines fed so far
   std::string last_error_;
+  FirstError first_error_;
 };
 
 }  // namespace driftd

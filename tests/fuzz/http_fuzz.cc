@@ -92,16 +92,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto& req = parser.get();
     const std::string_view method(req.method_string().data(), req.method_string().size());
     const std::string_view target(req.target().data(), req.target().size());
-    driftd::HttpResponse r = driftd::HandleHttp(&c->ctx, method, target, req.body(), &c->limiter);
+    const auto encoding = req[http::field::content_encoding];
+    driftd::HttpResponse r = driftd::HandleHttp(&c->ctx, method, target, req.body(), &c->limiter,
+                                                std::string_view(encoding.data(), encoding.size()));
     if (r.render) {  // what the server's renderer thread runs (the status document, the page)
       auto render = std::move(r.render);
       r.render = nullptr;
       render(&r);
     }
-    // 403: /-/reload without the lifecycle API; 409: a snapshot of an empty window.
+    // 403: /-/reload without the lifecycle API; 409: a snapshot of an empty window; 413 and
+    // 415: a write body that inflates past the limit, or another Content-Encoding.
     Check(r.status == 200 || r.status == 202 || r.status == 204 || r.status == 400 ||
           r.status == 403 || r.status == 404 || r.status == 405 || r.status == 409 ||
-          r.status == 413 || r.status == 503);
+          r.status == 413 || r.status == 415 || r.status == 503);
     Check(!r.content_type.empty());
     const std::string_view path = target.substr(0, target.find('?'));
     if (r.status == 200 && path == "/metrics" && method == "GET") {

@@ -44,9 +44,9 @@ class HttpFixture : public ::testing::Test {
   }
 
   // The response to one request, with its `render` (if any) run, as the server would.
-  HttpResponse Handle(std::string_view method, std::string_view target,
-                      std::string_view body = {}) {
-    return Rendered(HandleHttp(&ctx_, method, target, body, &limiter_));
+  HttpResponse Handle(std::string_view method, std::string_view target, std::string_view body = {},
+                      std::string_view content_encoding = {}) {
+    return Rendered(HandleHttp(&ctx_, method, target, body, &limiter_, content_encoding));
   }
 
   static HttpResponse Rendered(HttpResponse r) {
