@@ -278,6 +278,18 @@ TEST(ConfigGoodTest, HttpKeysAtTheirBounds) {
   EXPECT_EQ(c.http.max_status_responses, 1u);
 }
 
+TEST(ConfigGoodTest, IngestOnAListenerOfItsOwn) {
+  const Config c = LoadGood("http_ingest_listen.good.json");
+  EXPECT_EQ(c.http.listen, (HostPort{"0.0.0.0", 9470}));
+  EXPECT_TRUE(c.http.ingest);
+  ASSERT_TRUE(c.http.ingest_listen);
+  EXPECT_EQ(*c.http.ingest_listen, (HostPort{"127.0.0.1", 9471}));
+  // By default ingest is on, on http.listen.
+  const Config d = LoadGood("http.good.json");
+  EXPECT_TRUE(d.http.ingest);
+  EXPECT_FALSE(d.http.ingest_listen);
+}
+
 TEST(ConfigGoodTest, NullListenersAreDisabled) {
   const Config c = LoadGood("null_listeners.good.json");
   EXPECT_FALSE(c.ingest.tcp);
@@ -414,6 +426,16 @@ const std::map<std::string, std::vector<std::string>> kBadFiles = {
      {"http_listen_invalid.bad.json: http.listen: invalid address \"[::1]9470\": expected "
       "[host]:port"}},
     {"http_unknown_key.bad.json", {"http_unknown_key.bad.json: http.port: unknown key"}},
+    {"http_ingest_listen.bad.json",
+     {"http_ingest_listen.bad.json: http.ingest: must be true or false",
+      "http_ingest_listen.bad.json: http.ingest_listen: same address as http.listen "
+      "(127.0.0.1:9470)"}},
+    {"http_ingest_off_with_listener.bad.json",
+     {"http_ingest_off_with_listener.bad.json: http.ingest_listen: set while http.ingest is false "
+      "(no ingest endpoint to serve)"}},
+    {"http_ingest_listen_same_as_tcp.bad.json",
+     {"http_ingest_listen_same_as_tcp.bad.json: http.ingest_listen: same address as ingest.tcp "
+      "(127.0.0.1:7070)"}},
     {"http_same_as_tcp.bad.json",
      {"http_same_as_tcp.bad.json: http.listen: same address as ingest.tcp (127.0.0.1:9470)"}},
     {"http_limits.bad.json",

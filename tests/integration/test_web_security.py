@@ -230,5 +230,56 @@ class WebSecurityTest(unittest.TestCase):
         self.assertEqual(got, written)
 
 
+class IngestListenerTest(unittest.TestCase):
+    """http.ingest_listen and http.ingest: metrics on one listener, ingest on another or off,
+    changed by reloads."""
+
+    def post(self, url, body=b"m x=0.5\n"):
+        return request(url, data=body)[0]
+
+    def test_ingest_on_its_own_listener_and_off(self):
+        with TempDir() as tmp:
+            d = Driftd(tmp, {"http.ingest_listen": "127.0.0.1:0"}, args=["--web.enable-lifecycle"])
+            try:
+                main = "http://" + d.addresses["http"]
+                ingest = "http://" + d.addresses["http_ingest"]
+                for path in ("/api/v1/ingest", "/write", "/api/v2/write"):
+                    self.assertEqual(self.post(main + path), 403, path)
+                    self.assertEqual(self.post(ingest + path), 204, path)
+                self.assertEqual(request(ingest + "/metrics")[0], 404)
+                self.assertEqual(request(ingest + "/api/v1/status")[0], 404)
+                self.assertEqual(request(ingest + "/healthz")[0], 200)
+                self.assertEqual(request(ingest + "/readyz")[0], 200)
+                d.wait_samples("x", 3)
+                self.assertEqual(metric(d.metrics(), "driftd_ingest_records_total",
+                                        transport="http"), 3)
+
+                # A reload without it: the ingest listener closes, http.listen serves ingest.
+                del d.config["http"]["ingest_listen"]
+                d.write_config()
+                self.assertEqual(self.post(main + "/-/reload", b""), 200)
+                self.assertEqual(self.post(main + "/api/v1/ingest"), 204)
+                with self.assertRaises((urllib.error.URLError, ConnectionError)):
+                    request(ingest + "/healthz")
+                # Ingest off.
+                d.config["http"]["ingest"] = False
+                d.write_config()
+                self.assertEqual(self.post(main + "/-/reload", b""), 200)
+                self.assertEqual(self.post(main + "/write"), 403)
+                # And an ingest listener again, started by the reload.
+                d.config["http"].update({"ingest": True, "ingest_listen": "127.0.0.1:0"})
+                d.write_config()
+                before = d.addresses["http_ingest"]
+                self.assertEqual(self.post(main + "/-/reload", b""), 200)
+                deadline = time.monotonic() + 5
+                while d.addresses["http_ingest"] == before and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                self.assertNotEqual(d.addresses["http_ingest"], before)
+                self.assertEqual(self.post("http://" + d.addresses["http_ingest"] + "/write"), 204)
+                d.wait_samples("x", 5)
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
