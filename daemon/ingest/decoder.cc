@@ -462,57 +462,84 @@ bool ParseInt64(const char* p, const char* end, int64_t* value) {
   return true;
 }
 
-// Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Values whose
-// decimal mantissa fits 53 bits and whose power of ten is at most 22 are computed exactly here
-// (one correctly rounded IEEE operation); the rest go to std::from_chars.
-bool ParseFloat(const char* p, const char* end, double* value) {
-  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+// Appends the digits at `p` (up to `end`) to *mantissa and returns the end of the digits. Eight
+// bytes at a time (SWAR, no loop over digits): the run of digits at the start of a word is
+// found from its non-digit bytes, shifted up to make the bytes after it leading zeros, and
+// converted as EightDigits does. Bytes are loaded up to `readable` (>= end); closer to it than a
+// word, from a copy. Past 19 significant digits the mantissa wraps: callers count the digits and
+// take the slow path then.
+[[gnu::always_inline]] inline const char* AppendDigits(const char* p, const char* end,
+                                                       const char* readable, uint64_t* mantissa) {
+  static constexpr uint64_t kPow10[] = {1,      10,      100,      1000,     10000,
+                                        100000, 1000000, 10000000, 100000000};
+  uint64_t m = *mantissa;
+  while (p < end) {
+    uint64_t v;
+    if (readable - p >= 8) {
+      v = Load64(p);
+    } else {
+      char word[8];
+      std::memset(word, 'x', sizeof word);  // not a digit
+      std::memcpy(word, p, static_cast<size_t>(readable - p));
+      v = Load64(word);
+    }
+    // Per byte: a digit becomes 0..9; any other byte gets a high nibble (after adding 6, also a
+    // low nibble above 9). Carries only cross from a non-digit byte into the bytes after it.
+    const uint64_t x = v ^ 0x3030303030303030;
+    const uint64_t other = (x | (x + 0x0606060606060606)) & 0xF0F0F0F0F0F0F0F0;
+    size_t count = other == 0 ? 8 : static_cast<size_t>(__builtin_ctzll(other)) / 8;
+    count = std::min(count, static_cast<size_t>(end - p));
+    if (count == 0) break;
+    uint64_t d = x << (8 * (8 - count) % 64);  // count == 8: no shift
+    d = d * 10 + (d >> 8);
+    d = ((d & 0x000000FF000000FF) * (100 + (1000000ULL << 32)) +
+         ((d >> 16) & 0x000000FF000000FF) * (1 + (10000ULL << 32))) >>
+        32;
+    m = m * kPow10[count] + d;
+    p += count;
+    if (count < 8) break;
+  }
+  *mantissa = m;
+  return p;
+}
+
+// Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Up to 19
+// significant digits the decimal mantissa and power of ten go to simdjson's correctly rounded
+// conversion (Clinger's fast path, then Eisel-Lemire), the one its JSON numbers take; what it
+// cannot decide, and longer mantissas, go to std::from_chars. Either way: the double nearest the
+// decimal, as strtod gives it.
+bool ParseFloat(const char* p, const char* end, const char* readable, double* value) {
   const char* const start = p;
   const bool negative = p < end && *p == '-';
-  if (negative) ++p;
+  p += negative;
   uint64_t mantissa = 0;
-  int digits = 0;  // significant digits in `mantissa`
-  int exponent = 0;
-  bool exact = true;
-  bool any = false;
-  for (; p < end && IsDigit(*p); ++p) {
-    any = true;
-    if (digits < 19) {
-      mantissa = mantissa * 10 + static_cast<uint64_t>(*p - '0');
-      digits += mantissa != 0;
-    } else {
-      exact = false;
-    }
-  }
+  const char* const integer = p;
+  p = AppendDigits(p, end, readable, &mantissa);
+  size_t digits = static_cast<size_t>(p - integer);
+  int64_t exponent = 0;
   if (p < end && *p == '.') {
-    for (++p; p < end && IsDigit(*p); ++p) {
-      any = true;
-      if (digits < 19) {
-        mantissa = mantissa * 10 + static_cast<uint64_t>(*p - '0');
-        digits += mantissa != 0;
-        exponent -= exponent > -100000;  // bounded however many zeros lead the fraction
-      } else {
-        exact = false;
-      }
-    }
+    const char* const fraction = ++p;
+    p = AppendDigits(p, end, readable, &mantissa);
+    digits += static_cast<size_t>(p - fraction);
+    exponent = -(p - fraction);
   }
-  if (!any) return false;
+  if (digits == 0) return false;
   if (p < end && (*p == 'e' || *p == 'E')) {
     ++p;
     const bool negative_exponent = p < end && *p == '-';
     if (p < end && (*p == '+' || *p == '-')) ++p;
     if (p == end) return false;
-    int e = 0;
-    for (; p < end && IsDigit(*p); ++p) e = std::min(e * 10 + (*p - '0'), 100000);
+    int64_t e = 0;
+    for (; p < end && IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
     exponent += negative_exponent ? -e : e;
   }
   if (p != end) return false;
-  if (exact && mantissa <= (uint64_t{1} << 53) && exponent >= -22 && exponent <= 22) {
-    double v = static_cast<double>(mantissa);
-    v = exponent < 0 ? v / kPow10[-exponent] : v * kPow10[exponent];
-    *value = negative ? -v : v;
+  if (digits > 19) {  // leading zeros (0.000...) add nothing to the mantissa
+    for (const char* q = integer; q < end && (*q == '0' || *q == '.'); ++q) digits -= *q == '0';
+  }
+  if (digits <= 19 && exponent >= simdjson::internal::smallest_power &&
+      exponent <= simdjson::internal::largest_power &&
+      simdjson::builtin::numberparsing::compute_float_64(exponent, mantissa, negative, *value)) {
     return true;
   }
   const std::from_chars_result r = std::from_chars(start, end, *value);
@@ -792,7 +819,7 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
           value.kind = Value::Kind::kNumber;
           value.number = static_cast<double>(v);
         } else {
-          ok = ParseFloat(begin, stop, &value.number);
+          ok = ParseFloat(begin, stop, s + n, &value.number);
           value.kind = Value::Kind::kNumber;
         }
       }

@@ -383,6 +383,40 @@ TEST_F(DecoderTest, LineProtocolFloatsRoundLikeStrtod) {
     ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
     EXPECT_EQ(record_.fields[0].value.number, std::strtod(text, nullptr)) << text;
   }
+  // Mantissas of 1 to 40 digits with the point anywhere (or none, or leading/trailing), leading
+  // zeros, exponents up to the limits: the eight-digit path, the exact conversion and the slow
+  // path each against strtod.
+  for (int i = 0; i < 50000; ++i) {
+    std::string t = rng() % 4 == 0 ? "-" : "";
+    if (rng() % 5 == 0) t.append(static_cast<size_t>(rng() % 25), '0');
+    const size_t digits = 1 + rng() % 40;
+    const size_t point = rng() % (digits + 2);  // digits + 1: no point
+    for (size_t d = 0; d < digits; ++d) {
+      if (d == point) t.push_back('.');
+      t.push_back(static_cast<char>('0' + rng() % 10));
+    }
+    if (point == digits) t.push_back('.');
+    if (rng() % 3 == 0) {
+      t.push_back(rng() % 2 ? 'e' : 'E');
+      t.append(std::to_string(static_cast<int>(rng() % 640) - 330));
+    }
+    const double expected = std::strtod(t.c_str(), nullptr);
+    if (!std::isfinite(expected)) continue;
+    const std::string line = "m f=" + t + ",g=" + t + " 1";  // not last, and last before a space
+    ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
+    EXPECT_EQ(record_.fields[0].value.number, expected) << t;
+    EXPECT_EQ(record_.fields[1].value.number, expected) << t;
+    ASSERT_EQ(Decode("m f=" + t), DecodeStatus::kRecord) << t;  // at the very end of the line
+    EXPECT_EQ(record_.fields[0].value.number, expected) << t;
+  }
+  ASSERT_EQ(Decode("m a=1.7976931348623157e308,b=4.9e-324,c=2.2250738585072011e-308,d=.5,e=5."),
+            DecodeStatus::kRecord);
+  ExpectNumber(FieldValue("a"), 1.7976931348623157e308);
+  ExpectNumber(FieldValue("b"), 4.9e-324);
+  ExpectNumber(FieldValue("c"), 2.2250738585072011e-308);
+  ExpectNumber(FieldValue("d"), 0.5);
+  ExpectNumber(FieldValue("e"), 5);
+  EXPECT_EQ(ErrorReason("m a=1.8e308"), "malformed_line_protocol");
   ASSERT_EQ(Decode("m a=1e-400,b=-1e-400,c=0.000000000000000000000000000001"),
             DecodeStatus::kRecord);
   ExpectNumber(FieldValue("a"), 0);
