@@ -16,12 +16,41 @@ std::optional<size_t> FindWindow(const std::vector<NamedWindow>& windows, std::s
   return std::nullopt;
 }
 
+using PositionCache = std::vector<std::pair<std::string, int>>;  // MonitoredModel::Lookup()
+
+// One ingest thread's counts for one model, gathered under `mu` alone: the records of the slice
+// its arrival times fall in (tier 0, slice `index`), added into the model's window by Drain().
+struct ModelShard {
+  std::mutex mu;
+  // Everything below is guarded by mu.
+  bool retired = false;  // the model was retired (Reload): look its name up again
+  std::vector<SlidingWindow::Counter> counts;  // a slice's counters (the window's layout)
+  bool dirty = false;                          // counts holds something
+  uint64_t saturations = 0;                    // adds dropped at a full counter
+  bool placed = false;                         // index is a slice of the window
+  int64_t index = 0;  // the slice counts belongs to, numbered as tier 0 was when its
+  int64_t moved = 0;  // moved() was this (SlidingWindow::moved())
+  double now = -1;    // the arrival time Place() last saw
+  bool now_here = false;  // arrival-time records at `now` go into counts
+  double shifted = 0;     // Monitor::shifted_ as Place() last saw it
+  // As the model's own, for the records this shard counts (see MonitoredModel).
+  std::vector<uint32_t> seen;
+  uint32_t generation = 0;
+  PositionCache by_position;
+  std::vector<uint32_t> explicit_missing;
+  uint64_t explicit_version = ~uint64_t{0};
+};
+
 struct MonitoredModel {
   MonitoredModel(Reference ref, const MonitorOptions& options, double now,
-                 ModelAlerts alerts_policy)
+                 ModelAlerts alerts_policy, uint32_t shard_count = 0)
       : reference(std::move(ref)),
         alerts(std::move(alerts_policy)),
         window(Tiers(options), Bins(reference), now) {
+    for (uint32_t i = 0; i < shard_count; ++i) {
+      shards.push_back(std::make_unique<ModelShard>());
+      shards.back()->seen.assign(reference.features.size(), 0);
+    }
     warning_window = static_cast<uint32_t>(
         FindWindow(options.windows, alerts.warning_window).value_or(options.windows.size() - 1));
     critical_window =
@@ -55,7 +84,7 @@ struct MonitoredModel {
   // feature name (no longer than the longest one) are remembered, so the cache holds at most
   // kPositions * longest_name bytes of keys (64 KiB with the reference limit of 256-byte names),
   // whatever the senders send. Caller holds mu.
-  int Lookup(size_t position, std::string_view key) {
+  int Lookup(PositionCache& by_position, size_t position, std::string_view key) const {
     if (key.size() > longest_name) return -1;  // no feature has so long a name
     if (position < by_position.size()) {
       const auto& [name, f] = by_position[position];
@@ -84,8 +113,8 @@ struct MonitoredModel {
   std::mutex mu;
   WindowSet window;            // guarded by mu
   std::vector<uint32_t> seen;  // guarded by mu: generation a feature was last counted in
-  std::vector<std::pair<std::string, int>> by_position;  // guarded by mu: see Lookup()
-  uint32_t generation = 0;                               // guarded by mu
+  PositionCache by_position;  // guarded by mu: see Lookup()
+  uint32_t generation = 0;    // guarded by mu
   uint64_t late = 0, future = 0;                         // guarded by mu
   double shifted = 0;  // guarded by mu: Monitor::shifted_ as this window last applied it
   // Guarded by mu: Reload() replaced this model; look the name up again in the current set.
@@ -97,8 +126,13 @@ struct MonitoredModel {
   std::vector<uint32_t> explicit_missing;
   std::vector<char> counts_absent;
   double explicit_until = 0;
+  uint64_t explicit_version = 0;  // guarded by mu: changes of explicit_missing
+
+  // One per shard number (Monitor's `shards`); a shard's lock is taken before mu, never after.
+  std::vector<std::unique_ptr<ModelShard>> shards;
 
   void SetExplicitMissing(std::vector<uint32_t> features, double until) {
+    ++explicit_version;
     explicit_missing = std::move(features);
     counts_absent.assign(explicit_missing.empty() ? 0 : reference.features.size(), 0);
     for (uint32_t f : explicit_missing) counts_absent[f] = 1;
@@ -118,13 +152,14 @@ struct Monitor::ModelSet {
 };
 
 Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> references, double now,
-                 std::vector<ModelAlerts> alerts, MonitorObserver* observer)
-    : observer_(observer) {
+                 std::vector<ModelAlerts> alerts, MonitorObserver* observer, uint32_t shards)
+    : shards_(shards), observer_(observer) {
   auto set = std::make_shared<ModelSet>();
   set->options = options;
   for (size_t i = 0; i < references.size(); ++i) {
-    set->models.push_back(std::make_shared<Model>(std::move(references[i]), options, now,
-                                                  i < alerts.size() ? alerts[i] : ModelAlerts()));
+    set->models.push_back(std::make_shared<Model>(
+        std::move(references[i]), options, now, i < alerts.size() ? alerts[i] : ModelAlerts(),
+        shards_));
   }
   set_ = std::move(set);
 }
@@ -132,7 +167,12 @@ Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> reference
 Monitor::~Monitor() = default;
 
 void Monitor::Batch::Release() {
-  if (model_ != nullptr) model_->mu.unlock();
+  if (shard_held_ != nullptr) {
+    shard_held_->mu.unlock();
+  } else if (model_ != nullptr) {
+    model_->mu.unlock();
+  }
+  shard_held_ = nullptr;
   model_ = nullptr;
   set_.reset();
   now_ = -1;
@@ -196,12 +236,96 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
   return true;
 }
 
+// Counts `record`'s fields and tags through `add(feature, bin)`, each feature once (`seen` and
+// `generation` stamp the features counted), then an absent value for each feature in
+// `explicit_missing` the record did not carry; adds what it counted to *outcome.
+template <class Add>
+void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& by_position,
+                 std::vector<uint32_t>& seen, uint32_t& generation,
+                 const std::vector<uint32_t>& explicit_missing, ApplyOutcome* outcome, Add&& add) {
+  if (++generation == 0) {  // wrapped: forget every stamp
+    std::fill(seen.begin(), seen.end(), 0u);
+    generation = 1;
+  }
+  const uint32_t gen = generation;
+  add(m.records_feature(), 0);
+  for (size_t i = 0; i < record.fields.size(); ++i) {
+    const Field& field = record.fields[i];
+    const int found = m.Lookup(by_position, i, field.key);
+    if (found < 0) {
+      ++outcome->unknown_features;
+      continue;
+    }
+    const uint32_t f = static_cast<uint32_t>(found);
+    if (seen[f] == gen) continue;  // a repeated key counts once
+    uint32_t bin;
+    if (!BinOf(m.reference.features[f].bins, field.value, &bin)) {
+      ++outcome->type_mismatches;
+      continue;  // counted as missing, like an absent feature
+    }
+    seen[f] = gen;
+    add(f, bin);
+    ++outcome->values;
+  }
+  for (const Field& tag : record.tags) {
+    auto it = m.index.find(tag.key);
+    if (it == m.index.end()) continue;  // ordinary tags (host, region) are not features
+    const uint32_t f = it->second;
+    const FeatureBins& bins = m.reference.features[f].bins;
+    if (bins.kind() != FeatureKind::kCategorical || seen[f] == gen) continue;
+    seen[f] = gen;
+    add(f, TextCategoryBin(bins, tag.value.text));
+    ++outcome->values;
+  }
+  for (uint32_t f : explicit_missing) {  // empty but after a Reload() that reset features
+    if (seen[f] != gen) add(f, m.reference.features[f].bins.missing_bin());
+  }
+}
+
+// Adds what `s` holds into m's window and empties it, renumbering its slice as the window is
+// numbered now. Caller holds s->mu and m->mu, the window's shifts caught up.
+void Drain(MonitoredModel* m, ModelShard* s) {
+  if (!s->placed) return;
+  const int64_t moved = m->window.tier(0).moved();
+  s->index += moved - s->moved;
+  s->moved = moved;
+  if (!s->dirty) return;
+  m->window.AddSlice(0, s->index, s->counts.data());
+  m->window.mutable_tier(0).AddSaturations(s->saturations);
+  std::fill(s->counts.begin(), s->counts.end(), 0u);
+  s->saturations = 0;
+  s->dirty = false;
+}
+
 }  // namespace
+
+// Every shard of a model locked (in order), then the model, and what the shards held added into
+// its window: the window then holds every record applied before.
+class Monitor::Drained {
+ public:
+  Drained(Monitor* monitor, Model* m) : m_(m) {
+    locks_.reserve(m->shards.size());
+    for (const auto& s : m->shards) locks_.emplace_back(s->mu);
+    m->mu.lock();
+    monitor->CatchUpShifts(m);
+    for (const auto& s : m->shards) Drain(m, s.get());
+  }
+  ~Drained() { m_->mu.unlock(); }  // then the shards' locks (locks_)
+  Drained(const Drained&) = delete;
+  Drained& operator=(const Drained&) = delete;
+
+ private:
+  Model* m_;
+  std::vector<std::unique_lock<std::mutex>> locks_;
+};
 
 ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
   ApplyOutcome outcome;
   Batch local;
   if (batch == nullptr) batch = &local;
+  if (batch->shard_ >= 0 && static_cast<uint32_t>(batch->shard_) < shards_) {
+    return ApplySharded(record, now, batch);
+  }
   Model* m = batch->model_;
   if (m == nullptr || m->reference.model != record.model) {
     batch->Release();
@@ -238,43 +362,125 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
     case Admission::kAccepted:
       break;
   }
-  if (++m->generation == 0) {  // wrapped: forget every stamp
-    std::fill(m->seen.begin(), m->seen.end(), 0u);
-    m->generation = 1;
+  CountRecord(*m, record, m->by_position, m->seen, m->generation, m->explicit_missing, &outcome,
+              [&](uint32_t f, uint32_t bin) { m->window.Add(slot, f, bin); });
+  return outcome;
+}
+
+Monitor::Model* Monitor::LockDrained(std::string_view name, std::shared_ptr<const ModelSet>* set,
+                                    std::optional<Drained>* lock) {
+  for (;;) {
+    *set = Current();
+    Model* m = (*set)->Find(name);
+    if (m == nullptr) return nullptr;
+    lock->emplace(this, m);
+    if (!m->retired) return m;  // see LockModel()
+    lock->reset();
   }
-  const uint32_t gen = m->generation;
-  m->window.Add(slot, m->records_feature(), 0);
-  for (size_t i = 0; i < record.fields.size(); ++i) {
-    const Field& field = record.fields[i];
-    const int found = m->Lookup(i, field.key);
-    if (found < 0) {
-      ++outcome.unknown_features;
-      continue;
+}
+
+ModelShard* Monitor::LockShard(std::string_view name, int shard,
+                               std::shared_ptr<const ModelSet>* set, Model** model) {
+  for (;;) {
+    *set = Current();
+    Model* m = (*set)->Find(name);
+    if (m == nullptr) return nullptr;
+    ModelShard* s = m->shards[static_cast<size_t>(shard)].get();
+    s->mu.lock();
+    if (!s->retired) {  // see LockModel()
+      *model = m;
+      return s;
     }
-    const uint32_t f = static_cast<uint32_t>(found);
-    if (m->seen[f] == gen) continue;  // a repeated key counts once
-    uint32_t bin;
-    if (!BinOf(m->reference.features[f].bins, field.value, &bin)) {
-      ++outcome.type_mismatches;
-      continue;  // counted as missing, like an absent feature
+    s->mu.unlock();
+  }
+}
+
+void Monitor::Place(Model* m, ModelShard* s, double now) {
+  std::lock_guard<std::mutex> lock(m->mu);
+  CatchUpShifts(m);
+  m->window.AdvanceTo(now);
+  Drain(m, s);  // renumbers s->index as the window is numbered now
+  uint32_t tier = 0;
+  int64_t index = 0;
+  const bool here = m->window.Locate(now, &tier, &index) == Admission::kAccepted && tier == 0;
+  if (here && (!s->placed || index != s->index)) {
+    if (s->counts.empty()) s->counts.assign(m->window.tier(0).total_bins(), 0);
+    s->placed = true;
+    s->index = index;
+  }
+  s->now = now;
+  s->now_here = here;
+  s->shifted = m->shifted;
+  if (s->explicit_version != m->explicit_version) {
+    s->explicit_missing = m->explicit_missing;
+    s->explicit_version = m->explicit_version;
+  }
+}
+
+ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batch) {
+  ApplyOutcome outcome;
+  Model* m = batch->model_;
+  ModelShard* s = batch->shard_held_;
+  if (m == nullptr || m->reference.model != record.model) {
+    batch->Release();
+    s = LockShard(record.model, batch->shard_, &batch->set_, &m);
+    if (s == nullptr) {
+      batch->set_.reset();
+      outcome.rejected = Reason::kUnknownModel;
+      return outcome;
     }
-    m->seen[f] = gen;
-    m->window.Add(slot, f, bin);
-    ++outcome.values;
+    batch->model_ = m;
+    batch->shard_held_ = s;
   }
-  for (const Field& tag : record.tags) {
-    auto it = m->index.find(tag.key);
-    if (it == m->index.end()) continue;  // ordinary tags (host, region) are not features
-    const uint32_t f = it->second;
-    const FeatureBins& bins = m->reference.features[f].bins;
-    if (bins.kind() != FeatureKind::kCategorical || m->seen[f] == gen) continue;
-    m->seen[f] = gen;
-    m->window.Add(slot, f, TextCategoryBin(bins, tag.value.text));
-    ++outcome.values;
+  const double shifted = shifted_.load(std::memory_order_acquire);
+  if (now != s->now || shifted != s->shifted) {
+    const WindowOptions& finest = m->window.tier(0).options();
+    // Another arrival time in the same slice, with no clock step since: the shard's place holds.
+    if (!(s->now_here && shifted == s->shifted &&
+          SlidingWindow::IndexOf(now, finest) == s->index)) {
+      Place(m, s, now);
+    } else {
+      s->now = now;
+    }
   }
-  for (uint32_t f : m->explicit_missing) {  // empty but after a Reload() that reset features
-    if (m->seen[f] != gen) m->window.Add(slot, f, m->reference.features[f].bins.missing_bin());
+  bool here = s->now_here;
+  if (!std::isnan(record.timestamp)) {
+    here = s->placed && s->shifted == shifted &&
+           SlidingWindow::IndexOf(record.timestamp, m->window.tier(0).options()) == s->index;
   }
+  if (here) {
+    CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
+                [&](uint32_t f, uint32_t bin) {
+                  SlidingWindow::Counter& c = s->counts[m->window.offset(f) + bin];
+                  if (c == SlidingWindow::kCounterMax) [[unlikely]] {
+                    ++s->saturations;
+                    return;
+                  }
+                  ++c;
+                });
+    s->dirty = true;
+    return outcome;
+  }
+  // Stamped outside the shard's slice (or no arrival-time place): counted straight into the
+  // window, under the model's lock.
+  std::lock_guard<std::mutex> lock(m->mu);
+  CatchUpShifts(m);
+  m->window.AdvanceTo(now);
+  WindowPlace slot;
+  switch (m->window.Admit(std::isnan(record.timestamp) ? now : record.timestamp, &slot)) {
+    case Admission::kLate:
+      ++m->late;
+      outcome.rejected = Reason::kLate;
+      return outcome;
+    case Admission::kFuture:
+      ++m->future;
+      outcome.rejected = Reason::kFuture;
+      return outcome;
+    case Admission::kAccepted:
+      break;
+  }
+  CountRecord(*m, record, s->by_position, s->seen, s->generation, m->explicit_missing, &outcome,
+              [&](uint32_t f, uint32_t bin) { m->window.Add(slot, f, bin); });
   return outcome;
 }
 
@@ -351,8 +557,7 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
   for (const auto& m : set->models) {
     ModelEvaluation me;
     {
-      std::lock_guard<std::mutex> lock(m->mu);
-      CatchUpShifts(m.get());
+      Drained lock(this, m.get());
       m->window.AdvanceTo(now);
       if (!m->explicit_missing.empty() && m->window.end() >= m->explicit_until) {
         m->SetExplicitMissing({}, 0);  // every slice from before the reload has left
@@ -408,7 +613,7 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
   const double shifted = shifted_.load(std::memory_order_acquire);
   for (size_t i = 0; i < references.size(); ++i) {
     auto m = std::make_shared<Model>(std::move(references[i]), options, now,
-                                     i < alerts.size() ? alerts[i] : ModelAlerts());
+                                     i < alerts.size() ? alerts[i] : ModelAlerts(), shards_);
     m->shifted = shifted;
     if (old->Find(m->reference.model) == nullptr) report.added.push_back(m->reference.model);
     next->models.push_back(std::move(m));
@@ -427,8 +632,9 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
   }
   const WindowOptions& longest = options.windows.back().options;
   for (const auto& o : old->models) {
-    std::lock_guard<std::mutex> lock(o->mu);
+    Drained lock(this, o.get());
     o->retired = true;
+    for (const auto& shard : o->shards) shard->retired = true;
     Model* n = next->Find(o->reference.model);
     if (n == nullptr || !same_window) continue;
     CatchUpShifts(o.get());
@@ -475,13 +681,12 @@ ReloadReport Monitor::Reload(const MonitorOptions& options, std::vector<Referenc
 std::optional<Reference> Monitor::Snapshot(std::string_view name, size_t window, double now,
                                            std::string* error) {
   std::shared_ptr<const ModelSet> set;
-  Model* m = LockModel(name, &set);
+  std::optional<Drained> lock;  // held to the end: a reload may move this model's window out
+  Model* m = LockDrained(name, &set, &lock);
   if (m == nullptr) {
     *error = "no model named \"" + std::string(name) + "\"";
     return std::nullopt;
   }
-  // Held to the end: a reload may move this model's window out once the lock is released.
-  std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
   if (window >= m->window.windows()) {
     *error = "no such window";
     return std::nullopt;
@@ -530,8 +735,9 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
     // is the checkpoint's.
     for (int attempt = 0;; ++attempt) {
       const bool whole = attempt >= 2;
-      std::unique_lock<std::mutex> held(m->mu, std::defer_lock);
-      if (whole) held.lock();
+      std::optional<Drained> held;  // the shards' counts are added in first, either way
+      held.emplace(this, m.get());
+      if (!whole) held.reset();
       auto locked = [&](auto&& fn) {
         if (whole) return fn();
         std::lock_guard<std::mutex> lock(m->mu);
@@ -597,12 +803,12 @@ std::vector<ModelCheckpoint> Monitor::Checkpoint(double* max_lock_seconds) {
 bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* records,
                       std::string* why) {
   std::shared_ptr<const ModelSet> set;
-  Model* m = LockModel(saved.model, &set);
+  std::optional<Drained> lock;
+  Model* m = LockDrained(saved.model, &set, &lock);
   if (m == nullptr) {
     *why = "no such model in the configuration";
     return false;
   }
-  std::lock_guard<std::mutex> lock(m->mu, std::adopt_lock);
   const WindowOptions& w = set->options.windows.front().options;
   if (saved.sha256 != m->reference.sha256) {
     *why = "the reference changed since the checkpoint (sha256 " + saved.sha256 + ")";

@@ -3,7 +3,11 @@
 // divergences and moves the alert states on. Pure: time is passed in, and state changes are
 // reported through MonitorObserver (the daemon logs them); no I/O, no threads of its own.
 // Thread-safety: every model is guarded by its own mutex; Apply() and Evaluate() may run on
-// different threads. An Evaluation is immutable once returned and shared by pointer.
+// different threads. An Evaluation is immutable once returned and shared by pointer. Several
+// ingest threads apply records side by side through shards (Batch): each thread counts its model's
+// newest slice in a shard of its own, under the shard's lock only, and the shards are added into
+// the window (exactly: counts add) when the thread's slice changes and before anything reads or
+// moves the window (evaluation, snapshot, checkpoint, reload).
 #pragma once
 
 #include <array>
@@ -182,6 +186,7 @@ class MonitorObserver {
 };
 
 struct MonitoredModel;  // one model's reference, window and alert state (monitor.cc)
+struct ModelShard;      // one ingest thread's counts for a model (monitor.cc)
 
 // The memory a Monitor will hold, in bytes: every model's window counters and its reference
 // (bins, counts, smoothed probabilities).
@@ -196,8 +201,11 @@ class Monitor {
   // One model per reference (its sha256 names it), windows starting at `now`. `alerts[i]` is the
   // alerting policy of references[i] (defaults when shorter). `observer` (may be null) hears of
   // every state change and must outlive the Monitor.
+  // `shards`: how many Batch shard numbers (0 .. shards - 1) ingest threads may use, each its
+  // own; fixed for the Monitor's life.
   Monitor(const MonitorOptions& options, std::vector<Reference> references, double now,
-          std::vector<ModelAlerts> alerts = {}, MonitorObserver* observer = nullptr);
+          std::vector<ModelAlerts> alerts = {}, MonitorObserver* observer = nullptr,
+          uint32_t shards = 0);
   ~Monitor();
 
   struct ModelSet;  // the models and options in force (monitor.cc)
@@ -206,9 +214,15 @@ class Monitor {
   // chunk of records for one model takes the lock, advances the window and places arrival-time
   // records once. Owned by one thread; Release() it (or destroy it) before doing anything slow,
   // at the latest at the end of each read: the evaluation waits on the lock meanwhile.
+  //
+  // A Batch given a shard number (below the Monitor's `shards`) counts into that shard instead:
+  // it holds the shard's lock, not the model's, and takes the model's only briefly, when its
+  // slice changes or for a record stamped outside it. One thread per shard number, so that the
+  // shard's lock is contended only by the evaluation.
   class Batch {
    public:
     Batch() = default;
+    explicit Batch(int shard) : shard_(shard) {}
     Batch(const Batch&) = delete;
     Batch& operator=(const Batch&) = delete;
     ~Batch() { Release(); }
@@ -216,7 +230,9 @@ class Monitor {
 
    private:
     friend class Monitor;
-    MonitoredModel* model_ = nullptr;               // locked while set
+    int shard_ = -1;                                // the shard number, or none
+    ModelShard* shard_held_ = nullptr;              // locked while set (model_ is not, then)
+    MonitoredModel* model_ = nullptr;               // locked while set, unless shard_held_
     std::shared_ptr<const Monitor::ModelSet> set_;  // keeps model_ alive
     double now_ = -1;                               // the `now` the window was advanced to
     bool now_admitted_ = false;  // whether arrival-time records are accepted, and where:
@@ -286,6 +302,19 @@ class Monitor {
   void UpdateAlerts(Model* m, const MonitorOptions& options, ModelEvaluation* me);
   // Applies the ShiftWindows() calls `m` has not seen yet. Caller holds m->mu.
   void CatchUpShifts(Model* m);
+  // Apply() through shard `batch->shard_`.
+  ApplyOutcome ApplySharded(const Record& record, double now, Batch* batch);
+  // Where `shard`'s arrival-time records at `now` go, adding what it holds into the window first
+  // when that changes. Caller holds the shard's lock, not m->mu.
+  void Place(Model* m, ModelShard* shard, double now);
+  // Shard `shard` of the model named `name` in the current set, locked and not retired, or null.
+  ModelShard* LockShard(std::string_view name, int shard, std::shared_ptr<const ModelSet>* set,
+                        Model** model);
+  class Drained;  // every shard of a model and the model locked, the shards added in
+  uint32_t shards_ = 0;
+  // As LockModel(), with the model's shards added in and held in *lock.
+  Model* LockDrained(std::string_view name, std::shared_ptr<const ModelSet>* set,
+                     std::optional<Drained>* lock);
   MonitorObserver* observer_;
   mutable std::mutex set_mu_;
   std::shared_ptr<const ModelSet> set_;  // guarded by set_mu_; replaced whole by Reload()

@@ -47,6 +47,7 @@ void SlidingWindow::Shift(double seconds) {
   // Index head now names the slot head_ named: the newest slice stays the newest.
   const int64_t s = options_.slices;
   shift_ = (((shift_ + (head - head_)) % s) + s) % s;
+  moved_ += head - head_;
   head_ = head;
 }
 

@@ -89,6 +89,9 @@ class SlidingWindow {
   // The absolute index of the newest slice (floor(end / slice_seconds), as shifted); the live
   // slices are head() - slices + 1 .. head().
   int64_t head() const { return head_; }
+  // How far Shift() has renumbered the slices so far: the slice that had index i has index
+  // i + (moved() - moved() then) now.
+  int64_t moved() const { return moved_; }
   // The absolute index of the slice holding time `t` in a window with `options`: head() is
   // IndexOf(end()).
   static int64_t IndexOf(double t, const WindowOptions& options);
@@ -130,6 +133,7 @@ class SlidingWindow {
   int64_t head_ = 0;               // absolute index of the newest slice
   int64_t shift_ = 0;              // slices Shift() moved the indices by: index i is in slot
                                    // (i - shift_) mod slices
+  int64_t moved_ = 0;              // the same, not reduced modulo slices (moved())
   double end_ = 0;
   uint64_t saturations_ = 0;
 };

@@ -107,6 +107,16 @@ Admission WindowSet::Admit(double t, WindowPlace* place) const {
   return Admission::kLate;
 }
 
+Admission WindowSet::Locate(double t, uint32_t* tier, int64_t* index) const {
+  WindowPlace place;
+  const Admission a = Admit(t, &place);
+  if (a != Admission::kAccepted) return a;
+  const SlidingWindow& w = tiers_[place.tier];
+  *tier = place.tier;
+  *index = std::min(SlidingWindow::IndexOf(t, w.options()), w.head());
+  return a;
+}
+
 void WindowSet::Totals(std::vector<std::vector<uint64_t>>* out) const {
   out->resize(tiers_.size());
   std::vector<uint64_t> tier;

@@ -49,6 +49,16 @@ class WindowSet {
     tiers_[place.tier].Add(place.slot, feature, bin);
   }
 
+  // Where an observation stamped `t` goes, as Admit() decides, by tier and absolute slice index
+  // (SlidingWindow::head()'s numbering) rather than slot.
+  Admission Locate(double t, uint32_t* tier, int64_t* index) const;
+  // Adds `counts` (total_bins() counters, laid out as a slice) into slice `index` of tier `tier`;
+  // a slice that has left that tier goes where the tier handed it on (the next tier holding its
+  // time; dropped past the last). Sums past kCounterMax saturate and are counted.
+  void AddSlice(uint32_t tier, int64_t index, const SlidingWindow::Counter* counts) {
+    HandOn(tier, index * ratio_[tier], counts);
+  }
+
   // (*out)[k] = window k's totals (tiers 0..k summed), as SlidingWindow::Totals lays them out.
   void Totals(std::vector<std::vector<uint64_t>>* out) const;
 
