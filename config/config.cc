@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "core/feature_metrics.h"
@@ -19,6 +20,12 @@
 #include "core/window_set.h"
 
 namespace driftd {
+uint32_t IngestConfig::ThreadCount() const {
+  if (threads > 0) return threads;
+  const unsigned cores = std::thread::hardware_concurrency();
+  return std::clamp<uint32_t>(cores, 1, kDefaultIngestThreads);
+}
+
 namespace {
 
 using Json = nlohmann::json;
@@ -204,7 +211,8 @@ std::string Resolve(const std::string& path, const std::string& base_dir) {
 void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, Problems* p) {
   const Json* s = Section(doc, "ingest",
                           {"tcp", "udp", "unix", "unix_mode", "max_line_bytes", "max_connections",
-                           "max_unix_connections", "idle_timeout_seconds", "line_timeout_seconds"},
+                           "max_unix_connections", "idle_timeout_seconds", "line_timeout_seconds",
+                           "threads"},
                           p);
   if (s == nullptr) return;
   ReadListener(*s, "tcp", "ingest", &c->tcp, p);
@@ -228,6 +236,7 @@ void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, 
   ReadInteger(*s, "max_connections", "ingest", 1, kMaxIngestConnections, &c->max_connections, p);
   ReadInteger(*s, "max_unix_connections", "ingest", 1, kMaxIngestConnections,
               &c->max_unix_connections, p);
+  ReadInteger(*s, "threads", "ingest", 0, kMaxIngestThreads, &c->threads, p);
   ReadDuration(*s, "idle_timeout_seconds", "ingest", kMaxIdleTimeoutSeconds,
                &c->idle_timeout_seconds, p);
   ReadDuration(*s, "line_timeout_seconds", "ingest", kMaxLineTimeoutSeconds,

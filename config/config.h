@@ -34,7 +34,15 @@ struct IngestConfig {
   // connection is closed as "slow_client": a sender dripping bytes cannot hold a slot forever.
   double line_timeout_seconds = 10;
   uint32_t unix_mode = 0660;  // key "unix_mode", an octal string ("0660"): the socket's mode
+  // 0 .. kMaxIngestThreads; 0 (the default) is the number of cores, at most kDefaultIngestThreads.
+  // Read at start: a reload that changes it is applied at the next restart.
+  uint32_t threads = 0;
+  // The ingest threads `threads` asks for on this machine.
+  uint32_t ThreadCount() const;
 };
+
+inline constexpr uint32_t kMaxIngestThreads = 64;
+inline constexpr uint32_t kDefaultIngestThreads = 8;
 
 struct HttpConfig {
   HostPort listen{"127.0.0.1", 9470};

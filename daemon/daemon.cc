@@ -109,8 +109,12 @@ Daemon::Daemon(std::string version, std::string revision, std::function<double()
 Daemon::~Daemon() {
   // Only reached with threads still running when Run was never called or did not finish.
   for (asio::io_context* io : {&ingest_io_, &http_io_, &eval_io_, &state_io_}) io->stop();
+  for (const auto& io : lane_io_) io->stop();
   for (std::thread* t : {&ingest_thread_, &http_thread_, &eval_thread_, &state_thread_}) {
     if (t->joinable()) t->join();
+  }
+  for (std::thread& t : lane_threads_) {
+    if (t.joinable()) t.join();
   }
 }
 
@@ -149,7 +153,8 @@ void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
   config_ = std::move(config);
   const MonitorOptions options = MonitorOptionsFrom(config_);
   monitor_ = std::make_unique<Monitor>(options, std::move(references), clock_(),
-                                       AlertsFrom(config_), &drift_log_);
+                                       AlertsFrom(config_), &drift_log_,
+                                       config_.ingest.ThreadCount());
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);
 
@@ -204,8 +209,13 @@ std::unique_ptr<HttpServer> Daemon::StartIngestHttp(const HttpConfig& config,
 }
 
 bool Daemon::Listen(std::string* error) {
+  std::vector<asio::io_context*> lanes;
+  for (uint32_t k = 1; k < config_.ingest.ThreadCount(); ++k) {
+    lane_io_.push_back(std::make_unique<asio::io_context>(1));
+    lanes.push_back(lane_io_.back().get());
+  }
   ingest_ = std::make_unique<IngestServer>(&ingest_io_, config_.ingest, monitor_.get(),
-                                           metrics_.get(), now_);
+                                           metrics_.get(), now_, lanes);
   if (!ingest_->Start(error)) {
     *error = "cannot listen on " + *error;
     return false;
@@ -290,6 +300,10 @@ void Daemon::StartThreads() {
   };
   InternalErrors(&registry_, "main");  // exported from the start, like the other threads'
   ingest_thread_ = run(&ingest_io_, "ingest");
+  for (size_t k = 0; k < lane_io_.size(); ++k) {
+    lane_guards_.push_back(asio::make_work_guard(*lane_io_[k]));
+    lane_threads_.push_back(run(lane_io_[k].get(), "ingest-" + std::to_string(k + 1)));
+  }
   http_thread_ = run(&http_io_, "http");
   eval_thread_ = run(&eval_io_, "eval");
   state_thread_ = run(&state_io_, "state");
@@ -528,6 +542,7 @@ void Daemon::Run() {
   WaitForSignal();
   RunEventLoop(&main_io_, "main", InternalErrors(&registry_, "main"));
   ingest_thread_.join();
+  for (std::thread& t : lane_threads_) t.join();
   eval_thread_.join();
   state_thread_.join();
   http_io_.stop();
@@ -547,6 +562,8 @@ void Daemon::Shutdown() {
   drained.get_future().wait();
   ingest_guard_.reset();
   ingest_io_.stop();
+  lane_guards_.clear();
+  for (const auto& io : lane_io_) io->stop();
   // The final evaluation, on the eval thread so it never races the timer.
   std::promise<void> evaluated;
   asio::post(eval_io_, [&] {

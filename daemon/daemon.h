@@ -131,6 +131,11 @@ class Daemon {
   std::unique_ptr<StateMetrics> state_metrics_;
   boost::asio::signal_set signals_{main_io_};  // main thread only
   std::thread ingest_thread_, http_thread_, eval_thread_, state_thread_;
+  // The ingest threads beyond the first (ingest.threads - 1): each its own io_context, serving
+  // the connections ingest_io_ hands it ("ingest-1", ...).
+  std::vector<std::unique_ptr<boost::asio::io_context>> lane_io_;
+  std::vector<WorkGuard> lane_guards_;
+  std::vector<std::thread> lane_threads_;
 };
 
 }  // namespace driftd

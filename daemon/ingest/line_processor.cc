@@ -11,7 +11,8 @@ LineProcessor::LineProcessor(Monitor* monitor, TransportMetrics* metrics,
       log_limiter_(log_limiter),
       splitter_(max_line_bytes),
       own_scratch_(scratch ? nullptr : std::make_unique<DecodeScratch>()),
-      scratch_(scratch ? scratch : own_scratch_.get()) {}
+      scratch_(scratch ? scratch : own_scratch_.get()),
+      batch_(scratch_->shard) {}
 
 void LineProcessor::Feed(std::string_view bytes, double now) {
   splitter_.Feed(

@@ -23,6 +23,9 @@ struct DecodeScratch {
   LineDecoder decoder;
   Record record;
   DecodeError error;
+  // The Monitor shard (Monitor::Batch) the thread's records are counted through, or -1: under
+  // each model's lock.
+  int shard = -1;
 };
 
 class LineProcessor {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -51,6 +52,14 @@ namespace {
 class UdpReceiver;
 }  // namespace
 
+// Open stream sessions by transport, over every ingest thread (what the connection limits count).
+struct OpenSessions {
+  std::array<std::atomic<size_t>, static_cast<size_t>(Transport::kCount)> by_transport{};
+  std::atomic<size_t>& operator[](size_t t) { return by_transport[t]; }
+};
+
+// One ingest thread's state (a lane). Lane 0 also owns the listeners and hands accepted
+// connections to the lanes in turn; everything else here belongs to the lane's own thread.
 struct IngestServer::Shared {
   asio::io_context* io;
   IngestConfig options;
@@ -62,8 +71,10 @@ struct IngestServer::Shared {
   std::shared_ptr<UnixListener> unix_listener;
   std::shared_ptr<asio::ip::udp::socket> udp;  // shared with its UdpReceiver
   std::shared_ptr<UdpReceiver> udp_receiver;
-  std::set<SessionBase*> sessions;  // open stream sessions (ingest thread only)
-  std::array<size_t, static_cast<size_t>(Transport::kCount)> open{};  // open sessions by transport
+  std::set<SessionBase*> sessions;  // this lane's open stream sessions
+  std::shared_ptr<OpenSessions> open = std::make_shared<OpenSessions>();  // shared by the lanes
+  std::vector<std::shared_ptr<Shared>> others;  // lane 0: lanes 1 .. n - 1
+  size_t next_lane = 0;                         // lane 0: the lane the next connection goes to
   // Every stream session on this thread reads into this one buffer and decodes with this one
   // scratch: a session waits for readability (async_wait) and then reads without blocking, so an
   // idle connection holds no read buffer at all (docs/architecture.md, "Memory bounds").
@@ -116,8 +127,7 @@ class StreamSession : public SessionBase,
         transport_(transport) {}
 
   void Start() {
-    shared_->sessions.insert(this);
-    ++shared_->open[static_cast<size_t>(transport_)];
+    shared_->sessions.insert(this);  // counted in `open` by Serve()
     metrics_->connections->Increment();
     error_code ec;
     socket_.non_blocking(true, ec);
@@ -298,7 +308,7 @@ class StreamSession : public SessionBase,
   }
 
   void Forget() {
-    --shared_->open[static_cast<size_t>(transport_)];
+    --(*shared_->open)[static_cast<size_t>(transport_)];
     metrics_->connections->Decrement();
     shared_->sessions.erase(this);
     shared_->Settled();
@@ -329,6 +339,39 @@ class StreamSession : public SessionBase,
   std::chrono::steady_clock::time_point deadline_;
 };
 
+// Serves an accepted connection on the next lane in turn (lane 0 is `shared`, on whose thread
+// this runs): counted open at once, so that the limit holds while it moves to its lane.
+template <class Protocol>
+void Serve(const std::shared_ptr<IngestServer::Shared>& shared, typename Protocol::socket socket,
+           Transport transport) {
+  std::atomic<size_t>& open = (*shared->open)[static_cast<size_t>(transport)];
+  ++open;
+  const size_t k = shared->next_lane++ % (shared->others.size() + 1);
+  if (k == 0) {
+    std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), transport)->Start();
+    return;
+  }
+  std::shared_ptr<IngestServer::Shared> lane = shared->others[k - 1];
+  error_code ec;
+  const typename Protocol::endpoint local = socket.local_endpoint(ec);
+  const auto fd = ec ? -1 : socket.release(ec);
+  if (ec) {  // the peer is gone already
+    --open;
+    return;
+  }
+  asio::post(*lane->io, [lane, protocol = local.protocol(), fd, transport] {
+    typename Protocol::socket moved(*lane->io);
+    error_code assign_ec;
+    moved.assign(protocol, fd, assign_ec);
+    if (assign_ec) {
+      ::close(fd);
+      --(*lane->open)[static_cast<size_t>(transport)];
+      return;
+    }
+    std::make_shared<StreamSession<Protocol>>(lane, std::move(moved), transport)->Start();
+  });
+}
+
 // Accepts on `acceptor` for as long as it is open. A transport at its connection limit refuses
 // (too_many_connections); a failed accept (EMFILE, ...) is counted, logged and retried after the
 // loop's back-off instead of at once.
@@ -340,8 +383,7 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared,
     if (!loop->acceptor.is_open()) {
       // Closed by a reload after this connection was accepted: it is served, not dropped.
       if (!ec) {
-        std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), loop->transport)
-            ->Start();
+        Serve<Protocol>(shared, std::move(socket), loop->transport);
       }
       return;
     }
@@ -358,7 +400,7 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared,
       return;
     }
     loop->backoff.Success();
-    if (shared->open[static_cast<size_t>(loop->transport)] >= loop->limit) {
+    if ((*shared->open)[static_cast<size_t>(loop->transport)] >= loop->limit) {
       metrics.Error(Reason::kTooManyConnections);
       uint64_t suppressed = 0;
       if (shared->log_limiter.Allow(&suppressed)) {
@@ -370,8 +412,7 @@ void Accept(std::shared_ptr<IngestServer::Shared> shared,
       error_code ignored;
       socket.close(ignored);
     } else {
-      std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), loop->transport)
-          ->Start();
+      Serve<Protocol>(shared, std::move(socket), loop->transport);
     }
     Accept<Protocol>(shared, loop);
   });
@@ -382,7 +423,7 @@ template <class Protocol>
 void AcceptPending(const std::shared_ptr<IngestServer::Shared>& shared,
                    typename Protocol::acceptor* acceptor, Transport transport) {
   AcceptQueued(acceptor, shared->io, [&](typename Protocol::socket socket) {
-    std::make_shared<StreamSession<Protocol>>(shared, std::move(socket), transport)->Start();
+    Serve<Protocol>(shared, std::move(socket), transport);
   });
 }
 
@@ -687,13 +728,26 @@ void RetireUdp(IngestServer::Shared* shared) {
 }  // namespace
 
 IngestServer::IngestServer(asio::io_context* io, const IngestConfig& config, Monitor* monitor,
-                           IngestMetrics* metrics, std::function<double()> clock)
+                           IngestMetrics* metrics, std::function<double()> clock,
+                           std::vector<asio::io_context*> lanes)
     : shared_(std::make_shared<Shared>()) {
   shared_->io = io;
   shared_->options = config;
   shared_->monitor = monitor;
   shared_->metrics = metrics;
   shared_->clock = std::move(clock);
+  shared_->scratch.shard = 0;
+  for (size_t k = 0; k < lanes.size(); ++k) {
+    auto lane = std::make_shared<Shared>();
+    lane->io = lanes[k];
+    lane->options = config;
+    lane->monitor = monitor;
+    lane->metrics = metrics;
+    lane->clock = shared_->clock;
+    lane->open = shared_->open;
+    lane->scratch.shard = static_cast<int>(k + 1);
+    shared_->others.push_back(std::move(lane));
+  }
 }
 
 // The UDP receiver and the shared state hold each other: break the cycle.
@@ -773,6 +827,9 @@ bool IngestServer::Reconfigure(const IngestConfig& next, std::vector<std::string
   if (shared_->tcp) shared_->tcp->limit = next.max_connections;
   if (shared_->unix_listener) shared_->unix_listener->limit = next.max_unix_connections;
   shared_->options = next;
+  for (const std::shared_ptr<Shared>& lane : shared_->others) {
+    asio::post(*lane->io, [lane, next] { lane->options = next; });
+  }
   bound_.clear();
   if (shared_->tcp) bound_.push_back(shared_->tcp->name);
   if (shared_->udp) bound_.push_back(UdpName(*shared_->udp));
@@ -783,7 +840,12 @@ bool IngestServer::Reconfigure(const IngestConfig& next, std::vector<std::string
 void IngestServer::Drain(std::function<void()> done) {
   shared_->draining = true;
   shared_->drain_deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  shared_->on_drained = std::move(done);
+  // `done` once every lane has drained (counted on this thread).
+  auto left = std::make_shared<size_t>(shared_->others.size() + 1);
+  auto lane_done = std::make_shared<std::function<void()>>([left, done = std::move(done)] {
+    if (--*left == 0) done();
+  });
+  shared_->on_drained = [lane_done] { (*lane_done)(); };
   error_code ec;
   // Connections the kernel completed but driftd has not accepted yet may already hold data:
   // accept them now, so they are drained with the others.
@@ -799,6 +861,16 @@ void IngestServer::Drain(std::function<void()> done) {
   if (shared_->udp) {
     shared_->udp_drained = false;
     shared_->udp->cancel(ec);
+  }
+  // After the connections just accepted were handed to their lanes: each lane starts them first.
+  for (const std::shared_ptr<Shared>& lane : shared_->others) {
+    asio::post(*lane->io, [lane, lane0 = shared_, lane_done, deadline = shared_->drain_deadline] {
+      lane->draining = true;
+      lane->drain_deadline = deadline;
+      lane->on_drained = [lane0, lane_done] { asio::post(*lane0->io, [lane_done] { (*lane_done)(); }); };
+      for (SessionBase* session : lane->sessions) session->Drain(deadline);
+      lane->Settled();
+    });
   }
   for (SessionBase* session : shared_->sessions) session->Drain(shared_->drain_deadline);
   shared_->Settled();

@@ -1,5 +1,6 @@
-// The ingest listeners: TCP, UDP and a Unix stream socket, all on one io_context (the ingest
-// thread). Sessions only move bytes; LineSplitter and LineProcessor do the rest.
+// The ingest listeners: TCP, UDP and a Unix stream socket, on one io_context (the first ingest
+// thread), which hands the stream connections out over every ingest thread in turn. Sessions only
+// move bytes; LineSplitter and LineProcessor do the rest.
 #pragma once
 
 #include <functional>
@@ -17,9 +18,12 @@ namespace driftd {
 class IngestServer {
  public:
   // Listens where `config` says (tcp, udp, unix; each optional) with its limits. `clock` returns
-  // unix seconds (the arrival time of records without a timestamp).
+  // unix seconds (the arrival time of records without a timestamp). The listeners and UDP run on
+  // `io`; stream connections are served in turn on `io` and on each of `lanes` (one thread's
+  // io_context each), lane k counting through Monitor shard k (`io` is lane 0).
   IngestServer(boost::asio::io_context* io, const IngestConfig& config, Monitor* monitor,
-               IngestMetrics* metrics, std::function<double()> clock);
+               IngestMetrics* metrics, std::function<double()> clock,
+               std::vector<boost::asio::io_context*> lanes = {});
   ~IngestServer();
 
   // Binds every configured listener and starts accepting. On failure returns false with *error
