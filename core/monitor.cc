@@ -28,9 +28,9 @@ struct ModelShard {
   bool dirty = false;                          // counts holds something
   uint64_t saturations = 0;                    // adds dropped at a full counter
   bool placed = false;                         // index is a slice of the window
-  int64_t index = 0;  // the slice counts belongs to, numbered as tier 0 was when its
-  int64_t moved = 0;  // moved() was this (SlidingWindow::moved())
-  double now = -1;    // the arrival time Place() last saw
+  int64_t index = 0;      // the slice counts belongs to, numbered as tier 0 was when its
+  int64_t moved = 0;      // moved() was this (SlidingWindow::moved())
+  double now = -1;        // the arrival time Place() last saw
   bool now_here = false;  // arrival-time records at `now` go into counts
   double shifted = 0;     // Monitor::shifted_ as Place() last saw it
   // As the model's own, for the records this shard counts (see MonitoredModel).
@@ -111,12 +111,12 @@ struct MonitoredModel {
   size_t longest_name = 0;  // bytes of the longest feature name
 
   std::mutex mu;
-  WindowSet window;            // guarded by mu
-  std::vector<uint32_t> seen;  // guarded by mu: generation a feature was last counted in
-  PositionCache by_position;  // guarded by mu: see Lookup()
-  uint32_t generation = 0;    // guarded by mu
-  uint64_t late = 0, future = 0;                         // guarded by mu
-  double shifted = 0;  // guarded by mu: Monitor::shifted_ as this window last applied it
+  WindowSet window;               // guarded by mu
+  std::vector<uint32_t> seen;     // guarded by mu: generation a feature was last counted in
+  PositionCache by_position;      // guarded by mu: see Lookup()
+  uint32_t generation = 0;        // guarded by mu
+  uint64_t late = 0, future = 0;  // guarded by mu
+  double shifted = 0;             // guarded by mu: Monitor::shifted_ as this window last applied it
   // Guarded by mu: Reload() replaced this model; look the name up again in the current set.
   bool retired = false;
   // Guarded by mu. Features whose window started empty at a Reload() while the model's records
@@ -157,9 +157,9 @@ Monitor::Monitor(const MonitorOptions& options, std::vector<Reference> reference
   auto set = std::make_shared<ModelSet>();
   set->options = options;
   for (size_t i = 0; i < references.size(); ++i) {
-    set->models.push_back(std::make_shared<Model>(
-        std::move(references[i]), options, now, i < alerts.size() ? alerts[i] : ModelAlerts(),
-        shards_));
+    set->models.push_back(std::make_shared<Model>(std::move(references[i]), options, now,
+                                                  i < alerts.size() ? alerts[i] : ModelAlerts(),
+                                                  shards_));
   }
   set_ = std::move(set);
 }
@@ -186,17 +186,26 @@ std::shared_ptr<const Monitor::ModelSet> Monitor::Current() const {
 MonitorOptions Monitor::options() const { return Current()->options; }
 size_t Monitor::models() const { return Current()->models.size(); }
 
-Monitor::Model* Monitor::LockModel(std::string_view name, std::shared_ptr<const ModelSet>* set) {
+template <class TryLock>
+Monitor::Model* Monitor::FindLive(std::string_view name, std::shared_ptr<const ModelSet>* set,
+                                  TryLock try_lock) {
   for (;;) {
     *set = Current();
     Model* m = (*set)->Find(name);
     if (m == nullptr) return nullptr;
-    m->mu.lock();
     // Retired: a Reload() published its successor before retiring it, so the next look-up
     // finds the successor.
-    if (!m->retired) return m;
-    m->mu.unlock();
+    if (try_lock(m)) return m;
   }
+}
+
+Monitor::Model* Monitor::LockModel(std::string_view name, std::shared_ptr<const ModelSet>* set) {
+  return FindLive(name, set, [](Model* m) {
+    m->mu.lock();
+    if (!m->retired) return true;
+    m->mu.unlock();
+    return false;
+  });
 }
 
 namespace {
@@ -282,6 +291,22 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   }
 }
 
+// Counts a record its window did not admit (late or future) in `m`, and returns why; kCount for
+// an admitted one. Caller holds m->mu.
+Reason Refused(MonitoredModel* m, Admission admission) {
+  switch (admission) {
+    case Admission::kLate:
+      ++m->late;
+      return Reason::kLate;
+    case Admission::kFuture:
+      ++m->future;
+      return Reason::kFuture;
+    case Admission::kAccepted:
+      break;
+  }
+  return Reason::kCount;
+}
+
 // Adds what `s` holds into m's window and empties it, renumbering its slice as the window is
 // numbered now. Caller holds s->mu and m->mu, the window's shifts caught up.
 void Drain(MonitoredModel* m, ModelShard* s) {
@@ -350,49 +375,34 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
   } else if (!batch->now_admitted_) {
     admission = m->window.Admit(now, &slot);
   }
-  switch (admission) {
-    case Admission::kLate:
-      ++m->late;
-      outcome.rejected = Reason::kLate;
-      return outcome;
-    case Admission::kFuture:
-      ++m->future;
-      outcome.rejected = Reason::kFuture;
-      return outcome;
-    case Admission::kAccepted:
-      break;
-  }
+  outcome.rejected = Refused(m, admission);
+  if (!outcome.accepted()) return outcome;
   CountRecord(*m, record, m->by_position, m->seen, m->generation, m->explicit_missing, &outcome,
               [&](uint32_t f, uint32_t bin) { m->window.Add(slot, f, bin); });
   return outcome;
 }
 
 Monitor::Model* Monitor::LockDrained(std::string_view name, std::shared_ptr<const ModelSet>* set,
-                                    std::optional<Drained>* lock) {
-  for (;;) {
-    *set = Current();
-    Model* m = (*set)->Find(name);
-    if (m == nullptr) return nullptr;
+                                     std::optional<Drained>* lock) {
+  return FindLive(name, set, [&](Model* m) {
     lock->emplace(this, m);
-    if (!m->retired) return m;  // see LockModel()
+    if (!m->retired) return true;
     lock->reset();
-  }
+    return false;
+  });
 }
 
 ModelShard* Monitor::LockShard(std::string_view name, int shard,
                                std::shared_ptr<const ModelSet>* set, Model** model) {
-  for (;;) {
-    *set = Current();
-    Model* m = (*set)->Find(name);
-    if (m == nullptr) return nullptr;
-    ModelShard* s = m->shards[static_cast<size_t>(shard)].get();
+  ModelShard* s = nullptr;
+  *model = FindLive(name, set, [&](Model* m) {
+    s = m->shards[static_cast<size_t>(shard)].get();
     s->mu.lock();
-    if (!s->retired) {  // see LockModel()
-      *model = m;
-      return s;
-    }
+    if (!s->retired) return true;
     s->mu.unlock();
-  }
+    return false;
+  });
+  return *model == nullptr ? nullptr : s;
 }
 
 void Monitor::Place(Model* m, ModelShard* s, double now) {
@@ -434,13 +444,12 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
   }
   const double shifted = shifted_.load(std::memory_order_acquire);
   if (now != s->now || shifted != s->shifted) {
-    const WindowOptions& finest = m->window.tier(0).options();
     // Another arrival time in the same slice, with no clock step since: the shard's place holds.
-    if (!(s->now_here && shifted == s->shifted &&
-          SlidingWindow::IndexOf(now, finest) == s->index)) {
-      Place(m, s, now);
-    } else {
+    if (s->now_here && shifted == s->shifted &&
+        SlidingWindow::IndexOf(now, m->window.tier(0).options()) == s->index) {
       s->now = now;
+    } else {
+      Place(m, s, now);
     }
   }
   bool here = s->now_here;
@@ -467,18 +476,9 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
   CatchUpShifts(m);
   m->window.AdvanceTo(now);
   WindowPlace slot;
-  switch (m->window.Admit(std::isnan(record.timestamp) ? now : record.timestamp, &slot)) {
-    case Admission::kLate:
-      ++m->late;
-      outcome.rejected = Reason::kLate;
-      return outcome;
-    case Admission::kFuture:
-      ++m->future;
-      outcome.rejected = Reason::kFuture;
-      return outcome;
-    case Admission::kAccepted:
-      break;
-  }
+  outcome.rejected =
+      Refused(m, m->window.Admit(std::isnan(record.timestamp) ? now : record.timestamp, &slot));
+  if (!outcome.accepted()) return outcome;
   CountRecord(*m, record, s->by_position, s->seen, s->generation, m->explicit_missing, &outcome,
               [&](uint32_t f, uint32_t bin) { m->window.Add(slot, f, bin); });
   return outcome;

@@ -297,6 +297,11 @@ class Monitor {
  private:
   using Model = MonitoredModel;
   std::shared_ptr<const ModelSet> Current() const;
+  // The model named `name` of the current set, or null, once try_lock(m) took a lock on it and
+  // said it is live (not retired; try_lock unlocks and returns false when it is). Defined and
+  // used in monitor.cc: LockModel, LockShard, LockDrained.
+  template <class TryLock>
+  Model* FindLive(std::string_view name, std::shared_ptr<const ModelSet>* set, TryLock try_lock);
   // The model named `name` of the current set, locked and not retired, or null.
   Model* LockModel(std::string_view name, std::shared_ptr<const ModelSet>* set);
   void UpdateAlerts(Model* m, const MonitorOptions& options, ModelEvaluation* me);
