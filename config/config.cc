@@ -209,11 +209,11 @@ std::string Resolve(const std::string& path, const std::string& base_dir) {
 }
 
 void ParseIngest(const Json& doc, const std::string& base_dir, IngestConfig* c, Problems* p) {
-  const Json* s = Section(doc, "ingest",
-                          {"tcp", "udp", "unix", "unix_mode", "max_line_bytes", "max_connections",
-                           "max_unix_connections", "idle_timeout_seconds", "line_timeout_seconds",
-                           "threads"},
-                          p);
+  const Json* s =
+      Section(doc, "ingest",
+              {"tcp", "udp", "unix", "unix_mode", "max_line_bytes", "max_connections",
+               "max_unix_connections", "idle_timeout_seconds", "line_timeout_seconds", "threads"},
+              p);
   if (s == nullptr) return;
   ReadListener(*s, "tcp", "ingest", &c->tcp, p);
   ReadListener(*s, "udp", "ingest", &c->udp, p);

@@ -152,9 +152,9 @@ bool Daemon::Start(Config config, std::vector<Reference> references, std::string
 void Daemon::ApplyConfig(Config config, std::vector<Reference> references) {
   config_ = std::move(config);
   const MonitorOptions options = MonitorOptionsFrom(config_);
-  monitor_ = std::make_unique<Monitor>(options, std::move(references), clock_(),
-                                       AlertsFrom(config_), &drift_log_,
-                                       config_.ingest.ThreadCount());
+  monitor_ =
+      std::make_unique<Monitor>(options, std::move(references), clock_(), AlertsFrom(config_),
+                                &drift_log_, config_.ingest.ThreadCount());
   // Parsing the references builds large transient JSON trees; hand that memory back now.
   malloc_trim(0);
 

@@ -365,7 +365,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void ReadHeader(const ConnectionPtr& c) {
     c->state = Connection::State::kHeader;
-    if (c->buffer.size() == 0) c->buffer.shrink_to_fit();  // an idle connection holds no body buffer
+    // An idle connection holds no body buffer.
+    if (c->buffer.size() == 0) c->buffer.shrink_to_fit();
     c->waiting = waiting.insert(waiting.end(), c.get());
     c->parser.emplace();
     c->parser->body_limit(ctx.max_body_bytes);

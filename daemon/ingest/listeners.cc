@@ -867,7 +867,9 @@ void IngestServer::Drain(std::function<void()> done) {
     asio::post(*lane->io, [lane, lane0 = shared_, lane_done, deadline = shared_->drain_deadline] {
       lane->draining = true;
       lane->drain_deadline = deadline;
-      lane->on_drained = [lane0, lane_done] { asio::post(*lane0->io, [lane_done] { (*lane_done)(); }); };
+      lane->on_drained = [lane0, lane_done] {
+        asio::post(*lane0->io, [lane_done] { (*lane_done)(); });
+      };
       for (SessionBase* session : lane->sessions) session->Drain(deadline);
       lane->Settled();
     });

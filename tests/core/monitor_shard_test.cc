@@ -104,7 +104,9 @@ TEST(MonitorShardTest, TwoThreadsThroughShardsCountExactlyWhatOneThreadCounts) {
   for (int p = 0; p < 60; ++p) {
     const Phase phase = MakePhase(&rng, kNow + 41.0 * p, 3000);
     Monitor::Batch batch;
-    for (const Record& r : phase.records) accepted_one += one.Apply(r, phase.now, &batch).accepted();
+    for (const Record& r : phase.records) {
+      accepted_one += one.Apply(r, phase.now, &batch).accepted();
+    }
     batch.Release();
     std::vector<std::thread> threads;
     for (int t = 0; t < 2; ++t) {
