@@ -74,13 +74,17 @@ std::shared_ptr<const std::string> Published::metrics_text() const {
 std::shared_ptr<const std::string> Published::StatusModels(const Evaluation* eval,
                                                            bool bins) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return eval_.get() == eval ? status_models_[bins] : nullptr;
+  if (eval_.get() == eval) return status_models_[bins];
+  // An older evaluation, still held by the caller: its rendering if a response still holds it.
+  return last_eval_[bins].lock().get() == eval ? last_models_[bins].lock() : nullptr;
 }
 
-void Published::SetStatusModels(const Evaluation* eval, bool bins,
+void Published::SetStatusModels(const std::shared_ptr<const Evaluation>& eval, bool bins,
                                 std::shared_ptr<const std::string> text) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (eval_.get() == eval) status_models_[bins] = std::move(text);
+  last_eval_[bins] = eval;
+  last_models_[bins] = text;
+  if (eval_.get() == eval.get()) status_models_[bins] = std::move(text);
 }
 
 std::shared_ptr<const void> ResponseLimiter::TryAcquire() {

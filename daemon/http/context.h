@@ -53,10 +53,14 @@ class Published {
   std::shared_ptr<const std::string> metrics_text() const;
 
   // The status endpoint's unfiltered "models" array of `eval` (with or without the bins) as
-  // stored by SetStatusModels; null when none was stored or `eval` is no longer the latest.
+  // stored by SetStatusModels; null when none was stored. The latest evaluation's rendering is
+  // kept until the next one is published; an older one's only while a response still holds it,
+  // so that requests queued behind a slow rendering share it after a newer evaluation came out
+  // (each rendering them again kept the renderer busy for seconds per request).
   std::shared_ptr<const std::string> StatusModels(const Evaluation* eval, bool bins) const;
-  // Stores `text` as that rendering, unless another evaluation was published since.
-  void SetStatusModels(const Evaluation* eval, bool bins, std::shared_ptr<const std::string> text);
+  // Stores `text` as that rendering.
+  void SetStatusModels(const std::shared_ptr<const Evaluation>& eval, bool bins,
+                       std::shared_ptr<const std::string> text);
 
  private:
   mutable std::mutex mu_;
@@ -64,6 +68,8 @@ class Published {
   std::shared_ptr<const std::string> metrics_text_;      // guarded by mu_
   std::shared_ptr<const MetricHistory> history_;         // guarded by mu_
   std::shared_ptr<const std::string> status_models_[2];  // guarded by mu_; [bins]
+  std::weak_ptr<const Evaluation> last_eval_[2];         // guarded by mu_; the last one rendered
+  std::weak_ptr<const std::string> last_models_[2];      // guarded by mu_; its rendering
 };
 
 // Bounds how many responses of one kind are in flight (from the request until the response is

@@ -287,7 +287,7 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
     if (!q.filtered()) models = ctx->published->StatusModels(eval.get(), q.bins);
     if (!models) {
       models = std::make_shared<const std::string>(RenderModels(*eval, eval->options, q));
-      if (!q.filtered()) ctx->published->SetStatusModels(eval.get(), q.bins, models);
+      if (!q.filtered()) ctx->published->SetStatusModels(eval, q.bins, models);
     }
     out->shared = {std::move(models), Tail()};
   };
