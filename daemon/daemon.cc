@@ -295,8 +295,10 @@ void Daemon::StartThreads() {
   state_guard_.emplace(asio::make_work_guard(state_io_));
   // Each thread's loop survives a handler that throws (logged and counted, see event_loop.h).
   auto run = [this](asio::io_context* io, const std::string& name) {
-    return std::thread(
-        [io, name, errors = InternalErrors(&registry_, name)] { RunEventLoop(io, name, errors); });
+    return std::thread([io, name, errors = InternalErrors(&registry_, name)] {
+      NameThisThread(name);
+      RunEventLoop(io, name, errors);
+    });
   };
   InternalErrors(&registry_, "main");  // exported from the start, like the other threads'
   ingest_thread_ = run(&ingest_io_, "ingest");

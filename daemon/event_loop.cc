@@ -1,5 +1,7 @@
 #include "daemon/event_loop.h"
 
+#include <pthread.h>
+
 #include <exception>
 
 #include "daemon/log.h"
@@ -14,6 +16,10 @@ prometheus::Counter* InternalErrors(prometheus::Registry* registry, const std::s
                   "loop, by thread. Any increase is a driftd bug: please report it.")
               .Register(*registry)
               .Add({{"thread", thread}});
+}
+
+void NameThisThread(const std::string& name) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // the kernel's limit
 }
 
 uint64_t RunEventLoop(boost::asio::io_context* io, const std::string& thread,

@@ -15,6 +15,10 @@ namespace driftd {
 // (the same counter for the same thread). Thread-safe.
 prometheus::Counter* InternalErrors(prometheus::Registry* registry, const std::string& thread);
 
+// Names the calling thread `name` (its first 15 bytes) where `top -H`, `ps -L` and
+// /proc/PID/task/TID/comm show it.
+void NameThisThread(const std::string& name);
+
 // Runs `io` until it runs out of work or is stopped. What a handler throws is caught, logged
 // ("internal error", with the thread and the exception's message), counted in `errors`, and the
 // loop is resumed: the remaining handlers still run. Returns the number of exceptions caught.
