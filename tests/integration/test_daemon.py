@@ -349,6 +349,76 @@ class ConcurrencyTest(unittest.TestCase):
                 self.assertEqual(d.stop(), 0)
 
 
+    def test_two_ingest_threads_count_exactly_what_one_does(self):
+        """ingest.threads 2, two senders at once: each connection is served by its own thread
+        (both carry load), and the merged window and its divergences are exactly those of one
+        thread on the same records, and scipy's on the same bins."""
+        per_sender = 500_000
+        payloads = []
+        window = {"x": [0] * 7, "c": [0] * 5}
+        for seed in (1, 2):
+            values = random_values(random.Random(seed), 1000)
+            for x, c in values:
+                window["x"][bin_of_x(x)] += per_sender // 1000
+                window["c"][bin_of_c(c)] += per_sender // 1000
+            payloads.append(ndjson(values).encode() * (per_sender // 1000))
+        total = 2 * per_sender
+        results = {}
+        for threads in (1, 2):
+            with TempDir() as tmp:
+                d = Driftd(tmp, {"ingest.threads": threads})
+                try:
+                    host, port = d.addresses["tcp"].rsplit(":", 1)
+                    # Both connections open before either sends: round-robin gives each a thread.
+                    socks = [socket.create_connection((host, int(port))) for _ in payloads]
+                    senders = [threading.Thread(target=s.sendall, args=(p,))
+                               for s, p in zip(socks, payloads)]
+                    for t in senders:
+                        t.start()
+                    for t in senders:
+                        t.join()
+                    for s in socks:
+                        s.close()
+                    d.wait_samples("x", total, timeout=60)
+                    cpu = ingest_thread_cpu(d.proc.pid)
+                    st = d.status()
+                    features = {f["feature"]: f for f in st["models"][0]["features"]}
+                    for name in ("x", "c"):
+                        f = features[name]
+                        self.assertEqual([b["window_count"] for b in f["bins"]], window[name])
+                        want = expected_divergences(window[name], reference_counts()[name])
+                        for key, value in want.items():
+                            self.assertLessEqual(abs(f[key] - value), REL * abs(value),
+                                                 f"threads {threads}: {name} {key}")
+                    results[threads] = {name: {k: features[name][k] for k in METRIC_NAMES}
+                                        for name in ("x", "c")}
+                    self.assertEqual(metric(d.metrics(), "driftd_ingest_records_total",
+                                            transport="tcp"), total)
+                    print(f"  ingest.threads {threads}: CPU seconds per thread {cpu}")
+                    self.assertEqual(sorted(cpu), ["ingest", "ingest-1"][:threads])
+                    if threads == 2:
+                        for name, seconds in cpu.items():
+                            self.assertGreater(seconds, 0, f"{name} carried no load: {cpu}")
+                finally:
+                    self.assertEqual(d.stop(), 0)
+        self.assertEqual(results[1], results[2])
+
+
+def ingest_thread_cpu(pid):
+    """{thread name: CPU seconds} of driftd's ingest threads, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            name = f.read().strip()
+        if name != "ingest" and not name.startswith("ingest-"):
+            continue
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
 class LifecycleTest(unittest.TestCase):
     def test_graceful_shutdown_loses_nothing(self):
         n = 20000
