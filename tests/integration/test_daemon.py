@@ -473,33 +473,52 @@ class LifecycleTest(unittest.TestCase):
 
     def test_sigterm_cuts_off_senders_that_never_stop(self):
         """Senders still streaming at the drain deadline are cut off; driftd exits within 5 s."""
+        # Each sender is a process of its own, with a large send buffer: with two ingest threads
+        # reading, two sender threads under one interpreter lock could fall quiet for the 100 ms
+        # that tells driftd a peer has nothing more in flight (then closed, not cut off).
+        streamer = (
+            "import socket, sys\n"
+            "s = socket.socket()\n"
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)\n"
+            "s.connect((sys.argv[1], int(sys.argv[2])))\n"
+            "chunk = sys.stdin.buffer.read()\n"
+            "sent = 0\n"
+            "print('connected', flush=True)\n"
+            "try:\n"
+            "    while True:\n"
+            "        s.sendall(chunk)\n"
+            "        sent += 2000\n"
+            "        if sent == 10000: print('going', flush=True)\n"
+            "except OSError:\n"
+            "    pass\n"
+            "print(sent, flush=True)\n")
         with TempDir() as tmp:
             d = Driftd(tmp, {"evaluation": {"interval_seconds": 60, "min_samples": 10}})
             host, port = d.addresses["tcp"].rsplit(":", 1)
             chunk = ndjson([(1.5, "b")] * 2000).encode()
-            sent = [0, 0]
-            stop = threading.Event()
-
-            def stream(i):
-                with socket.create_connection((host, int(port))) as s:
-                    while not stop.is_set():
-                        try:
-                            s.sendall(chunk)
-                        except OSError:
-                            return
-                        sent[i] += 2000
-
-            senders = [threading.Thread(target=stream, args=(i,)) for i in range(2)]
-            for t in senders:
-                t.start()
+            senders = []
+            for _ in range(2):
+                p = subprocess.Popen(["/usr/bin/python3", "-c", streamer, host, port],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                p.stdin.write(chunk.decode())
+                p.stdin.close()
+                p.stdin = None  # communicate() below has nothing more to send
+                senders.append(p)
             # Both connected and streaming before the signal (on a busy machine one can lag).
-            d.wait_for(lambda: min(sent) >= 10000, "both senders to get going")
+            for p in senders:
+                self.assertEqual(p.stdout.readline().strip(), "connected")
+                self.assertEqual(p.stdout.readline().strip(), "going")
             start = time.time()
             code = d.stop()
             elapsed = time.time() - start
-            stop.set()
-            for t in senders:
-                t.join(10)
+            sent = []
+            for p in senders:
+                try:
+                    out, _ = p.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    out, _ = p.communicate()
+                sent.append(int(out.split()[-1]))
             self.assertEqual(code, 0)
             self.assertLess(elapsed, 5)
             cut = [e for e in d.log_entries()
