@@ -153,11 +153,17 @@ class StreamSession : public SessionBase,
   }
 
  private:
-  // The timer fires at the idle deadline (no data for idle_timeout_seconds) or, while a line is
-  // unfinished, at that line's deadline (line_timeout_seconds after its first byte), if earlier.
+  // The timer fires at the idle deadline (no record for idle_timeout_seconds: blank lines,
+  // comments and rejected lines do not hold a slot, so a drip of newlines cannot keep one forever)
+  // or, while a line is unfinished, at that line's deadline (line_timeout_seconds after its first
+  // byte), if earlier.
   void ArmTimer() {
     const auto now = std::chrono::steady_clock::now();
-    auto at = now + SecondsToDuration(shared_->options.idle_timeout_seconds);
+    if (processor_.accepted() != accepted_at_idle_deadline_ || idle_deadline_ == kNever) {
+      accepted_at_idle_deadline_ = processor_.accepted();
+      idle_deadline_ = now + SecondsToDuration(shared_->options.idle_timeout_seconds);
+    }
+    auto at = idle_deadline_;
     if (processor_.in_line()) at = std::min(at, line_deadline_);
     timer_.expires_at(at);
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
@@ -167,7 +173,7 @@ class StreamSession : public SessionBase,
         self->processor_.Error(Reason::kSlowClient,
                                "line not finished within line_timeout_seconds; closing");
       } else {
-        self->processor_.Error(Reason::kIdleTimeout, "no data for idle_timeout_seconds; closing");
+        self->processor_.Error(Reason::kIdleTimeout, "no record for idle_timeout_seconds; closing");
       }
       self->Finish();
     });
@@ -333,6 +339,9 @@ class StreamSession : public SessionBase,
   LineProcessor processor_;
   Transport transport_;
   std::chrono::steady_clock::time_point line_deadline_;  // while processor_.in_line()
+  static constexpr std::chrono::steady_clock::time_point kNever{};
+  std::chrono::steady_clock::time_point idle_deadline_ = kNever;  // idle_timeout after a record
+  uint64_t accepted_at_idle_deadline_ = 0;  // processor_.accepted() when it was set
   bool closed_ = false;
   bool draining_ = false;
   uint64_t drain_wait_ = 0;  // the current drain wait; older timer/socket waits are stale
