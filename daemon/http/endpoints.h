@@ -51,6 +51,9 @@ HttpResponse IngestEndpoint(HttpContext* ctx, const HttpRequest& req);
 // the first line rejected, the others applied (a partial write); 400 for a bad parameter, 413
 // for a body that inflates past the limit, 415 for another Content-Encoding, before anything is
 // applied (counted as bad_request or body_too_large).
+// 413 for a request whose body is over `limit` (http.max_body_bytes), refused before it was read:
+// InfluxDB's error body on the write endpoints, plain text on the others.
+HttpResponse BodyTooLargeResponse(std::string_view target, size_t limit);
 HttpResponse WriteV1Endpoint(HttpContext* ctx, const HttpRequest& req);
 HttpResponse WriteV2Endpoint(HttpContext* ctx, const HttpRequest& req);
 

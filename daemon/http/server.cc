@@ -411,7 +411,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (ec == http::error::body_limit) {
       counters().Error(Reason::kBodyTooLarge);
       c->unread = true;
-      Write(c, {413, "text/plain; charset=utf-8", "body too large\n"}, false, false);
+      Write(c, BodyTooLargeResponse(Text(c->parser->get().target()), ctx.max_body_bytes), false,
+            false);
       return;
     }
     if (ec == beast::error::timeout) counters().Error(Reason::kSlowClient);

@@ -153,6 +153,15 @@ HttpResponse Write(HttpContext* ctx, const HttpRequest& req, Api api) {
 
 }  // namespace
 
+HttpResponse BodyTooLargeResponse(std::string_view target, size_t limit) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::string message =
+      "the body is larger than http.max_body_bytes (" + std::to_string(limit) + " bytes)";
+  if (path == "/write") return WriteError(Api::kV1, 413, message);
+  if (path == "/api/v2/write") return WriteError(Api::kV2, 413, message);
+  return {413, "text/plain; charset=utf-8", "body too large\n"};
+}
+
 HttpResponse WriteV1Endpoint(HttpContext* ctx, const HttpRequest& req) {
   return Write(ctx, req, Api::kV1);
 }

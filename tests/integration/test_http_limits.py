@@ -200,7 +200,61 @@ class SlowClientTest(unittest.TestCase):
                 code, body = d.post("/api/v1/ingest", b"m x=0.5\n" * 129)
                 self.assertEqual((code, body), (413, "body too large\n"))
                 self.assertEqual(errors(d, "body_too_large"), 1)
+                # The InfluxDB write endpoints answer with InfluxDB's error bodies, for its
+                # clients' error handling: 1.x {"error"}, 2.x {"code", "message"}.
+                code, body = d.post("/write?db=m", b"m x=0.5\n" * 129)
+                self.assertEqual(code, 413)
+                self.assertIn("http.max_body_bytes (1024 bytes)", json.loads(body)["error"])
+                code, body = d.post("/api/v2/write?org=o&bucket=b", b"m x=0.5\n" * 129)
+                self.assertEqual(code, 413)
+                self.assertEqual(json.loads(body)["code"], "request too large")
+                self.assertEqual(errors(d, "body_too_large"), 3)
                 d.wait_samples("x", 128)
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+
+# docs/architecture.md, "Memory and time bounds: HTTP": what one open HTTP connection may cost,
+# idle or halfway through its request header.
+HTTP_CONNECTION_BOUND_BYTES = 16 * 1024
+
+
+class ConnectionMemoryTest(unittest.TestCase):
+    @unittest.skipIf(SANITIZED, "the sanitizers' allocators distort RSS")
+    def test_idle_and_half_sent_connections_cost_at_most_their_bound(self):
+        """1,000 connections, half of them idle after a keep-alive request, half holding a header
+        sent in part: RSS grows by at most HTTP_CONNECTION_BOUND_BYTES each, and a scrape
+        still answers."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 2200:
+            self.skipTest(f"needs 2,200 file descriptors, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        with TempDir() as tmp:
+            d = Driftd(tmp, {"http.max_connections": 1100})
+            try:
+                for _ in range(3):  # the first requests' one-off allocations, before measuring
+                    timed_get(d, "/metrics")
+                time.sleep(0.5)
+                before = rss_bytes(d.proc.pid)
+                socks = []
+                for i in range(1000):
+                    s = socket.create_connection(http_addr(d), timeout=10)
+                    if i % 2 == 0:  # a whole request answered, then idle on keep-alive
+                        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                        self.assertIn(b" 200 ", s.recv(4096))
+                    else:  # half a header
+                        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nUser-Agent: " +
+                                  b"y" * 2000)
+                    socks.append(s)
+                time.sleep(0.5)
+                grew = rss_bytes(d.proc.pid) - before
+                status, _, _ = timed_get(d, "/metrics")
+                self.assertEqual(status, 200)
+                print(f"\n1,000 HTTP connections: RSS +{grew / 1e6:.2f} MB, "
+                      f"{grew / 1000:.0f} bytes each (bound {HTTP_CONNECTION_BOUND_BYTES})")
+                self.assertLessEqual(grew, 1000 * HTTP_CONNECTION_BOUND_BYTES)
+                for s in socks:
+                    s.close()
             finally:
                 self.assertEqual(d.stop(), 0)
 
