@@ -880,13 +880,24 @@ bool Monitor::Restore(const ModelCheckpoint& saved, double now, uint64_t* record
 }
 
 MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
-                                       const std::vector<Reference>& references) {
+                                       const std::vector<Reference>& references, uint32_t shards) {
   MemoryEstimate e;
   for (const Reference& ref : references) {
     const std::vector<uint32_t> bins = MonitoredModel::Bins(ref);
     size_t total_bins = 0;
     for (uint32_t b : bins) total_bins += b;
     e.windows += WindowSet::MemoryBytesFor(MonitoredModel::Tiers(options), total_bins, bins.size());
+    // A shard: one slice of counters, a `seen` entry per feature, and its key cache at its bound
+    // (kPositions keys, each as long as the longest name, held outside the string when it is
+    // longer than the string's own buffer).
+    std::string_view longest;
+    for (const ReferenceFeature& f : ref.features) {
+      if (f.name.size() > longest.size()) longest = f.name;
+    }
+    const size_t cache =
+        MonitoredModel::kPositions * (sizeof(PositionCache::value_type) + StringHeapBytes(longest));
+    e.shards += shards * (sizeof(ModelShard) + total_bins * sizeof(SlidingWindow::Counter) +
+                          ref.features.size() * sizeof(uint32_t) + cache);
     for (const ReferenceFeature& f : ref.features) {
       e.references += sizeof(ReferenceFeature) + StringHeapBytes(f.name) + f.bins.HeapBytes() +
                       f.counts.size() * sizeof(uint64_t) + sizeof(PreparedReference) +

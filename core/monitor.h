@@ -189,11 +189,13 @@ struct MonitoredModel;  // one model's reference, window and alert state (monito
 struct ModelShard;      // one ingest thread's counts for a model (monitor.cc)
 
 // The memory a Monitor will hold, in bytes: every model's window counters and its reference
-// (bins, counts, smoothed probabilities).
+// (bins, counts, smoothed probabilities), and what each ingest thread keeps per model (its shard:
+// a slice of counters, the features it saw, and at most its key cache's bound).
 struct MemoryEstimate {
   size_t windows = 0;
   size_t references = 0;
-  size_t total() const { return windows + references; }
+  size_t shards = 0;
+  size_t total() const { return windows + references + shards; }
 };
 
 class Monitor {
@@ -288,8 +290,10 @@ class Monitor {
 
   // What a Monitor built from `references` with `options` will hold (see MemoryEstimate),
   // computed from the sizes the windows and references allocate. Thread-safe.
+  // `shards` as given to the constructor.
   static MemoryEstimate EstimateMemory(const MonitorOptions& options,
-                                       const std::vector<Reference>& references);
+                                       const std::vector<Reference>& references,
+                                       uint32_t shards = 0);
 
   MonitorOptions options() const;
   size_t models() const;

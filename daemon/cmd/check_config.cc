@@ -40,16 +40,21 @@ std::string FormatBytes(size_t bytes) {
 std::string MemoryReport(const Config& config, const std::vector<Reference>& references) {
   const MonitorOptions options = MonitorOptionsFrom(config);
   std::string out;
+  const uint32_t threads = config.ingest.ThreadCount();
   MemoryEstimate total;
   for (const Reference& ref : references) {
-    const MemoryEstimate e = Monitor::EstimateMemory(options, {ref});
+    const MemoryEstimate e = Monitor::EstimateMemory(options, {ref}, threads);
     out += "memory: model \"" + ref.model + "\": windows " + FormatBytes(e.windows) +
-           ", reference " + FormatBytes(e.references) + "\n";
+           ", reference " + FormatBytes(e.references) + ", ingest threads' shards at most " +
+           FormatBytes(e.shards) + "\n";
     total.windows += e.windows;
     total.references += e.references;
+    total.shards += e.shards;
   }
   out += "memory: windows " + FormatBytes(total.windows) + ", references " +
-         FormatBytes(total.references) + ", total " + FormatBytes(total.total()) + " (estimate)\n";
+         FormatBytes(total.references) + ", shards of " + std::to_string(threads) +
+         " ingest threads " + FormatBytes(total.shards) + ", total " + FormatBytes(total.total()) +
+         " (estimate)\n";
   return out;
 }
 

@@ -316,6 +316,35 @@ TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
   // The window figure is what the Monitor's window really holds.
   WindowSet built({o.windows[0].options}, {6, 1}, kNow);
   EXPECT_EQ(built.MemoryBytes(), window);
+  EXPECT_EQ(e.shards, 0u);  // no ingest threads
+}
+
+TEST(MonitorMemoryTest, ShardsGrowWithThreadsBinsAndTheLongestName) {
+  auto parse = [](const std::string& name, const std::string& edges, const std::string& counts) {
+    std::vector<std::string> errors;
+    auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {")" + name +
+                                  R"(": {"type": "numeric", "edges": )" + edges +
+                                  R"(, "counts": )" + counts + "}}}",
+                              "m.json", &errors);
+    EXPECT_TRUE(ref) << testing::PrintToString(errors);
+    return *ref;
+  };
+  MonitorOptions o;
+  o.windows = {{"w", {3600, 60}}};
+  const Reference small = parse("amount", "[0, 10, 20, 30]", "[1, 2, 3]");
+  const size_t one = Monitor::EstimateMemory(o, {small}, 1).shards;
+  EXPECT_EQ(Monitor::EstimateMemory(o, {small}, 3).shards, 3 * one);
+  // Two more edges: two more counters of 4 bytes in the shard's slice.
+  EXPECT_EQ(
+      Monitor::EstimateMemory(o, {parse("amount", "[0, 10, 20, 30, 40, 50]", "[1, 2, 3, 4, 5]")}, 1)
+          .shards,
+      one + 2 * 4);
+  // A 40-byte name: each of the cache's 256 keys may be 40 bytes plus its NUL outside the string
+  // ("amount" fits inside it).
+  EXPECT_EQ(
+      Monitor::EstimateMemory(o, {parse(std::string(40, 'a'), "[0, 10, 20, 30]", "[1, 2, 3]")}, 1)
+          .shards,
+      one + 256 * 41);
 }
 
 TEST(MonitorTest, KeysLongerThanEveryFeatureNameAreNeitherMatchedNorRemembered) {

@@ -61,17 +61,22 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
   ASSERT_TRUE(ref) << testing::PrintToString(errors);
   Config config;
   config.windows[0].slices = 3600;
+  config.ingest.threads = 2;
   // (6 bins + the records counter) * 3600 slices * 4 bytes = 100,800 bytes, plus the window
   // object and 3 offsets, in a set of one window (its object and one slice ratio): about 98.5 KiB.
   const size_t window =
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
   const size_t reference =
       sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
+  // Two ingest threads' shards (their size is checked in MonitorMemoryTest).
+  const size_t shards = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).shards;
+  ASSERT_GT(shards, 2 * 7 * 4);
   EXPECT_EQ(MemoryReport(config, {*ref}),
             "memory: model \"fraud\": windows " + FormatBytes(window) + ", reference " +
-                FormatBytes(reference) + "\nmemory: windows " + FormatBytes(window) +
-                ", references " + FormatBytes(reference) + ", total " +
-                FormatBytes(window + reference) + " (estimate)\n");
+                FormatBytes(reference) + ", ingest threads' shards at most " + FormatBytes(shards) +
+                "\nmemory: windows " + FormatBytes(window) + ", references " +
+                FormatBytes(reference) + ", shards of 2 ingest threads " + FormatBytes(shards) +
+                ", total " + FormatBytes(window + reference + shards) + " (estimate)\n");
 }
 
 TEST(ReferenceBuildArgsTest, FlagsAndLists) {
