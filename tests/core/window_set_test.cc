@@ -104,6 +104,34 @@ TEST(WindowSetTest, AValueIsInOneTierAtATime) {
   EXPECT_EQ(set.Admit(set.end() - 90000, &place), Admission::kLate);
 }
 
+// A slice added whole (an ingest thread's shard drained, a checkpoint restored) and a slice handed
+// on to the next tier saturate at kCounterMax like single adds, and count what did not fit.
+TEST(WindowSetTest, AddedAndHandedOnSlicesSaturate) {
+  constexpr uint64_t kMax = SlidingWindow::kCounterMax;
+  const double now = 1'732'060'800;  // a whole minute: tier 0's slice is inside tier 1's newest
+  WindowSet set({{60, 6}, {600, 10}}, {1, 1}, now);  // 10 s slices, then 1 min slices
+  uint32_t tier = 9;
+  int64_t index = 0;
+  ASSERT_EQ(set.Locate(now, &tier, &index), Admission::kAccepted);
+  ASSERT_EQ(tier, 0u);
+  const SlidingWindow::Counter near_full[] = {SlidingWindow::kCounterMax - 1, 1};
+  set.AddSlice(0, index, near_full);
+  set.AddSlice(0, index, near_full);  // (max - 1) twice: max - 2 past the top
+  std::vector<std::vector<uint64_t>> t;
+  set.Totals(&t);
+  EXPECT_EQ(t[0], (std::vector<uint64_t>{kMax, 2}));
+  EXPECT_EQ(set.saturations(), kMax - 2);
+
+  // Tier 1's newest slice near full too; when tier 0's slice leaves it (a minute later) it is
+  // handed on into that slice: max + (max - 1) saturates at max, max - 1 more counted.
+  set.AddSlice(1, index / 6, near_full);  // positive: / is the floor
+  set.AdvanceTo(now + 61);
+  set.Totals(&t);
+  EXPECT_EQ(t[0], (std::vector<uint64_t>{0, 0}));
+  EXPECT_EQ(t[1], (std::vector<uint64_t>{kMax, 3}));
+  EXPECT_EQ(set.saturations(), (kMax - 2) + (kMax - 1));
+}
+
 TEST(WindowSetTest, MemoryIsTheTiersMemory) {
   const WindowSet set(kTiers, {32, 1}, kStart);
   EXPECT_EQ(set.MemoryBytes(), WindowSet::MemoryBytesFor(kTiers, 33, 2));

@@ -46,6 +46,15 @@ TEST(BasicAuthTest, ChecksBcryptHashes) {
   EXPECT_EQ(auth.Check({"carol", "hunter2"}), BasicAuth::Outcome::kWrong);
 }
 
+// htpasswd -B (Apache) writes $2y$, the prefix of PHP's crypt_blowfish; exporter-toolkit files
+// made with it must work as $2b$ ones do. (Made with libxcrypt, salt "abcdefghijklmnopqrstuu".)
+TEST(BasicAuthTest, ChecksTheHtpasswdPrefix) {
+  BasicAuth auth(std::map<std::string, std::string>{
+      {"alice", "$2y$04$abcdefghijklmnopqrstuuV3duMsC0HpUex6N9qapiuOHHWkwRXVm"}});
+  EXPECT_EQ(auth.Check({"alice", "hunter2"}), BasicAuth::Outcome::kOk);
+  EXPECT_EQ(auth.Check({"alice", "hunter3"}), BasicAuth::Outcome::kWrong);
+}
+
 TEST(BasicAuthTest, RemembersOnlyWhatPassed) {
   BasicAuth auth(std::map<std::string, std::string>{{"alice", kHunter2}});
   EXPECT_FALSE(auth.Remembered({"alice", "hunter2"}));
