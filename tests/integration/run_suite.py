@@ -1,0 +1,15 @@
+#!/usr/bin/python3
+"""Runs unittest modules or classes as CTest does (python3 run_suite.py -v test_x.Class): exit 0
+when they passed, 1 when one failed, and 77 (CTest's SKIP_RETURN_CODE) when every test skipped,
+so that a suite missing its binaries (Prometheus, Chromium, a client library) shows as "Skipped",
+with the reason in its output, not as "Passed"."""
+import sys
+import unittest
+
+if __name__ == "__main__":
+    result = unittest.main(module=None, argv=[sys.argv[0]] + sys.argv[1:], exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun > 0 and len(result.skipped) == result.testsRun:
+        sys.exit(77)
+    sys.exit(0)
