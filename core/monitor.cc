@@ -88,7 +88,7 @@ struct MonitoredModel {
     if (key.size() > longest_name) return -1;  // no feature has so long a name
     if (position < by_position.size()) {
       const auto& [name, f] = by_position[position];
-      if (name == key) return f;
+      if (SameKey(name, key)) return f;
     }
     auto it = index.find(key);
     const int f = it == index.end() ? -1 : static_cast<int>(it->second);

@@ -292,6 +292,26 @@ TEST(MonitorTest, DivergencesNeedMinSamplesAndWindowsExpire) {
 namespace driftd {
 namespace {
 
+// SameKey against string_view's ==, for every length to 40 and a difference at every byte.
+TEST(SameKeyTest, EqualsStringViewComparison) {
+  for (size_t n = 0; n <= 40; ++n) {
+    std::string a(n, 'k');
+    for (size_t i = 0; i < n; ++i) a[i] = static_cast<char>('a' + i % 26);
+    const std::string same = a;
+    EXPECT_TRUE(SameKey(a, same)) << n;
+    EXPECT_FALSE(SameKey(a, a + "x")) << n;
+    if (n > 0) {
+      EXPECT_FALSE(SameKey(a, std::string_view(a).substr(1))) << n;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      std::string other = a;
+      other[i] = static_cast<char>(other[i] ^ 0x20);
+      EXPECT_EQ(SameKey(a, other), std::string_view(a) == std::string_view(other)) << n << " " << i;
+      EXPECT_FALSE(SameKey(a, other)) << n << " " << i;
+    }
+  }
+}
+
 TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
   std::vector<std::string> errors;
   auto ref = ParseReference(R"({"model": "m", "version": "1", "features": {
