@@ -60,6 +60,7 @@ bool LineProcessor::Process(std::string_view line, double now, bool stream_ended
     case DecodeStatus::kRecord:
       break;
   }
+  ++decoded_;
   ++records_[static_cast<size_t>(record.format)];
   const ApplyOutcome outcome = monitor_->Apply(record, now, &batch_);
   stats_.Add(outcome);

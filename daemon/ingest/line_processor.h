@@ -60,6 +60,9 @@ class LineProcessor {
   void set_precision(TimestampPrecision precision) { scratch_->decoder.set_precision(precision); }
 
   uint64_t accepted() const { return accepted_; }
+  // Lines that decoded as records, whether the monitor accepted them or not (unknown model, late,
+  // future): what keeps a stream connection from being idle.
+  uint64_t decoded() const { return decoded_; }
   uint64_t rejected() const { return rejected_; }
   const std::string& last_error() const { return last_error_; }
   // The first line rejected, by number (1-based, counting every line fed, blank ones included),
@@ -88,7 +91,7 @@ class LineProcessor {
   std::array<uint64_t, static_cast<size_t>(Format::kCount)> records_{};  // by Format
   void Rejected(std::string message, std::string_view line);
 
-  uint64_t accepted_ = 0, rejected_ = 0;
+  uint64_t accepted_ = 0, rejected_ = 0, decoded_ = 0;
   uint64_t lines_ = 0;  // lines fed so far
   std::string last_error_;
   FirstError first_error_;

@@ -154,13 +154,13 @@ class StreamSession : public SessionBase,
 
  private:
   // The timer fires at the idle deadline (no record for idle_timeout_seconds: blank lines,
-  // comments and rejected lines do not hold a slot, so a drip of newlines cannot keep one forever)
-  // or, while a line is unfinished, at that line's deadline (line_timeout_seconds after its first
-  // byte), if earlier.
+  // comments and lines that do not decode do not hold a slot, so a drip of newlines or garbage
+  // cannot keep one forever) or, while a line is unfinished, at that line's deadline
+  // (line_timeout_seconds after its first byte), if earlier.
   void ArmTimer() {
     const auto now = std::chrono::steady_clock::now();
-    if (processor_.accepted() != accepted_at_idle_deadline_ || idle_deadline_ == kNever) {
-      accepted_at_idle_deadline_ = processor_.accepted();
+    if (processor_.decoded() != decoded_at_idle_deadline_ || idle_deadline_ == kNever) {
+      decoded_at_idle_deadline_ = processor_.decoded();
       idle_deadline_ = now + SecondsToDuration(shared_->options.idle_timeout_seconds);
     }
     auto at = idle_deadline_;
@@ -341,7 +341,7 @@ class StreamSession : public SessionBase,
   std::chrono::steady_clock::time_point line_deadline_;  // while processor_.in_line()
   static constexpr std::chrono::steady_clock::time_point kNever{};
   std::chrono::steady_clock::time_point idle_deadline_ = kNever;  // idle_timeout after a record
-  uint64_t accepted_at_idle_deadline_ = 0;  // processor_.accepted() when it was set
+  uint64_t decoded_at_idle_deadline_ = 0;  // processor_.decoded() when it was set
   bool closed_ = false;
   bool draining_ = false;
   uint64_t drain_wait_ = 0;  // the current drain wait; older timer/socket waits are stale

@@ -131,22 +131,26 @@ class SlowSenderTest(unittest.TestCase):
                 self.assertEqual(d.stop(), 0)
 
     def test_a_drip_of_newlines_does_not_hold_a_slot(self):
-        """Blank lines every 0.2 s end each line in time but deliver nothing: the connection is
-        closed at the idle timeout, while one beside it sending a record as often stays open."""
+        """Blank lines, comments and garbage every 0.2 s end each line in time but deliver no
+        record: the connection is closed at the idle timeout, while one beside it sending a
+        record as often stays open."""
         with TempDir() as tmp:
             d = Driftd(tmp, {"ingest.idle_timeout_seconds": 2})
             try:
                 drip = socket.create_connection(tcp_addr(d))
                 busy = socket.create_connection(tcp_addr(d))
+                # Records the monitor refuses (a model not configured yet) are traffic too.
+                unknown = socket.create_connection(tcp_addr(d))
                 start = time.monotonic()
                 closed_after = None
                 sent = 0
                 while time.monotonic() - start < 6:
                     busy.sendall(b'{"model": "m", "features": {"x": 0.5}}\n')
+                    unknown.sendall(b'{"model": "later", "features": {"x": 0.5}}\n')
                     sent += 1
                     if closed_after is None:
                         try:
-                            drip.sendall(b"\n")
+                            drip.sendall((b"\n", b"# c\n", b"x\n")[sent % 3])
                             drip.settimeout(0.2)
                             if drip.recv(1) == b"":
                                 closed_after = time.monotonic() - start
@@ -156,16 +160,18 @@ class SlowSenderTest(unittest.TestCase):
                             closed_after = time.monotonic() - start
                     else:
                         time.sleep(0.2)
-                self.assertIsNotNone(closed_after, "a newline drip kept its connection open")
+                self.assertIsNotNone(closed_after, "a drip of no records kept its connection open")
                 self.assertGreaterEqual(closed_after, 1.8)
                 self.assertLess(closed_after, 4)
-                busy.settimeout(0.2)
-                with self.assertRaises(socket.timeout):  # still open: nothing to read, no EOF
-                    busy.recv(1)
-                busy.close()
+                for s in (busy, unknown):
+                    s.settimeout(0.2)
+                    with self.assertRaises(socket.timeout):  # still open: nothing to read, no EOF
+                        s.recv(1)
+                    s.close()
                 drip.close()
                 d.wait_samples("x", sent)
                 self.assertEqual(errors(d, "idle_timeout"), 1)
+                d.wait_for(lambda: errors(d, "unknown_model") == sent, "unknown_model counted")
             finally:
                 self.assertEqual(d.stop(), 0)
 
