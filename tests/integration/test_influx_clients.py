@@ -7,11 +7,14 @@ numpy/scipy as for the other transports, and a bad line comes back as InfluxDB r
 
 Run: DRIFTD_BIN=build/daemon/driftd /usr/bin/python3 -m unittest test_influx_clients
 """
+import http.client
+import http.server
 import json
 import os
 import random
 import shutil
 import subprocess
+import threading
 import time
 import unittest
 
@@ -31,6 +34,60 @@ def points_of(values, now):
         out.append(("m", {} if c is None else {"c": c},
                     {"unused": 1} if x is None else {"x": float(x)}))
     return out
+
+
+class RecordingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of driftd that remembers each request's method, path
+    and Content-Encoding: what the client really sent, not what it was configured to send."""
+
+    def __init__(self, d):
+        self.seen = []
+        host, port = d.addresses["http"].rsplit(":", 1)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def read_body(self):
+                if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                    return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = b""
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0], 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return body
+                    body += self.rfile.read(size)
+                    self.rfile.readline()  # the CRLF after the chunk
+
+            def do_POST(self):
+                body = self.read_body()
+                proxy.seen.append((self.command, self.path, self.headers.get("Content-Encoding")))
+                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection", "transfer-encoding",
+                                                "content-length")}
+                conn.request("POST", self.path, body, headers)
+                r = conn.getresponse()
+                answer = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                conn.close()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def count(window, values):
@@ -101,11 +158,11 @@ class JavaScriptClientTest(unittest.TestCase):
             self.skipTest("node or @influxdata/influxdb-client is missing "
                           "(scripts/install-deps installs them in tests/integration/clients)")
 
-    def write(self, d, tmp, points):
+    def write(self, url, tmp, points):
         path = os.path.join(tmp, "points.json")
         with open(path, "w") as f:
             json.dump(points, f)
-        out = subprocess.run(["node", os.path.join(CLIENTS, "write_influx.mjs"), d.url(""), path],
+        out = subprocess.run(["node", os.path.join(CLIENTS, "write_influx.mjs"), url, path],
                              capture_output=True, text=True, timeout=60, check=True)
         return json.loads(out.stdout)
 
@@ -120,7 +177,15 @@ class JavaScriptClientTest(unittest.TestCase):
                 ms = int(time.time() * 1000)
                 points = [{"model": m, "tags": tags, "fields": fields, "ms": ms}
                           for m, tags, fields in points_of(values, ms)]
-                self.assertEqual(self.write(d, tmp, points), {"written": 300, "error": None})
+                proxy = RecordingProxy(d)
+                try:
+                    self.assertEqual(self.write(proxy.url, tmp, points),
+                                     {"written": 300, "error": None})
+                finally:
+                    proxy.close()
+                # The client batched and compressed: three gzip bodies to the 2.x endpoint.
+                self.assertEqual([(m, p.split("?")[0], e) for m, p, e in proxy.seen],
+                                 [("POST", "/api/v2/write", "gzip")] * 3)
                 count(window, values)
                 fx = d.wait_samples("x", 300)
                 test_daemon.DivergenceTest.check_feature(self, d, "x", fx, window["x"], ref["x"])
@@ -133,7 +198,7 @@ class JavaScriptClientTest(unittest.TestCase):
                 self.assertEqual(metric(m, "driftd_ingest_records_total", transport="http"), 300)
                 # A model driftd has no reference for: 400 with the 2.x error body.
                 bad = points[:2] + [{"model": "zz", "tags": {}, "fields": {"x": 1.0}, "ms": ms}]
-                result = self.write(d, tmp, bad)
+                result = self.write(d.url(""), tmp, bad)
                 self.assertEqual(result["error"]["status"], 400, result)
                 body = json.loads(result["error"]["body"])
                 self.assertEqual(body["code"], "invalid")
