@@ -82,7 +82,8 @@ struct MonitoredModel {
   // same fields in the same order, so the answer for each position is remembered and checked
   // with one string compare before falling back to the hash table. Only keys that can be a
   // feature name (no longer than the longest one) are remembered, so the cache holds at most
-  // kPositions * longest_name bytes of keys (64 KiB with the reference limit of 256-byte names),
+  // kPositions keys of at most longest_name bytes (74 KiB with the reference limit of 256-byte
+  // names, entries included),
   // whatever the senders send. Caller holds mu.
   int Lookup(PositionCache& by_position, size_t position, std::string_view key) const {
     if (key.size() > longest_name) return -1;  // no feature has so long a name
@@ -93,6 +94,7 @@ struct MonitoredModel {
     auto it = index.find(key);
     const int f = it == index.end() ? -1 : static_cast<int>(it->second);
     if (position < kPositions) {
+      if (by_position.capacity() < kPositions) by_position.reserve(kPositions);  // never more
       if (by_position.size() <= position) by_position.resize(position + 1, {std::string(), -1});
       by_position[position] = {std::string(key), f};
     }
@@ -887,17 +889,18 @@ MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
     size_t total_bins = 0;
     for (uint32_t b : bins) total_bins += b;
     e.windows += WindowSet::MemoryBytesFor(MonitoredModel::Tiers(options), total_bins, bins.size());
-    // A shard: one slice of counters, a `seen` entry per feature, and its key cache at its bound
-    // (kPositions keys, each as long as the longest name, held outside the string when it is
-    // longer than the string's own buffer).
+    // The model's and every shard's key cache at its bound (kPositions keys, each as long as the
+    // longest name, held outside the string when longer than its own buffer) and `seen` stamps;
+    // a shard also holds one slice of counters.
     std::string_view longest;
     for (const ReferenceFeature& f : ref.features) {
       if (f.name.size() > longest.size()) longest = f.name;
     }
     const size_t cache =
         MonitoredModel::kPositions * (sizeof(PositionCache::value_type) + StringHeapBytes(longest));
-    e.shards += shards * (sizeof(ModelShard) + total_bins * sizeof(SlidingWindow::Counter) +
-                          ref.features.size() * sizeof(uint32_t) + cache);
+    const size_t seen = ref.features.size() * sizeof(uint32_t);
+    e.ingest += (cache + seen) + shards * (sizeof(ModelShard) + cache + seen +
+                                           total_bins * sizeof(SlidingWindow::Counter));
     for (const ReferenceFeature& f : ref.features) {
       e.references += sizeof(ReferenceFeature) + StringHeapBytes(f.name) + f.bins.HeapBytes() +
                       f.counts.size() * sizeof(uint64_t) + sizeof(PreparedReference) +

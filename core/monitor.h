@@ -189,13 +189,14 @@ struct MonitoredModel;  // one model's reference, window and alert state (monito
 struct ModelShard;      // one ingest thread's counts for a model (monitor.cc)
 
 // The memory a Monitor will hold, in bytes: every model's window counters and its reference
-// (bins, counts, smoothed probabilities), and what each ingest thread keeps per model (its shard:
-// a slice of counters, the features it saw, and at most its key cache's bound).
+// (bins, counts, smoothed probabilities), and what ingest keeps beside them per model: a key
+// cache (at its bound) and a stamp per feature, and for each ingest thread the same again plus
+// its shard's slice of counters.
 struct MemoryEstimate {
   size_t windows = 0;
   size_t references = 0;
-  size_t shards = 0;
-  size_t total() const { return windows + references + shards; }
+  size_t ingest = 0;
+  size_t total() const { return windows + references + ingest; }
 };
 
 class Monitor {

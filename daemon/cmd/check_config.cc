@@ -45,16 +45,16 @@ std::string MemoryReport(const Config& config, const std::vector<Reference>& ref
   for (const Reference& ref : references) {
     const MemoryEstimate e = Monitor::EstimateMemory(options, {ref}, threads);
     out += "memory: model \"" + ref.model + "\": windows " + FormatBytes(e.windows) +
-           ", reference " + FormatBytes(e.references) + ", ingest threads' shards at most " +
-           FormatBytes(e.shards) + "\n";
+           ", reference " + FormatBytes(e.references) + ", ingest at most " +
+           FormatBytes(e.ingest) + "\n";
     total.windows += e.windows;
     total.references += e.references;
-    total.shards += e.shards;
+    total.ingest += e.ingest;
   }
   out += "memory: windows " + FormatBytes(total.windows) + ", references " +
-         FormatBytes(total.references) + ", shards of " + std::to_string(threads) +
-         " ingest threads " + FormatBytes(total.shards) + ", total " + FormatBytes(total.total()) +
-         " (estimate)\n";
+         FormatBytes(total.references) + ", ingest (key caches; " + std::to_string(threads) +
+         " threads' shards) " + FormatBytes(total.ingest) + ", total " +
+         FormatBytes(total.total()) + " (estimate)\n";
   return out;
 }
 

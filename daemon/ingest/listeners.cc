@@ -156,27 +156,36 @@ class StreamSession : public SessionBase,
   // The timer fires at the idle deadline (no record for idle_timeout_seconds: blank lines,
   // comments and lines that do not decode do not hold a slot, so a drip of newlines or garbage
   // cannot keep one forever) or, while a line is unfinished, at that line's deadline
-  // (line_timeout_seconds after its first byte), if earlier.
+  // (line_timeout_seconds after its first byte): a record still arriving at the idle deadline
+  // may finish, but no later than line_timeout_seconds past it.
   void ArmTimer() {
     const auto now = std::chrono::steady_clock::now();
     if (processor_.decoded() != decoded_at_idle_deadline_ || idle_deadline_ == kNever) {
       decoded_at_idle_deadline_ = processor_.decoded();
       idle_deadline_ = now + SecondsToDuration(shared_->options.idle_timeout_seconds);
     }
-    auto at = idle_deadline_;
-    if (processor_.in_line()) at = std::min(at, line_deadline_);
-    timer_.expires_at(at);
+    timer_.expires_at(processor_.in_line() ? std::min(line_deadline_, IdleLimit()) : IdleLimit());
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
       if (ec || self->closed_ || self->draining_) return;
-      if (self->processor_.in_line() && std::chrono::steady_clock::now() >= self->line_deadline_) {
+      const auto now = std::chrono::steady_clock::now();
+      if (self->processor_.in_line() && now >= self->line_deadline_) {
         self->processor_.DropPartialLine();
         self->processor_.Error(Reason::kSlowClient,
                                "line not finished within line_timeout_seconds; closing");
-      } else {
+      } else if (now >= self->IdleLimit()) {
+        self->processor_.DropPartialLine();
         self->processor_.Error(Reason::kIdleTimeout, "no record for idle_timeout_seconds; closing");
+      } else {
+        return;  // expired before a read moved the deadlines: ArmTimer() set the new wait
       }
       self->Finish();
     });
+  }
+  // When the connection is idle: the idle deadline, or line_timeout_seconds past it for a line
+  // then in progress.
+  std::chrono::steady_clock::time_point IdleLimit() const {
+    if (!processor_.in_line()) return idle_deadline_;
+    return idle_deadline_ + SecondsToDuration(shared_->options.line_timeout_seconds);
   }
 
   // Waits until the socket is readable; Drain() cancels the wait.

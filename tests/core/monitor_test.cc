@@ -332,11 +332,13 @@ TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
   const size_t reference =
       sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
   EXPECT_EQ(e.references, 2 * reference);
-  EXPECT_EQ(e.total(), 2 * (window + reference));
+  EXPECT_EQ(e.total(), 2 * (window + reference) + e.ingest);
   // The window figure is what the Monitor's window really holds.
   WindowSet built({o.windows[0].options}, {6, 1}, kNow);
   EXPECT_EQ(built.MemoryBytes(), window);
-  EXPECT_EQ(e.shards, 0u);  // no ingest threads
+  // No ingest threads: each model's key cache at its bound (256 entries of a string and an int;
+  // "amount" is held inside the string) and a 4-byte stamp for its one feature.
+  EXPECT_EQ(e.ingest, 2 * (256 * sizeof(std::pair<std::string, int>) + 4));
 }
 
 TEST(MonitorMemoryTest, ShardsGrowWithThreadsBinsAndTheLongestName) {
@@ -351,20 +353,21 @@ TEST(MonitorMemoryTest, ShardsGrowWithThreadsBinsAndTheLongestName) {
   };
   MonitorOptions o;
   o.windows = {{"w", {3600, 60}}};
+  auto ingest = [&](const Reference& ref, uint32_t threads) {
+    return Monitor::EstimateMemory(o, {ref}, threads).ingest;
+  };
   const Reference small = parse("amount", "[0, 10, 20, 30]", "[1, 2, 3]");
-  const size_t one = Monitor::EstimateMemory(o, {small}, 1).shards;
-  EXPECT_EQ(Monitor::EstimateMemory(o, {small}, 3).shards, 3 * one);
-  // Two more edges: two more counters of 4 bytes in the shard's slice.
-  EXPECT_EQ(
-      Monitor::EstimateMemory(o, {parse("amount", "[0, 10, 20, 30, 40, 50]", "[1, 2, 3, 4, 5]")}, 1)
-          .shards,
-      one + 2 * 4);
-  // A 40-byte name: each of the cache's 256 keys may be 40 bytes plus its NUL outside the string
-  // ("amount" fits inside it).
-  EXPECT_EQ(
-      Monitor::EstimateMemory(o, {parse(std::string(40, 'a'), "[0, 10, 20, 30]", "[1, 2, 3]")}, 1)
-          .shards,
-      one + 256 * 41);
+  const size_t shard = ingest(small, 1) - ingest(small, 0);
+  EXPECT_EQ(ingest(small, 3), ingest(small, 0) + 3 * shard);
+  // A shard holds a key cache and stamps as the model does, and a slice of 6 + 1 counters.
+  EXPECT_GE(shard, ingest(small, 0) + 7 * 4);
+  // Two more edges: two more counters of 4 bytes in each shard's slice.
+  EXPECT_EQ(ingest(parse("amount", "[0, 10, 20, 30, 40, 50]", "[1, 2, 3, 4, 5]"), 2),
+            ingest(small, 2) + 2 * 2 * 4);
+  // A 40-byte name: each of the 256 keys of each cache (the model's and 2 shards') may be 40
+  // bytes plus its NUL outside the string ("amount" fits inside it).
+  EXPECT_EQ(ingest(parse(std::string(40, 'a'), "[0, 10, 20, 30]", "[1, 2, 3]"), 2),
+            ingest(small, 2) + 3 * 256 * 41);
 }
 
 TEST(MonitorTest, KeysLongerThanEveryFeatureNameAreNeitherMatchedNorRemembered) {

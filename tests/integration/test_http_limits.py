@@ -122,7 +122,10 @@ class SlowClientTest(unittest.TestCase):
             self.skipTest(f"needs 2,200 file descriptors, the hard limit is {hard}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         with TempDir() as tmp:
-            d = Driftd(tmp, {"http.max_connections": 128})
+            # Timeouts far beyond the test: every half-sent request leaves by eviction, however
+            # slowly 2,000 connections open on a busy or instrumented machine.
+            d = Driftd(tmp, {"http.max_connections": 128, "http.header_timeout_seconds": 300,
+                             "http.request_timeout_seconds": 300})
             try:
                 socks = open_connections(d, 2000, HALF_SENT)
                 self.assert_scrapes_fast(d)

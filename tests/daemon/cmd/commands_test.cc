@@ -68,15 +68,16 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
   const size_t reference =
       sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
-  // Two ingest threads' shards (their size is checked in MonitorMemoryTest).
-  const size_t shards = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).shards;
-  ASSERT_GT(shards, 2 * 7 * 4);
+  // The key caches and two ingest threads' shards (their size is checked in MonitorMemoryTest).
+  const size_t ingest = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).ingest;
+  ASSERT_GT(ingest, 2 * 7 * 4);
   EXPECT_EQ(MemoryReport(config, {*ref}),
             "memory: model \"fraud\": windows " + FormatBytes(window) + ", reference " +
-                FormatBytes(reference) + ", ingest threads' shards at most " + FormatBytes(shards) +
+                FormatBytes(reference) + ", ingest at most " + FormatBytes(ingest) +
                 "\nmemory: windows " + FormatBytes(window) + ", references " +
-                FormatBytes(reference) + ", shards of 2 ingest threads " + FormatBytes(shards) +
-                ", total " + FormatBytes(window + reference + shards) + " (estimate)\n");
+                FormatBytes(reference) + ", ingest (key caches; 2 threads' shards) " +
+                FormatBytes(ingest) + ", total " + FormatBytes(window + reference + ingest) +
+                " (estimate)\n");
 }
 
 TEST(ReferenceBuildArgsTest, FlagsAndLists) {
