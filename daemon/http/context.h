@@ -113,7 +113,8 @@ struct HttpContext {
   size_t max_body_bytes = 64 << 20;  // http.max_body_bytes
   std::string version;
   double refresh_seconds = 10;  // how often the live page reloads itself (the evaluation interval)
-  // Concurrent /api/v1/status responses (http.max_status_responses); null: no limit.
+  // Concurrent large responses (/api/v1/status, the live page, snapshots), at most
+  // http.max_status_responses; null: no limit.
   ResponseLimiter* status_responses = nullptr;
   // driftd_http_requests_total; null: requests are not counted.
   prometheus::Family<prometheus::Counter>* requests = nullptr;
@@ -144,5 +145,12 @@ struct HttpResponse {
   // off the HTTP thread, then sends what it left in the response. Runs once, on any thread.
   std::function<void(HttpResponse*)> render;
 };
+
+// For a large response (/api/v1/status, the live page /, a snapshot): one of
+// ctx->status_responses' slots into r->lease, held until the response is written or abandoned.
+// False when every slot is taken: counted as too_many_requests, and r is the 503 to send (with
+// Retry-After: 1 and `body`, of `content_type`).
+bool TakeLargeResponseSlot(HttpContext* ctx, HttpResponse* r, std::string content_type,
+                           std::string body);
 
 }  // namespace driftd

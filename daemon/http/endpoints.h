@@ -30,10 +30,10 @@ HttpResponse MetricsEndpoint(HttpContext* ctx, const HttpRequest& req);
 // feature's bins only with `bins=true`. `model=NAME` and `feature=NAME` (each repeatable) keep
 // those models and features (a model with none of the features is left out). 400 for an unknown
 // parameter, a bad bins value or a bad %-escape; 404 for a model, or a feature, in no (selected)
-// model; 503 with Retry-After when ctx->status_responses are all in use (counted as
-// too_many_requests). `"models": []` and a null `evaluated_at` before the first evaluation.
-// The unfiltered "models" arrays are rendered once per evaluation and shared (Published);
-// everything large is left to the response's `render`, to run off the HTTP thread.
+// model; 503 with Retry-After when ctx->status_responses are all in use (TakeLargeResponseSlot;
+// the live page and snapshots share them). `"models": []` and a null `evaluated_at` before the
+// first evaluation. The unfiltered "models" arrays are rendered once per evaluation and shared
+// (Published); everything large is left to the response's `render`, to run off the HTTP thread.
 HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req);
 
 // POST /api/v1/ingest: the body's lines applied to the monitor, counted under transport "http",

@@ -28,6 +28,11 @@ HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req) {
     }
   }
   if (!model) return Text(400, "missing parameter model=NAME\n");
+  HttpResponse r(200, "application/json", "");
+  if (!TakeLargeResponseSlot(ctx, &r, "text/plain; charset=utf-8",
+                             "too many large responses in progress; retry later\n")) {
+    return r;
+  }
   // The longest window unless one is named: "against last week" wants the most data.
   const std::vector<NamedWindow> windows = ctx->monitor->options().windows;
   const std::optional<size_t> k = window ? FindWindow(windows, *window) : windows.size() - 1;
@@ -48,7 +53,7 @@ HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req) {
     for (const std::string& p : problems) body += p + "\n";
     return Text(409, body);
   }
-  HttpResponse r(200, "application/json", std::move(text));
+  r.body = std::move(text);
   r.headers.emplace_back("Content-Disposition",
                          "attachment; filename=\"" + ref->model + ".reference.json\"");
   return r;

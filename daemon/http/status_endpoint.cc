@@ -262,18 +262,11 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
     return JsonError(404, "unknown window \"" + *name + "\"");
   }
 
-  std::shared_ptr<const void> lease;
-  if (ctx->status_responses != nullptr) {
-    lease = ctx->status_responses->TryAcquire();
-    if (!lease) {
-      ctx->metrics->transport(Transport::kHttp).Error(Reason::kTooManyRequests);
-      HttpResponse busy = JsonError(503, "too many status requests in progress; retry later");
-      busy.headers.emplace_back("Retry-After", "1");
-      return busy;
-    }
-  }
-  HttpResponse r(200, "application/json", RenderHead(*ctx, *eval));
-  r.lease = std::move(lease);
+  HttpResponse r;
+  const HttpResponse busy = JsonError(503, "too many large responses in progress; retry later");
+  if (!TakeLargeResponseSlot(ctx, &r, busy.content_type, busy.body)) return r;
+  r.content_type = "application/json";
+  r.body = RenderHead(*ctx, *eval);
   if (!q.filtered()) {
     if (auto models = ctx->published->StatusModels(eval.get(), q.bins)) {
       r.shared = {std::move(models), Tail()};

@@ -334,15 +334,29 @@ TEST_F(StatusEndpointTest, ConcurrentResponsesAreBounded) {
   EXPECT_EQ(busy.status, 503);
   EXPECT_EQ(busy.content_type, "application/json");
   EXPECT_EQ(busy.headers, (std::vector<std::pair<std::string, std::string>>{{"Retry-After", "1"}}));
-  EXPECT_EQ(Json::parse(busy.body)["error"], "too many status requests in progress; retry later");
+  EXPECT_EQ(Json::parse(busy.body)["error"], "too many large responses in progress; retry later");
   EXPECT_EQ(HttpErrors(Reason::kTooManyRequests), 1);
+  // The live page and a snapshot are large responses too: they share the slots.
+  HttpResponse page = Handle("GET", "/");
+  EXPECT_EQ(page.status, 503);
+  EXPECT_EQ(page.body, "too many large responses in progress; retry later\n");
+  EXPECT_EQ(page.headers, (std::vector<std::pair<std::string, std::string>>{{"Retry-After", "1"}}));
+  EXPECT_EQ(Handle("GET", "/api/v1/snapshot?model=m").status, 503);
+  EXPECT_EQ(HttpErrors(Reason::kTooManyRequests), 3);
   // Other endpoints are not limited; a bad query is answered without a slot.
   EXPECT_EQ(Handle("GET", "/healthz").status, 200);
   EXPECT_EQ(Handle("GET", "/metrics").status, 200);
   EXPECT_EQ(Handle("GET", "/api/v1/status?model=zz").status, 404);
-  EXPECT_EQ(HttpErrors(Reason::kTooManyRequests), 1);
+  EXPECT_EQ(Handle("GET", "/api/v1/snapshot").status, 400);  // no model=
+  EXPECT_EQ(HttpErrors(Reason::kTooManyRequests), 3);
 
   a = HttpResponse();
+  EXPECT_EQ(limit.in_use(), 1u);
+  {
+    const HttpResponse held = Handle("GET", "/");  // a page holds its slot until it is gone
+    EXPECT_EQ(held.status, 200);
+    EXPECT_EQ(limit.in_use(), 2u);
+  }
   EXPECT_EQ(limit.in_use(), 1u);
   EXPECT_EQ(Handle("GET", "/api/v1/status").status, 200);  // its slot given back at once
   EXPECT_EQ(limit.in_use(), 1u);
