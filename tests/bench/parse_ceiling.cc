@@ -1,8 +1,9 @@
 // The parse-only ceiling of NDJSON ingest (issue 14): what parsing a file of records costs and
 // nothing else. simdjson's On-Demand iterate_many walks every record, reads its "model" and every
 // feature value (numbers as doubles, strings and booleans as what they are) and keeps a checksum so
-// that nothing is optimised away; no windows, no counters, no sockets; one thread. scripts/bench-daemon prints
-// driftd's records per CPU-second against this figure, measured on the same file in the same run.
+// that nothing is optimised away; no windows, no counters, no sockets; one thread.
+// scripts/bench-daemon prints driftd's records per CPU-second against this figure, measured on the
+// same file in the same run.
 //   parse_ceiling FILE [PASSES]   (default 5 passes over the file; the best pass is reported)
 // One thread, as one driftd ingest thread parses. Debian's simdjson target defines
 // SIMDJSON_THREADS_ENABLED, which makes iterate_many run stage 1 on a second thread and, even with
