@@ -131,6 +131,7 @@ class StreamSession : public SessionBase,
     metrics_->connections->Increment();
     error_code ec;
     socket_.non_blocking(true, ec);
+    idle_deadline_ = IdleDeadlineFromNow();
     ArmTimer();
     Wait();
   }
@@ -159,10 +160,9 @@ class StreamSession : public SessionBase,
   // (line_timeout_seconds after its first byte): a record still arriving at the idle deadline
   // may finish, but no later than line_timeout_seconds past it.
   void ArmTimer() {
-    const auto now = std::chrono::steady_clock::now();
-    if (processor_.decoded() != decoded_at_idle_deadline_ || idle_deadline_ == kNever) {
+    if (processor_.decoded() != decoded_at_idle_deadline_) {
       decoded_at_idle_deadline_ = processor_.decoded();
-      idle_deadline_ = now + SecondsToDuration(shared_->options.idle_timeout_seconds);
+      idle_deadline_ = IdleDeadlineFromNow();
     }
     timer_.expires_at(processor_.in_line() ? std::min(line_deadline_, IdleLimit()) : IdleLimit());
     timer_.async_wait([self = this->shared_from_this()](error_code ec) {
@@ -180,6 +180,10 @@ class StreamSession : public SessionBase,
       }
       self->Finish();
     });
+  }
+  std::chrono::steady_clock::time_point IdleDeadlineFromNow() const {
+    return std::chrono::steady_clock::now() +
+           SecondsToDuration(shared_->options.idle_timeout_seconds);
   }
   // When the connection is idle: the idle deadline, or line_timeout_seconds past it for a line
   // then in progress.
@@ -348,9 +352,8 @@ class StreamSession : public SessionBase,
   LineProcessor processor_;
   Transport transport_;
   std::chrono::steady_clock::time_point line_deadline_;  // while processor_.in_line()
-  static constexpr std::chrono::steady_clock::time_point kNever{};
-  std::chrono::steady_clock::time_point idle_deadline_ = kNever;  // idle_timeout after a record
-  uint64_t decoded_at_idle_deadline_ = 0;  // processor_.decoded() when it was set
+  std::chrono::steady_clock::time_point idle_deadline_;  // idle_timeout after the last record
+  uint64_t decoded_at_idle_deadline_ = 0;                // processor_.decoded() when it was set
   bool closed_ = false;
   bool draining_ = false;
   uint64_t drain_wait_ = 0;  // the current drain wait; older timer/socket waits are stale
