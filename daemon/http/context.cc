@@ -97,15 +97,17 @@ std::shared_ptr<const void> ResponseLimiter::TryAcquire() {
                                      [counter = in_use_](const void*) { --*counter; });
 }
 
-bool TakeLargeResponseSlot(HttpContext* ctx, HttpResponse* r, std::string content_type,
-                           std::string body) {
+bool TakeLargeResponseSlot(HttpContext* ctx, HttpResponse* r) {
   if (ctx->status_responses == nullptr) return true;
   r->lease = ctx->status_responses->TryAcquire();
   if (r->lease) return true;
   ctx->metrics->transport(Transport::kHttp).Error(Reason::kTooManyRequests);
-  *r = HttpResponse(503, std::move(content_type), std::move(body));
-  r->headers.emplace_back("Retry-After", "1");
   return false;
+}
+
+HttpResponse BusyResponse(HttpResponse r) {
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 prometheus::Family<prometheus::Counter>* HttpRequestsFamily(prometheus::Registry* registry) {

@@ -148,9 +148,10 @@ struct HttpResponse {
 
 // For a large response (/api/v1/status, the live page /, a snapshot): one of
 // ctx->status_responses' slots into r->lease, held until the response is written or abandoned.
-// False when every slot is taken: counted as too_many_requests, and r is the 503 to send (with
-// Retry-After: 1 and `body`, of `content_type`).
-bool TakeLargeResponseSlot(HttpContext* ctx, HttpResponse* r, std::string content_type,
-                           std::string body);
+// False when every slot is taken (counted as too_many_requests): answer BusyResponse().
+bool TakeLargeResponseSlot(HttpContext* ctx, HttpResponse* r);
+inline constexpr char kLargeResponsesBusy[] = "too many large responses in progress; retry later";
+// `r` (a 503 saying kLargeResponsesBusy, in the endpoint's format) with Retry-After: 1.
+HttpResponse BusyResponse(HttpResponse r);
 
 }  // namespace driftd

@@ -213,9 +213,9 @@ HttpResponse PageEndpoint(HttpContext* ctx, const HttpRequest& req) {
     }
   }
   HttpResponse r(200, "text/html; charset=utf-8", "");
-  if (!TakeLargeResponseSlot(ctx, &r, "text/plain; charset=utf-8",
-                             "too many large responses in progress; retry later\n")) {
-    return r;
+  if (!TakeLargeResponseSlot(ctx, &r)) {
+    return BusyResponse(
+        {503, "text/plain; charset=utf-8", std::string(kLargeResponsesBusy) + "\n"});
   }
   // Hundreds of charts take a while to write: off the HTTP thread.
   // The settings a reload may change are read here, on the HTTP thread.

@@ -29,9 +29,9 @@ HttpResponse SnapshotEndpoint(HttpContext* ctx, const HttpRequest& req) {
   }
   if (!model) return Text(400, "missing parameter model=NAME\n");
   HttpResponse r(200, "application/json", "");
-  if (!TakeLargeResponseSlot(ctx, &r, "text/plain; charset=utf-8",
-                             "too many large responses in progress; retry later\n")) {
-    return r;
+  if (!TakeLargeResponseSlot(ctx, &r)) {
+    return BusyResponse(
+        {503, "text/plain; charset=utf-8", std::string(kLargeResponsesBusy) + "\n"});
   }
   // The longest window unless one is named: "against last week" wants the most data.
   const std::vector<NamedWindow> windows = ctx->monitor->options().windows;

@@ -262,10 +262,8 @@ HttpResponse StatusEndpoint(HttpContext* ctx, const HttpRequest& req) {
     return JsonError(404, "unknown window \"" + *name + "\"");
   }
 
-  HttpResponse r;
-  const HttpResponse busy = JsonError(503, "too many large responses in progress; retry later");
-  if (!TakeLargeResponseSlot(ctx, &r, busy.content_type, busy.body)) return r;
-  r.content_type = "application/json";
+  HttpResponse r(200, "application/json", "");
+  if (!TakeLargeResponseSlot(ctx, &r)) return BusyResponse(JsonError(503, kLargeResponsesBusy));
   r.body = RenderHead(*ctx, *eval);
   if (!q.filtered()) {
     if (auto models = ctx->published->StatusModels(eval.get(), q.bins)) {
