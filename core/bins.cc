@@ -1,9 +1,6 @@
 #include "core/bins.h"
 
-#include <algorithm>
-#include <bit>
 #include <charconv>
-#include <cmath>
 #include <limits>
 
 namespace driftd {
@@ -13,23 +10,8 @@ FeatureBins FeatureBins::Numeric(std::vector<double> edges) {
   b.kind_ = FeatureKind::kNumeric;
   b.size_ = static_cast<uint32_t>(edges.size() - 1 + 3);
   b.edges_ = std::move(edges);
-  b.first_ = b.edges_.front();
-  b.last_ = b.edges_.back();
-  const size_t k = b.edges_.size() - 1;
-  const size_t cells = std::bit_ceil(4 * k);
-  const double scale = static_cast<double>(cells) / (b.last_ - b.first_);
-  if (k <= kGridBinsMax && std::isfinite(scale) && scale > 0) {
-    b.cell_scale_ = scale;
-    b.padded_ = b.edges_;
-    b.padded_.insert(b.padded_.end(), 3, std::numeric_limits<double>::infinity());
-    b.grid_.assign(cells, 0);
-    // Edge i > 0 in cell c starts bin i for every later cell (up to the next edge's bin).
-    for (size_t i = 1; i < k; ++i) {
-      const size_t c = b.Cell(b.edges_[i]);
-      if (c + 1 < cells) b.grid_[c + 1] = static_cast<uint16_t>(i);
-    }
-    for (size_t c = 1; c < cells; ++c) b.grid_[c] = std::max(b.grid_[c], b.grid_[c - 1]);
-  }
+  b.padded_ = b.edges_;
+  while (b.padded_.size() % 4) b.padded_.push_back(std::numeric_limits<double>::infinity());
   return b;
 }
 
@@ -42,21 +24,8 @@ FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
   return b;
 }
 
-uint32_t FeatureBins::SearchBin(double x) const {
-  // Branchless: the last of e_0..e_(k-1) that is <= x (e_k > x).
-  const double* base = edges_.data();
-  size_t n = edges_.size() - 1;
-  while (n > 1) {
-    const size_t half = n / 2;
-    base = (base[half] <= x) ? base + half : base;
-    n -= half;
-  }
-  return static_cast<uint32_t>(base - edges_.data());
-}
-
 size_t FeatureBins::HeapBytes() const {
-  size_t bytes =
-      (edges_.size() + padded_.size()) * sizeof(double) + grid_.size() * sizeof(uint16_t);
+  size_t bytes = (edges_.size() + padded_.size()) * sizeof(double);
   for (const std::string& c : categories_) {
     // The vector's string, and the index's node: next pointer, its own key copy, the bin, the
     // cached hash.

@@ -4,7 +4,6 @@
 //   categorical: [category 0..m-1][other][missing]
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -28,12 +27,29 @@ struct StringHash {
 // characters inline).
 inline size_t StringHeapBytes(std::string_view s) { return s.size() > 15 ? s.size() + 1 : 0; }
 
+// The number of a[i] <= x for i < n; n is a multiple of 4.
+inline size_t CountLessEqual(const double* a, size_t n, double x) {
+#if defined(__SSE2__)
+  const __m128d v = _mm_set1_pd(x);
+  __m128i acc = _mm_setzero_si128();  // each lane: minus the count (a true compare is all ones)
+  for (size_t i = 0; i < n; i += 4) {
+    acc = _mm_add_epi64(acc, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i), v)));
+    acc = _mm_add_epi64(acc, _mm_castpd_si128(_mm_cmple_pd(_mm_loadu_pd(a + i + 2), v)));
+  }
+  const __m128i hi = _mm_unpackhi_epi64(acc, acc);
+  return static_cast<size_t>(-_mm_cvtsi128_si64(_mm_add_epi64(acc, hi)));
+#else
+  size_t le = 0;
+  for (size_t i = 0; i < n; ++i) le += a[i] <= x;
+  return le;
+#endif
+}
+
 // The bins of one feature. Immutable after construction; safe to share across threads.
 class FeatureBins {
  public:
-  // NumericBin starts from a grid of cells over [e_0, e_k] when there are at most this many
-  // interior bins; more take a binary search.
-  static constexpr size_t kGridBinsMax = 16384;
+  // NumericBin counts up to this many (padded) edges linearly; more take a binary search.
+  static constexpr size_t kLinearSearchMax = 64;
 
   // Numeric bins over `edges` (strictly increasing, finite, at least two; not checked here:
   // the reference loader validates).
@@ -56,19 +72,27 @@ class FeatureBins {
   // bin, x < e_0 (and -inf) underflow, x > e_k (and +inf) overflow, NaN missing.
   uint32_t NumericBin(double x) const {
     if (x != x) return missing_bin();
-    const size_t k = edges_.size() - 1;  // interior bins
-    if (!(x >= first_)) return underflow_bin();
-    if (!(x < last_)) return x == last_ ? static_cast<uint32_t>(k - 1) : overflow_bin();
-    // e_0 <= x < e_k: the bin i with e_i <= x < e_(i+1).
-    if (grid_.empty()) return SearchBin(x);
-    // The grid cell's first bin, then up past the edges that share the cell, four at a time.
-    size_t b = grid_[Cell(x)];
-    for (const double* p = padded_.data() + b + 1;; p += 4) {
-      const size_t n = CountLessEqual4(p, x);
-      b += n;
-      if (n < 4) break;
+    size_t le;  // the number of edges <= x (padding included, see below)
+    if (padded_.size() <= kLinearSearchMax) {
+      // Few edges: count them all. The comparisons are independent, so this vectorises and
+      // beats a binary search, whose every step waits on the previous load.
+      le = CountLessEqual(padded_.data(), padded_.size(), x);
+    } else {
+      // Branchless binary search.
+      const double* base = edges_.data();
+      size_t n = edges_.size();
+      while (n > 1) {
+        const size_t half = n / 2;
+        base = (base[half] <= x) ? base + half : base;
+        n -= half;
+      }
+      le = static_cast<size_t>(base - edges_.data()) + (*base <= x);
     }
-    return static_cast<uint32_t>(b);
+    const size_t k = edges_.size() - 1;  // interior bins
+    if (le == 0) return underflow_bin();
+    if (le <= k) return static_cast<uint32_t>(le - 1);
+    // x >= e_k (including +inf, for which the +inf padding counts too).
+    return x == edges_.back() ? static_cast<uint32_t>(k - 1) : overflow_bin();
   }
 
   // Bin of a categorical value: its category, or `other` for a category the reference never saw.
@@ -82,7 +106,7 @@ class FeatureBins {
     return kind_ == other.kind_ && edges_ == other.edges_ && categories_ == other.categories_;
   }
 
-  // Heap bytes the bins hold beyond the object (edges and their grid; categories and
+  // Heap bytes the bins hold beyond the object (edges and their padded copy; categories and
   // their index), computed from their sizes: what `driftd check-config` reports.
   size_t HeapBytes() const;
 
@@ -92,37 +116,8 @@ class FeatureBins {
  private:
   FeatureKind kind_ = FeatureKind::kNumeric;
   uint32_t size_ = 0;
-  // The bin of e_0 <= x < e_k by binary search: without a grid.
-  uint32_t SearchBin(double x) const;
-  // The grid cell of e_0 <= x < e_k: (x - e_0) scaled to [0, cells), truncated. Monotone in x,
-  // so an edge in an earlier cell than x is below x.
-  size_t Cell(double x) const {
-    // In [0, cells] (rounding may reach cells): a signed conversion, one instruction.
-    const auto c = static_cast<size_t>(static_cast<int64_t>((x - first_) * cell_scale_));
-    return c < grid_.size() ? c : grid_.size() - 1;
-  }
-
-  // How many of the increasing p[0..3] are <= x (not NaN).
-  static size_t CountLessEqual4(const double* p, double x) {
-#if defined(__SSE2__)
-    const __m128d v = _mm_set1_pd(x);
-    const int low = _mm_movemask_pd(_mm_cmple_pd(_mm_loadu_pd(p), v));
-    const int high = _mm_movemask_pd(_mm_cmple_pd(_mm_loadu_pd(p + 2), v));
-    // Increasing values: the bits are a run of ones from bit 0.
-    return static_cast<size_t>(__builtin_ctz(~(low | high << 2)));
-#else
-    return (p[0] <= x) + (p[1] <= x) + (p[2] <= x) + (p[3] <= x);
-#endif
-  }
-
   std::vector<double> edges_;
-  double first_ = 0, last_ = 0;  // e_0 and e_k
-  std::vector<double> padded_;   // with a grid: edges_, then three +inf (CountLessEqual4)
-  // Numeric, up to kGridBinsMax bins and a range whose cells are representable: a power of two
-  // of cells (four per bin or more) over [e_0, e_k], each holding the last bin whose left edge
-  // lies in an earlier cell (0 for none); empty otherwise.
-  std::vector<uint16_t> grid_;
-  double cell_scale_ = 0;  // cells per unit of x
+  std::vector<double> padded_;  // edges_, then +inf up to a multiple of 4 (the linear count)
   std::vector<std::string> categories_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
 };

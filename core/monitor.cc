@@ -269,11 +269,8 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
     }
     const uint32_t f = static_cast<uint32_t>(found);
     if (seen[f] == gen) continue;  // a repeated key counts once
-    const FeatureBins& bins = m.reference.features[f].bins;
     uint32_t bin;
-    if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
-      bin = bins.NumericBin(field.value.number);  // the common case, inline
-    } else if (!BinOf(bins, field.value, &bin)) {
+    if (!BinOf(m.reference.features[f].bins, field.value, &bin)) {
       ++outcome->type_mismatches;
       continue;  // counted as missing, like an absent feature
     }

@@ -55,68 +55,33 @@ uint32_t ReferenceBin(const FeatureBins& b, double x) {
   return static_cast<uint32_t>(std::upper_bound(e.begin(), e.end(), x) - e.begin() - 1);
 }
 
-// Probes `b` at every edge, its neighbours, random points around the edges and the specials.
-void ExpectMatchesUpperBound(const FeatureBins& b, std::mt19937_64& rng) {
-  const std::vector<double>& edges = b.edges();
-  std::vector<double> probes = {-kInf, kInf, std::nan(""), -1e308, 1e308, 0.0, -0.0};
-  for (double e : edges) {
-    probes.insert(probes.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf)});
-  }
-  // Points between each pair of neighbouring edges, and over the whole range and a bit beyond.
-  for (size_t i = 0; i + 1 < edges.size(); ++i) {
-    probes.push_back(edges[i] + (edges[i + 1] - edges[i]) / 2);
-  }
-  const double span = edges.back() - edges.front();
-  if (std::isfinite(span)) {
-    std::uniform_real_distribution<double> inside(edges.front() - span / 10,
-                                                  edges.back() + span / 10);
-    for (int i = 0; i < 2000; ++i) probes.push_back(inside(rng));
-  }
-  for (double x : probes) {
-    ASSERT_EQ(b.NumericBin(x), ReferenceBin(b, x))
-        << "edges=" << edges.size() << " from " << std::setprecision(17) << edges.front() << " to "
-        << edges.back() << " x=" << x;
-  }
-}
-
-TEST(FeatureBinsTest, NumericMatchesUpperBoundWithAndWithoutTheGrid) {
-  // Random strictly increasing edges (some gaps of one ulp), with bin counts on both sides of
-  // kGridBinsMax: up to it NumericBin starts from the grid, above it a binary search runs.
+TEST(FeatureBinsTest, NumericMatchesUpperBoundOnBothSearchPaths) {
+  // Edge counts on both sides of kLinearSearchMax: up to it NumericBin counts the edges linearly,
+  // above it the branchless binary search runs. Random strictly increasing edges (some gaps of one
+  // ulp), probed at every edge, its neighbours, random points and the specials.
   std::mt19937_64 rng(20241120);
   std::uniform_real_distribution<double> gap(1e-3, 100);
   std::vector<size_t> edge_counts;
-  for (size_t n = 2; n <= 80; ++n) edge_counts.push_back(n);
-  edge_counts.insert(edge_counts.end(),
-                     {255, 256, 257, 1000, 1001, 4097, FeatureBins::kGridBinsMax + 1,
-                      FeatureBins::kGridBinsMax + 2});
+  for (size_t n = 2; n <= 2 * FeatureBins::kLinearSearchMax + 9; ++n) edge_counts.push_back(n);
+  edge_counts.insert(edge_counts.end(), {255, 256, 257, 1000, 1001, 4097});
   for (size_t n : edge_counts) {
     std::vector<double> edges{std::uniform_real_distribution<double>(-1e4, 1e4)(rng)};
     while (edges.size() < n) {
       const double last = edges.back();
       edges.push_back(rng() % 8 == 0 ? std::nextafter(last, kInf) : last + gap(rng));
     }
-    ExpectMatchesUpperBound(FeatureBins::Numeric(edges), rng);
+    const FeatureBins b = FeatureBins::Numeric(edges);
+    std::vector<double> probes = {-kInf, kInf, std::nan(""), -1e308, 1e308};
+    for (double e : edges) {
+      probes.insert(probes.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf)});
+    }
+    std::uniform_real_distribution<double> inside(edges.front() - 10, edges.back() + 10);
+    for (int i = 0; i < 2000; ++i) probes.push_back(inside(rng));
+    for (double x : probes) {
+      ASSERT_EQ(b.NumericBin(x), ReferenceBin(b, x))
+          << "edges=" << n << " x=" << std::setprecision(17) << x;
+    }
   }
-}
-
-TEST(FeatureBinsTest, NumericMatchesUpperBoundOnSkewedAndExtremeRanges) {
-  std::mt19937_64 rng(20261206);
-  // Quantile edges of a heavy tail: most edges crowd into the first few grid cells.
-  std::vector<double> tail;
-  for (int i = 0; i <= 40; ++i) tail.push_back(std::exp(i * i / 40.0) - 1);
-  ExpectMatchesUpperBound(FeatureBins::Numeric(tail), rng);
-  // A range too wide to scale (e_k - e_0 overflows): no grid.
-  ExpectMatchesUpperBound(FeatureBins::Numeric({-1.7e308, -1, 0, 1, 1.7e308}), rng);
-  // A range of a few subnormals: cells per unit overflow, no grid.
-  const double tiny = std::numeric_limits<double>::denorm_min();
-  ExpectMatchesUpperBound(FeatureBins::Numeric({0, tiny, 2 * tiny, 5 * tiny}), rng);
-  // Edges one ulp apart around a large value, and around zero.
-  std::vector<double> ulps{1e15};
-  while (ulps.size() < 30) ulps.push_back(std::nextafter(ulps.back(), kInf));
-  ExpectMatchesUpperBound(FeatureBins::Numeric(ulps), rng);
-  ExpectMatchesUpperBound(FeatureBins::Numeric({-tiny, 0, tiny}), rng);
-  // Two edges.
-  ExpectMatchesUpperBound(FeatureBins::Numeric({-3, 7}), rng);
 }
 
 TEST(FeatureBinsTest, CategoricalLayout) {

@@ -66,10 +66,8 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
   // object and 3 offsets, in a set of one window (its object and one slice ratio): about 98.5 KiB.
   const size_t window =
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
-  // The feature: 4 edges and their copy padded with 3 more at 8 bytes, the bin grid (3 bins: 16
-  // cells of 2 bytes), 6 counts at 8 bytes, the prepared reference and its 3 doubles per bin.
-  const size_t reference = sizeof(ReferenceFeature) + (4 + 7) * 8 + 16 * 2 + 6 * 8 +
-                           sizeof(PreparedReference) + 3 * 6 * 8;
+  const size_t reference =
+      sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
   // The key caches and two ingest threads' shards (their size is checked in MonitorMemoryTest).
   const size_t ingest = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).ingest;
   ASSERT_GT(ingest, 2 * 7 * 4);
