@@ -208,6 +208,7 @@ HashSeed RandomHashSeed() {
 }
 
 HashSeed g_hash_seed = RandomHashSeed();
+bool g_json_fast_path = true;  // see SetJsonFastPathForTesting
 // The seed mixed with HashBlock's constants once, so a short key pays one load per factor.
 HashSeed g_block_seed = {0x1d8e4e27c47d124fULL ^ g_hash_seed.a,
                          0x8ebc6af09c88c6e3ULL ^ g_hash_seed.b};
@@ -608,6 +609,205 @@ std::string LpError(std::string_view what, size_t offset) {
   return "line protocol: " + std::string(what) + AtByte(offset);
 }
 
+// ---------------------------------------------------------------------------------------------
+// JSON fast path, by hand: the profile of NDJSON ingest (issue 14) put half of driftd's CPU in
+// simdjson's On-Demand walk of each line (stage 1, then a generic iterator over every token) and
+// a quarter of that in its digit-at-a-time number loop. Records are small flat objects, so one
+// pass that knows their shape does the same work for less, and does the byte checks of Decode on
+// the way (controls, DEL and non-ASCII bytes can only be inside its strings). It takes only what
+// it can decide exactly: strings without escapes, scalar values, "features"/"fields" and "tags"
+// objects, numbers of up to 19 significant digits (converted by simdjson's own compute_float_64,
+// so the double is the one get_double gives). Anything else (an escape, a nested value, a control
+// byte, invalid UTF-8, a syntax error, a missing model) makes it give up, and Decode decodes the
+// line from the start the general way, with its error messages.
+//
+// The buffer holds the line, then SIMDJSON_PADDING zero bytes: a NUL ends every scan (a NUL in the
+// line is a control byte, which stops it too) and 16-byte loads never leave the buffer.
+
+#if defined(__SSE2__)
+
+class FastJsonLine {
+ public:
+  FastJsonLine(const char* s, size_t n)
+      : begin_(s), end_(s + n), readable_(s + n + simdjson::SIMDJSON_PADDING) {}
+
+  // The record, or false: see above. *record may be partly filled when it fails.
+  bool Decode(Record* record, KeyIndex* field_index, KeyIndex* tag_index) {
+    const char* p = Blanks(begin_);
+    if (*p != '{') return false;
+    p = Blanks(p + 1);
+    bool have_fields = false;
+    for (;;) {
+      if (*p != '"') return false;
+      std::string_view key;
+      if ((p = String(p + 1, &key, nullptr)) == nullptr) return false;
+      p = Blanks(p);
+      if (*p != ':') return false;
+      p = Blanks(p + 1);
+      const bool is_features = key == "features" || key == "fields";
+      if (is_features || key == "tags") {
+        if (*p != '{') return false;
+        p = is_features ? Object(p + 1, false, &record->fields, field_index)
+                        : Object(p + 1, true, &record->tags, tag_index);
+        have_fields |= is_features;
+      } else if (key == "model" || key == "name") {
+        if (*p != '"') return false;
+        p = String(p + 1, &record->model, nullptr);
+      } else if (key == "ts" || key == "timestamp") {
+        if (*p != '-' && !IsDigit(*p)) return false;
+        p = Number(p, &record->timestamp);
+      } else {
+        Value ignored;
+        p = Scalar(p, false, &ignored);
+      }
+      if (p == nullptr) return false;
+      p = Blanks(p);
+      if (*p == '}') break;
+      if (*p != ',') return false;
+      p = Blanks(p + 1);
+    }
+    if (Blanks(p + 1) != end_ || record->model.empty() || !have_fields) return false;
+    return high_ == 0 || simdjson::validate_utf8(begin_, static_cast<size_t>(end_ - begin_));
+  }
+
+ private:
+  static const char* Blanks(const char* p) {
+    while (*p == ' ' || *p == '\t' || *p == '\r') ++p;
+    return p;
+  }
+
+  // A string's contents from `p` (just past the opening quote) up to the closing quote, with no
+  // escape, no control byte (JSON forbids raw tabs and carriage returns in strings) and no DEL;
+  // returns the byte past the closing quote. With `hash`, also the text's HashKey.
+  [[gnu::always_inline]] const char* String(const char* p, std::string_view* text,
+                                            uint64_t* hash) {
+    const char* const raw = p;
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control_bound = _mm_set1_epi8(0x1F);
+    const __m128i del = _mm_set1_epi8(0x7F);
+    for (;;) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i stop = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+          _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, control_bound), control_bound),
+                       _mm_cmpeq_epi8(v, del)));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      const unsigned high = static_cast<unsigned>(_mm_movemask_epi8(v));
+      if (mask != 0) {
+        const unsigned at = static_cast<unsigned>(__builtin_ctz(mask));
+        high_ |= high & ((1u << at) - 1);
+        p += at;
+        if (*p != '"') return nullptr;
+        const size_t size = static_cast<size_t>(p - raw);
+        *text = std::string_view(raw, size);
+        if (hash != nullptr) *hash = size < 16 ? HashBlock(v, size) : HashKey(*text, readable_);
+        return p + 1;
+      }
+      high_ |= high;
+      p += 16;
+    }
+  }
+
+  // A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
+  // digits and a power of ten compute_float_64 decides; returns the byte past it.
+  [[gnu::always_inline]] const char* Number(const char* p, double* value) const {
+    const bool negative = *p == '-';
+    p += negative;
+    const char* const integer = p;
+    uint64_t mantissa = 0;
+    if (*p == '0') {
+      ++p;
+    } else {
+      p = AppendDigits(p, end_, readable_, &mantissa);
+      if (p == integer) return nullptr;
+    }
+    size_t digits = static_cast<size_t>(p - integer);
+    int64_t exponent = 0;
+    if (*p == '.') {
+      const char* const fraction = ++p;
+      p = AppendDigits(p, end_, readable_, &mantissa);
+      if (p == fraction) return nullptr;
+      digits += static_cast<size_t>(p - fraction);
+      exponent = -(p - fraction);
+    }
+    if (*p == 'e' || *p == 'E') {
+      ++p;
+      const bool negative_exponent = *p == '-';
+      p += *p == '-' || *p == '+';
+      if (!IsDigit(*p)) return nullptr;
+      int64_t e = 0;
+      for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
+      exponent += negative_exponent ? -e : e;
+    }
+    if (digits > 19 || exponent < simdjson::internal::smallest_power ||
+        exponent > simdjson::internal::largest_power ||
+        !simdjson::builtin::numberparsing::compute_float_64(exponent, mantissa, negative,
+                                                            *value)) {
+      return nullptr;
+    }
+    return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
+  }
+
+  // A scalar value (a string only, when `strings_only`), as ReadJsonValue reads it.
+  [[gnu::always_inline]] const char* Scalar(const char* p, bool strings_only, Value* value) {
+    if (*p == '"') {
+      value->kind = Value::Kind::kString;
+      return String(p + 1, &value->text, nullptr);
+    }
+    if (strings_only) return nullptr;
+    if (*p == '-' || IsDigit(*p)) {
+      value->kind = Value::Kind::kNumber;
+      return Number(p, &value->number);
+    }
+    if (std::memcmp(p, "true", 4) == 0) {
+      *value = {Value::Kind::kBool, 1, "true"};
+      return p + 4;
+    }
+    if (std::memcmp(p, "false", 5) == 0) {
+      *value = {Value::Kind::kBool, 0, "false"};
+      return p + 5;
+    }
+    if (std::memcmp(p, "null", 4) == 0) {
+      value->kind = Value::Kind::kNull;
+      return p + 4;
+    }
+    return nullptr;
+  }
+
+  // The members of a "features"/"fields" or "tags" object from `p` (just past its '{') into
+  // *out; returns the byte past its '}'.
+  const char* Object(const char* p, bool strings_only, std::vector<Field>* out, KeyIndex* index) {
+    out->clear();
+    index->Reset();
+    p = Blanks(p);
+    if (*p == '}') return p + 1;
+    for (;;) {
+      if (*p != '"') return nullptr;
+      std::string_view key;
+      uint64_t hash = 0;
+      if ((p = String(p + 1, &key, &hash)) == nullptr) return nullptr;
+      p = Blanks(p);
+      if (*p != ':') return nullptr;
+      Field& field = out->emplace_back();
+      field.key = key;
+      if ((p = Scalar(Blanks(p + 1), strings_only, &field.value)) == nullptr) return nullptr;
+      index->AddLast(out, hash);
+      p = Blanks(p);
+      if (*p == '}') return p + 1;
+      if (*p != ',') return nullptr;
+      p = Blanks(p + 1);
+    }
+  }
+
+  const char* const begin_;
+  const char* const end_;
+  const char* const readable_;
+  unsigned high_ = 0;  // a byte >= 0x80 was seen (in a string)
+};
+
+#endif
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -620,9 +820,21 @@ struct LineDecoder::State {
   KeyIndex field_index;
   KeyIndex tag_index;
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;
+  uint64_t fast_json_lines = 0;  // JSON lines the fast path decoded (see FastJson)
 
   DecodeStatus LineProtocol(std::string_view line, size_t pos, Record* record, DecodeError* error);
+  // Decodes the JSON line CopyJson copied.
   DecodeStatus Json(std::string_view line, Record* record, DecodeError* error);
+
+  // Copies a JSON line into json_buffer, followed by SIMDJSON_PADDING zero bytes.
+  const char* CopyJson(std::string_view line) {
+    const size_t n = line.size();
+    const size_t padded = n + simdjson::SIMDJSON_PADDING;
+    if (json_buffer.size() < padded) json_buffer.resize(std::max(padded, json_buffer.size() * 2));
+    std::memcpy(json_buffer.data(), line.data(), n);
+    std::memset(json_buffer.data() + n, 0, simdjson::SIMDJSON_PADDING);
+    return json_buffer.data();
+  }
 };
 
 LineDecoder::LineDecoder() : state_(std::make_unique<State>()) {
@@ -649,6 +861,8 @@ std::optional<TimestampPrecision> ParsePrecision(std::string_view text, bool v1_
 uint64_t LineDecoder::KeyProbes() const {
   return state_->field_index.probes() + state_->tag_index.probes();
 }
+uint64_t LineDecoder::FastJsonLines() const { return state_->fast_json_lines; }
+void SetJsonFastPathForTesting(bool enabled) { g_json_fast_path = enabled; }
 void SetKeyHashSeedForTesting(uint64_t a, uint64_t b) {
   g_hash_seed = {a, b};
   g_block_seed = {0x1d8e4e27c47d124fULL ^ a, 0x8ebc6af09c88c6e3ULL ^ b};
@@ -663,7 +877,21 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
   const size_t n = line.size();
 
   const size_t first = SkipBlanks(s, 0, n);
-  const bool line_protocol = first < n && s[first] != '{' && s[first] != '#';
+  const bool json = first < n && s[first] == '{';
+  if (json) {
+    const char* const copy = state_->CopyJson(line);
+#if defined(__SSE2__)
+    if (g_json_fast_path &&
+        FastJsonLine(copy, n).Decode(record, &state_->field_index, &state_->tag_index)) {
+      ++state_->fast_json_lines;
+      return DecodeStatus::kRecord;
+    }
+    record->Clear();
+#else
+    (void)copy;
+#endif
+  }
+  const bool line_protocol = first < n && !json && s[first] != '#';
   ByteScan scan;
   if (line_protocol) {
     if (state_->special.size() < n / 64 + 1) state_->special.resize(n / 64 + 1);
@@ -683,7 +911,7 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
   }
 
   if (line_protocol) return state_->LineProtocol(line, first, record, error);
-  if (first < n && s[first] == '{') return state_->Json(line, record, error);
+  if (json) return state_->Json(line, record, error);
   return DecodeStatus::kSkip;  // blank or comment
 }
 
@@ -966,17 +1194,14 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
   return simdjson::INCORRECT_TYPE;
 }
 
+
 }  // namespace
 
 DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, DecodeError* error) {
   record->format = Format::kJson;
   const size_t n = line.size();
-  const size_t padded = n + simdjson::SIMDJSON_PADDING;
-  if (json_buffer.size() < padded) json_buffer.resize(std::max(padded, json_buffer.size() * 2));
-  char* const base = json_buffer.data();
+  char* const base = json_buffer.data();  // holds the line (see CopyJson)
   const char* const end = base + n;
-  std::memcpy(base, line.data(), n);
-  std::memset(base + n, 0, simdjson::SIMDJSON_PADDING);
   if (n > parser.capacity() &&
       parser.allocate(std::max(n, parser.capacity() * 2)) != simdjson::SUCCESS) {
     return Fail(error, kMalformedJson, "json: line too long (" + std::to_string(n) + " bytes)");

@@ -90,6 +90,9 @@ class LineDecoder {
   // Slots the duplicate-key tables stepped over, over every Decode so far: linear in the keys
   // decoded, whatever the keys (the key hash is seeded per process).
   uint64_t KeyProbes() const;
+  // JSON lines decoded by the one-pass path for flat records rather than by simdjson's On-Demand
+  // API (both give the same record; tests check that the fast path was taken).
+  uint64_t FastJsonLines() const;
 
  private:
   struct State;  // the simdjson parser and the scratch buffers; keeps simdjson out of this header
@@ -100,5 +103,10 @@ class LineDecoder {
 // unseeded hash of earlier versions, whose collisions a sender could compute. Not thread-safe:
 // call it while no decoder runs.
 void SetKeyHashSeedForTesting(uint64_t a, uint64_t b);
+
+// Tests only: whether JSON lines try the one-pass path for flat records before simdjson's
+// On-Demand API (on by default), so that a test can decode the same line both ways and compare.
+// Not thread-safe: call it while no decoder runs.
+void SetJsonFastPathForTesting(bool enabled);
 
 }  // namespace driftd

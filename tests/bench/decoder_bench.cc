@@ -47,6 +47,24 @@ std::vector<std::string> JsonLines(bool numeric_only) {
   return lines;
 }
 
+// The records scripts/bench-daemon sends: ten numeric features written as Python's repr writes a
+// double (up to 17 significant digits), spread over a few orders of magnitude.
+std::vector<std::string> ReprLines() {
+  std::mt19937_64 rng(3);
+  std::lognormal_distribution<double> u(0, 1.5);
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < kVariants; ++i) {
+    std::string l = R"({"model":"ten","features":{)";
+    for (int f = 0; f < 10; ++f) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s\"f%d\":%.17g", f ? "," : "", f, u(rng));
+      l += buf;
+    }
+    lines.push_back(l + "}}");
+  }
+  return lines;
+}
+
 std::vector<std::string> LineProtocolLines(bool numeric_only) {
   std::mt19937_64 rng(2);
   std::uniform_real_distribution<double> u(0, 1000);
@@ -92,11 +110,28 @@ void Run(benchmark::State& state, const std::vector<std::string>& lines) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 
-void BM_DecodeNdjson10Features(benchmark::State& state) { Run(state, JsonLines(false)); }
-BENCHMARK(BM_DecodeNdjson10Features);
+// Each NDJSON benchmark runs with fast:1, the decoder's one-pass path for flat records (what driftd
+// runs), and fast:0, every line left to simdjson's On-Demand API: their ratio in one run.
+void BM_DecodeNdjson10Features(benchmark::State& state) {
+  SetJsonFastPathForTesting(state.range(0) == 1);
+  Run(state, JsonLines(false));
+  SetJsonFastPathForTesting(true);
+}
+BENCHMARK(BM_DecodeNdjson10Features)->ArgName("fast")->Arg(1)->Arg(0);
 
-void BM_DecodeNdjson10NumericFeatures(benchmark::State& state) { Run(state, JsonLines(true)); }
-BENCHMARK(BM_DecodeNdjson10NumericFeatures);
+void BM_DecodeNdjson10NumericFeatures(benchmark::State& state) {
+  SetJsonFastPathForTesting(state.range(0) == 1);
+  Run(state, JsonLines(true));
+  SetJsonFastPathForTesting(true);
+}
+BENCHMARK(BM_DecodeNdjson10NumericFeatures)->ArgName("fast")->Arg(1)->Arg(0);
+
+void BM_DecodeNdjsonBenchmarkRecords(benchmark::State& state) {
+  SetJsonFastPathForTesting(state.range(0) == 1);
+  Run(state, ReprLines());
+  SetJsonFastPathForTesting(true);
+}
+BENCHMARK(BM_DecodeNdjsonBenchmarkRecords)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeLineProtocol10Fields(benchmark::State& state) {
   Run(state, LineProtocolLines(false));

@@ -857,6 +857,246 @@ uint64_t UnseededHash(std::string_view key) {
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
+// ----- The JSON fast path against simdjson ------------------------------------------------------
+
+// A decode's whole outcome, comparable across decoders: the status, the error, and the record with
+// every double by its bits (so that -0.0, NaN and the last ulp count).
+std::string Outcome(DecodeStatus status, const Record& r, const DecodeError& e) {
+  auto bits = [](double d) {
+    uint64_t b;
+    std::memcpy(&b, &d, sizeof b);
+    return std::to_string(b);
+  };
+  std::string out = std::to_string(static_cast<int>(status));
+  if (status == DecodeStatus::kError) {
+    return out + " " + std::string(ReasonLabel(e.reason)) + " " + e.message;
+  }
+  if (status != DecodeStatus::kRecord) return out;
+  out += " format=" + std::to_string(static_cast<int>(r.format)) + " model=" +
+         std::string(r.model) + " ts=" + bits(r.timestamp);
+  for (const auto* list : {&r.fields, &r.tags}) {
+    out += " |";
+    for (const Field& f : *list) {
+      out += " [" + std::string(f.key) + "]" + std::to_string(static_cast<int>(f.value.kind)) +
+             ":" + bits(f.value.number) + ":" + std::string(f.value.text);
+    }
+  }
+  return out;
+}
+
+// A JSON number of one of the shapes senders write, valid or (rarely) not.
+std::string RandomNumber(std::mt19937_64& rng) {
+  char buffer[64];
+  switch (rng() % 16) {
+    case 0: {  // a double as Python's repr writes it
+      std::uniform_real_distribution<double> u(-1e3, 1e3);
+      std::snprintf(buffer, sizeof buffer, "%.17g", u(rng));
+      return buffer;
+    }
+    case 1: {  // fewer digits
+      std::uniform_real_distribution<double> u(0, 100);
+      std::snprintf(buffer, sizeof buffer, "%.*f", static_cast<int>(rng() % 12), u(rng));
+      return buffer;
+    }
+    case 2: {  // any finite double, by its bits
+      double d;
+      uint64_t b = rng();
+      std::memcpy(&d, &b, sizeof d);
+      if (!std::isfinite(d)) d = 1.5;
+      std::snprintf(buffer, sizeof buffer, "%.*g", 1 + static_cast<int>(rng() % 17), d);
+      return buffer;
+    }
+    case 3:  // integers, up to past 2^64
+      return std::to_string(rng() >> (rng() % 64)) + (rng() % 4 == 0 ? "123" : "");
+    case 4:
+    case 5: {  // digits, a point and an exponent, put together at random (often not JSON)
+      std::string s = rng() % 3 == 0 ? "-" : "";
+      const int integer = static_cast<int>(rng() % 22);
+      for (int i = 0; i < integer; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+      if (integer == 0 || rng() % 2) {
+        s.push_back('.');
+        const int fraction = static_cast<int>(rng() % 24);
+        for (int i = 0; i < fraction; ++i) s.push_back(static_cast<char>('0' + rng() % 10));
+      }
+      if (rng() % 3 == 0) {
+        s.push_back("eE"[rng() % 2]);
+        if (rng() % 2) s.push_back("+-"[rng() % 2]);
+        s += std::to_string(rng() % (rng() % 2 ? 30 : 400));
+      }
+      return s;
+    }
+    default: {  // a double as Python's repr writes it, with the spread of the benchmark's values
+      std::lognormal_distribution<double> u(0, 2);
+      std::snprintf(buffer, sizeof buffer, "%.17g", rng() % 4 ? u(rng) : -u(rng));
+      return buffer;
+    }
+  }
+}
+
+// A JSON record of the shapes driftd's fast path takes and of many it leaves to simdjson.
+std::string RandomRecord(std::mt19937_64& rng) {
+  auto blank = [&]() -> std::string {
+    if (rng() % 6) return "";
+    static constexpr const char* kBlanks[] = {" ", "  ", "\t", " \r ", "\r"};
+    return kBlanks[rng() % 5];
+  };
+  auto string = [&]() -> std::string {
+    static constexpr const char* kStrings[] = {
+        "US", "", "a b", "x\\\"y", "\xc3\xa9t\xc3\xa9", "tab\there", "back\\\\slash", "\\u00e9",
+        "long string value past sixteen bytes", "f3", "q\\n"};
+    return std::string("\"") + kStrings[rng() % 11] + "\"";
+  };
+  auto value = [&]() -> std::string {
+    switch (rng() % 40) {
+      case 0:
+      case 1:
+        return string();
+      case 2:
+        return rng() % 2 ? "true" : "false";
+      case 3:
+        return "null";
+      case 4:
+        return rng() % 2 ? "[1,2]" : "{\"x\":1}";
+      default:
+        return RandomNumber(rng);
+    }
+  };
+  auto key = [&](const char* const* keys, size_t count) {
+    return std::string("\"") + keys[rng() % count] + "\"";
+  };
+  static constexpr const char* kFeatureKeys[] = {"f0", "f1", "amount", "f0", "a_feature_name_over_16",
+                                                 "\xc3\xa9", "k\\\"", "f2"};
+  auto object = [&](bool strings) {
+    std::string s = "{" + blank();
+    const int n = static_cast<int>(rng() % 12);
+    for (int i = 0; i < n; ++i) {
+      if (i) s += blank() + "," + blank();
+      s += key(kFeatureKeys, 8) + blank() + ":" + blank() + (strings ? string() : value());
+    }
+    return s + blank() + "}";
+  };
+  static constexpr const char* kTopKeys[] = {"model", "name",      "features", "fields", "tags",
+                                             "ts",    "timestamp", "other",    "model"};
+  // Mostly a model and features, in either order, and up to three other members anywhere.
+  std::vector<std::string> keys;
+  if (rng() % 8) keys = {rng() % 4 ? "\"model\"" : "\"name\"", rng() % 4 ? "\"features\"" : "\"fields\""};
+  for (int i = static_cast<int>(rng() % 4); i > 0; --i) {
+    keys.insert(keys.begin() + static_cast<std::ptrdiff_t>(rng() % (keys.size() + 1)),
+                key(kTopKeys, 9));
+  }
+  if (keys.empty()) keys.push_back(key(kTopKeys, 9));
+  std::string line = blank() + "{" + blank();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) line += blank() + "," + blank();
+    const std::string& k = keys[i];
+    std::string v;
+    if (k == "\"features\"" || k == "\"fields\"") {
+      v = rng() % 10 ? object(false) : value();
+    } else if (k == "\"tags\"") {
+      v = rng() % 10 ? object(true) : value();
+    } else if (k == "\"model\"" || k == "\"name\"") {
+      v = rng() % 10 ? "\"m" + std::to_string(rng() % 3) + "\"" : value();
+    } else if (k == "\"ts\"" || k == "\"timestamp\"") {
+      v = rng() % 10 ? RandomNumber(rng) : value();
+    } else {
+      v = value();
+    }
+    line += k + blank() + ":" + blank() + v;
+  }
+  return line + blank() + "}" + blank();
+}
+
+// Every JSON line decodes to the same record, or the same error, whether the one-pass path takes
+// it or simdjson's On-Demand API does: random records of every shape, valid and mutated.
+TEST(DecoderJsonFastPathTest, SameOutcomeAsSimdjsonOnRandomAndMutatedLines) {
+  std::mt19937_64 rng(20261206);
+  LineDecoder fast, slow;
+  Record fast_record, slow_record;
+  DecodeError fast_error, slow_error;
+  static constexpr char kAlphabet[] = "\\ ,\"{}[]:.-+eE0123456789\t\rtfn\xc3\xa9\x01\x7f\xff\xc3";
+  size_t lines = 0, records = 0;
+  for (int iteration = 0; iteration < 200000; ++iteration) {
+    std::string line = RandomRecord(rng);
+    if (iteration % 4 == 3) {  // a mutation: a byte replaced, inserted or removed, or a cut
+      const size_t at = rng() % line.size();
+      const char c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
+      switch (rng() % 4) {
+        case 0:
+          line[at] = c;
+          break;
+        case 1:
+          line.insert(line.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        case 2:
+          line.erase(at, 1);
+          break;
+        default:
+          line.resize(at);
+      }
+    }
+    SetJsonFastPathForTesting(true);
+    const DecodeStatus fast_status = fast.Decode(line, &fast_record, &fast_error);
+    SetJsonFastPathForTesting(false);
+    const DecodeStatus slow_status = slow.Decode(line, &slow_record, &slow_error);
+    SetJsonFastPathForTesting(true);
+    ASSERT_EQ(Outcome(fast_status, fast_record, fast_error),
+              Outcome(slow_status, slow_record, slow_error))
+        << line;
+    ++lines;
+    records += fast_status == DecodeStatus::kRecord;
+  }
+  EXPECT_EQ(slow.FastJsonLines(), 0u);
+  // The comparison means something only if both paths took many lines: most records go the fast
+  // way, and every error and escaped or nested record the simdjson way.
+  EXPECT_GT(fast.FastJsonLines(), lines / 10) << records << " records of " << lines;
+  EXPECT_GT(records - fast.FastJsonLines(), lines / 10) << records << " records of " << lines;
+}
+
+// Numbers the fast path converts are the double nearest their decimal, as strtod gives it: an
+// independent check on the same numbers, beside the comparison with simdjson above.
+TEST(DecoderJsonFastPathTest, NumbersMatchStrtod) {
+  std::mt19937_64 rng(7);
+  LineDecoder decoder;
+  Record record;
+  size_t checked = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const std::string number = RandomNumber(rng);
+    const std::string line = R"({"model":"m","features":{"x":)" + number + "}}";
+    const uint64_t before = decoder.FastJsonLines();
+    if (decoder.Decode(line, &record, nullptr) != DecodeStatus::kRecord) continue;
+    if (decoder.FastJsonLines() == before) continue;  // simdjson's: checked elsewhere
+    ASSERT_EQ(record.fields.size(), 1u);
+    const double expected = std::strtod(number.c_str(), nullptr);
+    ASSERT_EQ(std::memcmp(&record.fields[0].value.number, &expected, sizeof expected), 0)
+        << number << " gave " << record.fields[0].value.number;
+    ++checked;
+  }
+  EXPECT_GT(checked, 50000u);
+}
+
+TEST_F(DecoderTest, JsonFastPathTakesTheCommonRecord) {
+  const uint64_t before = decoder_.FastJsonLines();
+  ASSERT_EQ(Decode(R"( {"model":"ten", "ts": 1732060000.5, "features":{"f0":0.5387986178545338,)"
+                   R"("f1":-2,"f2":"US","f3":true,"f4":null,"f0":7e-3},"tags":{"h":"a"}} )"),
+            DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.FastJsonLines(), before + 1);
+  EXPECT_EQ(record_.model, "ten");
+  EXPECT_EQ(record_.timestamp, 1732060000.5);
+  ASSERT_EQ(record_.fields.size(), 5u);
+  EXPECT_EQ(record_.fields[0].key, "f0");  // the repeat keeps the first position, the last value
+  ExpectNumber(FieldValue("f0"), 0.007);
+  ExpectNumber(FieldValue("f1"), -2);
+  ExpectString(FieldValue("f2"), "US");
+  ExpectBool(FieldValue("f3"), true);
+  EXPECT_EQ(FieldValue("f4")->kind, Kind::kNull);
+  ExpectString(TagValue("h"), "a");
+  // An escape is simdjson's to decode; a raw tab in a string is an error there.
+  ASSERT_EQ(Decode(R"({"model":"t\u0065n","features":{}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(record_.model, "ten");
+  EXPECT_EQ(decoder_.FastJsonLines(), before + 1);
+  EXPECT_EQ(ErrorReason("{\"model\":\"a\tb\",\"features\":{}}"), "malformed_json");
+}
+
 TEST(DecoderHashTest, CraftedCollidingKeysStayLinear) {
   // 20,000 keys whose unseeded hashes fall in the first 4,096 slots of every table size up to
   // 2^17 (the table a 20,000-key line ends in): one cluster that every insert walks.
