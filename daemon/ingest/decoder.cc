@@ -463,6 +463,17 @@ bool ParseInt64(const char* p, const char* end, int64_t* value) {
   return true;
 }
 
+constexpr uint64_t kPow10[] = {1,      10,      100,      1000,     10000,
+                               100000, 1000000, 10000000, 100000000};
+
+// Eight digits, each byte 0..9 (the first digit in the lowest byte), as a number (SWAR).
+inline uint64_t DigitsValue(uint64_t d) {
+  d = d * 10 + (d >> 8);
+  return ((d & 0x000000FF000000FF) * (100 + (1000000ULL << 32)) +
+          ((d >> 16) & 0x000000FF000000FF) * (1 + (10000ULL << 32))) >>
+         32;
+}
+
 // Appends the digits at `p` (up to `end`) to *mantissa and returns the end of the digits. Eight
 // bytes at a time (SWAR, no loop over digits): the run of digits at the start of a word is
 // found from its non-digit bytes, shifted up to make the bytes after it leading zeros, and
@@ -471,8 +482,6 @@ bool ParseInt64(const char* p, const char* end, int64_t* value) {
 // take the slow path then.
 [[gnu::always_inline]] inline const char* AppendDigits(const char* p, const char* end,
                                                        const char* readable, uint64_t* mantissa) {
-  static constexpr uint64_t kPow10[] = {1,      10,      100,      1000,     10000,
-                                        100000, 1000000, 10000000, 100000000};
   uint64_t m = *mantissa;
   while (p < end) {
     uint64_t v;
@@ -491,12 +500,7 @@ bool ParseInt64(const char* p, const char* end, int64_t* value) {
     size_t count = other == 0 ? 8 : static_cast<size_t>(__builtin_ctzll(other)) / 8;
     count = std::min(count, static_cast<size_t>(end - p));
     if (count == 0) break;
-    uint64_t d = x << (8 * (8 - count) % 64);  // count == 8: no shift
-    d = d * 10 + (d >> 8);
-    d = ((d & 0x000000FF000000FF) * (100 + (1000000ULL << 32)) +
-         ((d >> 16) & 0x000000FF000000FF) * (1 + (10000ULL << 32))) >>
-        32;
-    m = m * kPow10[count] + d;
+    m = m * kPow10[count] + DigitsValue(x << (8 * (8 - count) % 64));  // count == 8: no shift
     p += count;
     if (count < 8) break;
   }
@@ -644,16 +648,16 @@ class FastJsonLine {
       p = Blanks(p);
       if (*p != ':') return false;
       p = Blanks(p + 1);
-      const bool is_features = key == "features" || key == "fields";
-      if (is_features || key == "tags") {
+      const bool is_features = SameKey(key, "features") || SameKey(key, "fields");
+      if (is_features || SameKey(key, "tags")) {
         if (*p != '{') return false;
         p = is_features ? Object(p + 1, false, &record->fields, field_index)
                         : Object(p + 1, true, &record->tags, tag_index);
         have_fields |= is_features;
-      } else if (key == "model" || key == "name") {
+      } else if (SameKey(key, "model") || SameKey(key, "name")) {
         if (*p != '"') return false;
         p = String(p + 1, &record->model, nullptr);
-      } else if (key == "ts" || key == "timestamp") {
+      } else if (SameKey(key, "ts") || SameKey(key, "timestamp")) {
         if (*p != '-' && !IsDigit(*p)) return false;
         p = Number(p, &record->timestamp);
       } else {
@@ -709,6 +713,28 @@ class FastJsonLine {
     }
   }
 
+  // AppendDigits for this buffer: the line ends in a NUL (not a digit) followed by readable
+  // padding, so no digit run needs a bound or a copy near the end.
+  [[gnu::always_inline]] static const char* Digits(const char* p, uint64_t* mantissa) {
+    uint64_t m = *mantissa;
+    for (;;) {
+      const uint64_t x = Load64(p) ^ 0x3030303030303030;
+      const uint64_t other = (x | (x + 0x0606060606060606)) & 0xF0F0F0F0F0F0F0F0;
+      if (other == 0) {
+        m = m * 100000000 + DigitsValue(x);
+        p += 8;
+        continue;
+      }
+      const size_t count = static_cast<size_t>(__builtin_ctzll(other)) / 8;
+      if (count != 0) {
+        m = m * kPow10[count] + DigitsValue(x << (8 * (8 - count)));
+        p += count;
+      }
+      *mantissa = m;
+      return p;
+    }
+  }
+
   // A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
   // digits and a power of ten compute_float_64 decides; returns the byte past it.
   [[gnu::always_inline]] const char* Number(const char* p, double* value) const {
@@ -719,14 +745,14 @@ class FastJsonLine {
     if (*p == '0') {
       ++p;
     } else {
-      p = AppendDigits(p, end_, readable_, &mantissa);
+      p = Digits(p, &mantissa);
       if (p == integer) return nullptr;
     }
     size_t digits = static_cast<size_t>(p - integer);
     int64_t exponent = 0;
     if (*p == '.') {
       const char* const fraction = ++p;
-      p = AppendDigits(p, end_, readable_, &mantissa);
+      p = Digits(p, &mantissa);
       if (p == fraction) return nullptr;
       digits += static_cast<size_t>(p - fraction);
       exponent = -(p - fraction);
