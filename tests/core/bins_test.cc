@@ -56,8 +56,9 @@ uint32_t ReferenceBin(const FeatureBins& b, double x) {
 }
 
 TEST(FeatureBinsTest, NumericMatchesUpperBoundOnBothSearchPaths) {
-  // Edge counts on both sides of kLinearSearchMax: up to it NumericBin counts the edges linearly,
-  // above it the branchless binary search runs. Random strictly increasing edges (some gaps of one
+  // Edge counts on both sides of kLinearSearchMax: up to it NumericBin counts the edges linearly
+  // (only the half that holds x when the padded count is a multiple of 8), above it the
+  // branchless binary search runs. Random strictly increasing edges (some gaps of one
   // ulp), probed at every edge, its neighbours, random points and the specials.
   std::mt19937_64 rng(20241120);
   std::uniform_real_distribution<double> gap(1e-3, 100);
