@@ -86,11 +86,16 @@ struct MonitoredModel {
   // names, entries included),
   // whatever the senders send. Caller holds mu.
   int Lookup(PositionCache& by_position, size_t position, std::string_view key) const {
-    if (key.size() > longest_name) return -1;  // no feature has so long a name
-    if (position < by_position.size()) {
+    if (position < by_position.size()) {  // a remembered key is no longer than longest_name
       const auto& [name, f] = by_position[position];
       if (SameKey(name, key)) return f;
     }
+    return LookupAndRemember(by_position, position, key);
+  }
+  // Lookup's other case, out of line so that the usual one inlines into the per-field loop.
+  [[gnu::noinline]] int LookupAndRemember(PositionCache& by_position, size_t position,
+                                          std::string_view key) const {
+    if (key.size() > longest_name) return -1;  // no feature has so long a name
     auto it = index.find(key);
     const int f = it == index.end() ? -1 : static_cast<int>(it->second);
     if (position < kPositions) {
