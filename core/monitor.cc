@@ -274,8 +274,11 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
     }
     const uint32_t f = static_cast<uint32_t>(found);
     if (seen[f] == gen) continue;  // a repeated key counts once
+    const FeatureBins& bins = m.reference.features[f].bins;
     uint32_t bin;
-    if (!BinOf(m.reference.features[f].bins, field.value, &bin)) {
+    if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
+      bin = bins.NumericBin(field.value.number);  // BinOf's usual case, inline
+    } else if (!BinOf(bins, field.value, &bin)) {
       ++outcome->type_mismatches;
       continue;  // counted as missing, like an absent feature
     }
@@ -466,7 +469,7 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
   }
   if (here) {
     CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
-                [&](uint32_t f, uint32_t bin) {
+                [&](uint32_t f, uint32_t bin) __attribute__((always_inline)) {
                   SlidingWindow::Counter& c = s->counts[m->window.offset(f) + bin];
                   if (c == SlidingWindow::kCounterMax) [[unlikely]] {
                     ++s->saturations;
