@@ -468,15 +468,17 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
            SlidingWindow::IndexOf(record.timestamp, m->window.tier(0).options()) == s->index;
   }
   if (here) {
+    // Inlined: called once per value, it is a counter increment.
+    auto add = [&](uint32_t f, uint32_t bin) __attribute__((always_inline)) {
+      SlidingWindow::Counter& c = s->counts[m->window.offset(f) + bin];
+      if (c == SlidingWindow::kCounterMax) [[unlikely]] {
+        ++s->saturations;
+        return;
+      }
+      ++c;
+    };
     CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
-                [&](uint32_t f, uint32_t bin) __attribute__((always_inline)) {
-                  SlidingWindow::Counter& c = s->counts[m->window.offset(f) + bin];
-                  if (c == SlidingWindow::kCounterMax) [[unlikely]] {
-                    ++s->saturations;
-                    return;
-                  }
-                  ++c;
-                });
+                add);
     s->dirty = true;
     return outcome;
   }

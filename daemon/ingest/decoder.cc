@@ -463,8 +463,7 @@ bool ParseInt64(const char* p, const char* end, int64_t* value) {
   return true;
 }
 
-constexpr uint64_t kPow10[] = {1,      10,      100,      1000,     10000,
-                               100000, 1000000, 10000000, 100000000};
+constexpr uint64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
 // Eight digits, each byte 0..9 (the first digit in the lowest byte), as a number (SWAR).
 inline uint64_t DigitsValue(uint64_t d) {
@@ -508,23 +507,50 @@ inline uint64_t DigitsValue(uint64_t d) {
   return p;
 }
 
+// AppendDigits where the digit run is known to end before the end of readable memory, with 8
+// readable bytes after it (a separator or a NUL follows the digits): no bound, and no copy near
+// the end.
+[[gnu::always_inline]] inline const char* DigitRun(const char* p, uint64_t* mantissa) {
+  uint64_t m = *mantissa;
+  for (;;) {
+    const uint64_t x = Load64(p) ^ 0x3030303030303030;
+    const uint64_t other = (x | (x + 0x0606060606060606)) & 0xF0F0F0F0F0F0F0F0;
+    if (other == 0) {
+      m = m * 100000000 + DigitsValue(x);
+      p += 8;
+      continue;
+    }
+    const size_t count = static_cast<size_t>(__builtin_ctzll(other)) / 8;
+    if (count != 0) {
+      m = m * kPow10[count] + DigitsValue(x << (8 * (8 - count)));
+      p += count;
+    }
+    *mantissa = m;
+    return p;
+  }
+}
+
 // Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Up to 19
 // significant digits the decimal mantissa and power of ten go to simdjson's correctly rounded
 // conversion (Clinger's fast path, then Eisel-Lemire), the one its JSON numbers take; what it
 // cannot decide, and longer mantissas, go to std::from_chars. Either way: the double nearest the
 // decimal, as strtod gives it.
-bool ParseFloat(const char* p, const char* end, const char* readable, double* value) {
+// Inlined into the field loop: a call per value cost more than a tenth of the parse.
+[[gnu::always_inline]] inline bool ParseFloat(const char* p, const char* end, const char* readable,
+                                              double* value) {
   const char* const start = p;
   const bool negative = p < end && *p == '-';
   p += negative;
   uint64_t mantissa = 0;
   const char* const integer = p;
-  p = AppendDigits(p, end, readable, &mantissa);
+  // A token that is not the line's last ends at a separator, with 8 readable bytes after it.
+  const bool separated = readable - end >= 8;
+  p = separated ? DigitRun(p, &mantissa) : AppendDigits(p, end, readable, &mantissa);
   size_t digits = static_cast<size_t>(p - integer);
   int64_t exponent = 0;
   if (p < end && *p == '.') {
     const char* const fraction = ++p;
-    p = AppendDigits(p, end, readable, &mantissa);
+    p = separated ? DigitRun(p, &mantissa) : AppendDigits(p, end, readable, &mantissa);
     digits += static_cast<size_t>(p - fraction);
     exponent = -(p - fraction);
   }
@@ -684,8 +710,7 @@ class FastJsonLine {
   // A string's contents from `p` (just past the opening quote) up to the closing quote, with no
   // escape, no control byte (JSON forbids raw tabs and carriage returns in strings) and no DEL;
   // returns the byte past the closing quote. With `hash`, also the text's HashKey.
-  [[gnu::always_inline]] const char* String(const char* p, std::string_view* text,
-                                            uint64_t* hash) {
+  [[gnu::always_inline]] const char* String(const char* p, std::string_view* text, uint64_t* hash) {
     const char* const raw = p;
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
@@ -693,10 +718,10 @@ class FastJsonLine {
     const __m128i del = _mm_set1_epi8(0x7F);
     for (;;) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i stop = _mm_or_si128(
-          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-          _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, control_bound), control_bound),
-                       _mm_cmpeq_epi8(v, del)));
+      const __m128i stop =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                       _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, control_bound), control_bound),
+                                    _mm_cmpeq_epi8(v, del)));
       const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
       // Bytes past the string's end count too: at worst, a line that has non-ASCII bytes only
       // outside its strings (an error anyway) is validated for nothing.
@@ -713,28 +738,6 @@ class FastJsonLine {
     }
   }
 
-  // AppendDigits for this buffer: the line ends in a NUL (not a digit) followed by readable
-  // padding, so no digit run needs a bound or a copy near the end.
-  [[gnu::always_inline]] static const char* Digits(const char* p, uint64_t* mantissa) {
-    uint64_t m = *mantissa;
-    for (;;) {
-      const uint64_t x = Load64(p) ^ 0x3030303030303030;
-      const uint64_t other = (x | (x + 0x0606060606060606)) & 0xF0F0F0F0F0F0F0F0;
-      if (other == 0) {
-        m = m * 100000000 + DigitsValue(x);
-        p += 8;
-        continue;
-      }
-      const size_t count = static_cast<size_t>(__builtin_ctzll(other)) / 8;
-      if (count != 0) {
-        m = m * kPow10[count] + DigitsValue(x << (8 * (8 - count)));
-        p += count;
-      }
-      *mantissa = m;
-      return p;
-    }
-  }
-
   // A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
   // digits and a power of ten compute_float_64 decides; returns the byte past it.
   [[gnu::always_inline]] const char* Number(const char* p, double* value) const {
@@ -745,14 +748,14 @@ class FastJsonLine {
     if (*p == '0') {
       ++p;
     } else {
-      p = Digits(p, &mantissa);
+      p = DigitRun(p, &mantissa);
       if (p == integer) return nullptr;
     }
     size_t digits = static_cast<size_t>(p - integer);
     int64_t exponent = 0;
     if (*p == '.') {
       const char* const fraction = ++p;
-      p = Digits(p, &mantissa);
+      p = DigitRun(p, &mantissa);
       if (p == fraction) return nullptr;
       digits += static_cast<size_t>(p - fraction);
       exponent = -(p - fraction);
@@ -768,8 +771,7 @@ class FastJsonLine {
     }
     if (digits > 19 || exponent < simdjson::internal::smallest_power ||
         exponent > simdjson::internal::largest_power ||
-        !simdjson::builtin::numberparsing::compute_float_64(exponent, mantissa, negative,
-                                                            *value)) {
+        !simdjson::builtin::numberparsing::compute_float_64(exponent, mantissa, negative, *value)) {
       return nullptr;
     }
     return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
@@ -1219,7 +1221,6 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
   *what = "must be a string";
   return simdjson::INCORRECT_TYPE;
 }
-
 
 }  // namespace
 

@@ -379,9 +379,13 @@ TEST_F(DecoderTest, LineProtocolFloatsRoundLikeStrtod) {
                       std::fmod(magnitude, 1e9));
         break;
     }
-    const std::string line = std::string("m f=") + text;
-    ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
-    EXPECT_EQ(record_.fields[0].value.number, std::strtod(text, nullptr)) << text;
+    // At the end of the line (digits read up to a bound), then followed by a field (read up to
+    // the separator).
+    for (const std::string& line :
+         {std::string("m f=") + text, std::string("m f=") + text + ",g=1"}) {
+      ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
+      EXPECT_EQ(record_.fields[0].value.number, std::strtod(text, nullptr)) << line;
+    }
   }
   // Mantissas of 1 to 40 digits with the point anywhere (or none, or leading/trailing), leading
   // zeros, exponents up to the limits: the eight-digit path, the exact conversion and the slow
@@ -872,8 +876,8 @@ std::string Outcome(DecodeStatus status, const Record& r, const DecodeError& e) 
     return out + " " + std::string(ReasonLabel(e.reason)) + " " + e.message;
   }
   if (status != DecodeStatus::kRecord) return out;
-  out += " format=" + std::to_string(static_cast<int>(r.format)) + " model=" +
-         std::string(r.model) + " ts=" + bits(r.timestamp);
+  out += " format=" + std::to_string(static_cast<int>(r.format)) +
+         " model=" + std::string(r.model) + " ts=" + bits(r.timestamp);
   for (const auto* list : {&r.fields, &r.tags}) {
     out += " |";
     for (const Field& f : *list) {
@@ -941,9 +945,17 @@ std::string RandomRecord(std::mt19937_64& rng) {
     return kBlanks[rng() % 5];
   };
   auto string = [&]() -> std::string {
-    static constexpr const char* kStrings[] = {
-        "US", "", "a b", "x\\\"y", "\xc3\xa9t\xc3\xa9", "tab\there", "back\\\\slash", "\\u00e9",
-        "long string value past sixteen bytes", "f3", "q\\n"};
+    static constexpr const char* kStrings[] = {"US",
+                                               "",
+                                               "a b",
+                                               "x\\\"y",
+                                               "\xc3\xa9t\xc3\xa9",
+                                               "tab\there",
+                                               "back\\\\slash",
+                                               "\\u00e9",
+                                               "long string value past sixteen bytes",
+                                               "f3",
+                                               "q\\n"};
     return std::string("\"") + kStrings[rng() % 11] + "\"";
   };
   auto value = [&]() -> std::string {
@@ -964,8 +976,8 @@ std::string RandomRecord(std::mt19937_64& rng) {
   auto key = [&](const char* const* keys, size_t count) {
     return std::string("\"") + keys[rng() % count] + "\"";
   };
-  static constexpr const char* kFeatureKeys[] = {"f0", "f1", "amount", "f0", "a_feature_name_over_16",
-                                                 "\xc3\xa9", "k\\\"", "f2"};
+  static constexpr const char* kFeatureKeys[] = {
+      "f0", "f1", "amount", "f0", "a_feature_name_over_16", "\xc3\xa9", "k\\\"", "f2"};
   auto object = [&](bool strings) {
     std::string s = "{" + blank();
     const int n = static_cast<int>(rng() % 12);
@@ -979,7 +991,8 @@ std::string RandomRecord(std::mt19937_64& rng) {
                                              "ts",    "timestamp", "other",    "model"};
   // Mostly a model and features, in either order, and up to three other members anywhere.
   std::vector<std::string> keys;
-  if (rng() % 8) keys = {rng() % 4 ? "\"model\"" : "\"name\"", rng() % 4 ? "\"features\"" : "\"fields\""};
+  if (rng() % 8)
+    keys = {rng() % 4 ? "\"model\"" : "\"name\"", rng() % 4 ? "\"features\"" : "\"fields\""};
   for (int i = static_cast<int>(rng() % 4); i > 0; --i) {
     keys.insert(keys.begin() + static_cast<std::ptrdiff_t>(rng() % (keys.size() + 1)),
                 key(kTopKeys, 9));
