@@ -265,27 +265,36 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   }
   const uint32_t gen = generation;
   add(m.records_feature(), 0);
-  for (size_t i = 0; i < record.fields.size(); ++i) {
+  // The per-value loop keeps its counts and pointers in locals: a store to *outcome could
+  // otherwise alias them and make every value reload them.
+  uint32_t* const stamps = seen.data();
+  const ReferenceFeature* const features = m.reference.features.data();
+  uint64_t values = 0, unknown = 0, mismatches = 0;
+  const size_t fields = record.fields.size();
+  for (size_t i = 0; i < fields; ++i) {
     const Field& field = record.fields[i];
     const int found = m.Lookup(by_position, i, field.key);
     if (found < 0) {
-      ++outcome->unknown_features;
+      ++unknown;
       continue;
     }
     const uint32_t f = static_cast<uint32_t>(found);
-    if (seen[f] == gen) continue;  // a repeated key counts once
-    const FeatureBins& bins = m.reference.features[f].bins;
+    if (stamps[f] == gen) continue;  // a repeated key counts once
+    const FeatureBins& bins = features[f].bins;
     uint32_t bin;
     if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
       bin = bins.NumericBin(field.value.number);  // BinOf's usual case, inline
     } else if (!BinOf(bins, field.value, &bin)) {
-      ++outcome->type_mismatches;
+      ++mismatches;
       continue;  // counted as missing, like an absent feature
     }
-    seen[f] = gen;
+    stamps[f] = gen;
     add(f, bin);
-    ++outcome->values;
+    ++values;
   }
+  outcome->values += values;
+  outcome->unknown_features += unknown;
+  outcome->type_mismatches += mismatches;
   for (const Field& tag : record.tags) {
     auto it = m.index.find(tag.key);
     if (it == m.index.end()) continue;  // ordinary tags (host, region) are not features
