@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/feature_metrics.h"
+#include "daemon/export/text_format.h"
 
 namespace driftd {
 
@@ -117,10 +118,8 @@ std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::stri
        "reference never saw.",
        false, [](const FeatureEvaluation& f) { return f.out_of_range_ratio; }},
   };
-  // One family at a time, so the transient prometheus-cpp structures stay small with 10,000s of
-  // features.
-  // Each family is serialised on its own and appended to a string sized from the feature count
-  // (about 120 bytes a sample), so no stream buffer doubles past the page's size.
+  // Written sample by sample into a string sized from the feature count (about 120 bytes a
+  // sample), so neither metric objects nor a doubling buffer sit beside the page.
   size_t samples = 0;
   for (const ModelEvaluation& m : eval.models) samples += m.features.size();
   std::vector<Spec> specs;
@@ -132,9 +131,8 @@ std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::stri
   specs.insert(specs.end(), std::begin(kSpecs), std::end(kSpecs));
   std::string out;
   out.reserve(samples * specs.size() * 120);
-  prometheus::TextSerializer serializer;
   for (const Spec& spec : specs) {
-    std::vector<MetricFamily> one(1, Gauges(spec.name, spec.help));
+    FamilyWriter family(&out, spec.name, spec.help);
     for (const ModelEvaluation& m : eval.models) {
       if (!spec.per_window) {
         // The alert state is one per feature: decided on the policy's warning and critical
@@ -142,82 +140,81 @@ std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::stri
         for (size_t f = 0; f < m.features_per_window; ++f) {
           const FeatureEvaluation& fe = m.features[f];
           if (spec.needs_min_samples && !fe.alert.evaluable()) continue;
-          AddGauge(&one[0], {{"feature", fe.name}, {"model", m.model}}, spec.value(fe));
+          family.Sample({{"feature", fe.name}, {"model", m.model}}, spec.value(fe));
         }
         continue;
       }
       for (const FeatureEvaluation& f : m.features) {
         if (spec.needs_min_samples && !f.evaluable) continue;
-        AddGauge(&one[0],
-                 {{"feature", f.name},
-                  {"model", m.model},
-                  {"window", eval.options.windows[f.window].name}},
-                 spec.value(f));
+        family.Sample({{"feature", f.name},
+                       {"model", m.model},
+                       {"window", eval.options.windows[f.window].name}},
+                      spec.value(f));
       }
     }
-    if (!one[0].metric.empty()) out += serializer.Serialize(one);
   }
-  std::vector<MetricFamily> models = {
-      Gauges("driftd_model_drifted_features",
-             "Features with enough data at drift level warning or above."),
-      Gauges("driftd_model_evaluable_features", "Features whose window holds min_samples."),
-      Gauges("driftd_model_retrain_recommended",
-             "1 when the model's drifted share or critical features reach its retrain policy."),
-      Gauges("driftd_reference_info", "The reference each model is compared with.")};
+  FamilyWriter drifted(&out, "driftd_model_drifted_features",
+                       "Features with enough data at drift level warning or above.");
+  for (const ModelEvaluation& m : eval.models)
+    drifted.Sample({{"model", m.model}}, m.alerts.drifted);
+  FamilyWriter evaluable(&out, "driftd_model_evaluable_features",
+                         "Features whose window holds min_samples.");
   for (const ModelEvaluation& m : eval.models) {
-    AddGauge(&models[0], {{"model", m.model}}, m.alerts.drifted);
-    AddGauge(&models[1], {{"model", m.model}}, m.alerts.evaluable);
-    AddGauge(&models[2], {{"model", m.model}}, m.alerts.retrain ? 1 : 0);
-    AddGauge(&models[3], {{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
+    evaluable.Sample({{"model", m.model}}, m.alerts.evaluable);
+  }
+  FamilyWriter retrain(
+      &out, "driftd_model_retrain_recommended",
+      "1 when the model's drifted share or critical features reach its retrain policy.");
+  for (const ModelEvaluation& m : eval.models) {
+    retrain.Sample({{"model", m.model}}, m.alerts.retrain ? 1 : 0);
+  }
+  FamilyWriter info(&out, "driftd_reference_info", "The reference each model is compared with.");
+  for (const ModelEvaluation& m : eval.models) {
+    info.Sample({{"model", m.model}, {"sha256", m.sha256}, {"version", m.version}}, 1);
   }
   // Cumulative since start: a counter, carried by every evaluation.
-  models.push_back({"driftd_window_saturations_total",
-                    "Observations not counted because their window counter (one per feature, bin "
-                    "and slice) was at its maximum, 4294967295.",
-                    MetricType::Counter,
-                    {}});
+  FamilyWriter saturations(&out, "driftd_window_saturations_total",
+                           "Observations not counted because their window counter (one per "
+                           "feature, bin and slice) was at its maximum, 4294967295.",
+                           "counter");
   for (const ModelEvaluation& m : eval.models) {
-    ClientMetric c;
-    c.label = {{"model", m.model}};
-    c.counter.value = static_cast<double>(m.saturations);
-    models.back().metric.push_back(std::move(c));
+    saturations.Sample({{"model", m.model}}, static_cast<double>(m.saturations));
   }
-  if (!eval.models.empty()) out += serializer.Serialize(models);
   // What Prometheus needs to compute the divergences of a fleet from its counts: the smoothing
   // and the log base (docs/fleet.md), and the counts of the models that export them.
-  std::vector<MetricFamily> settings = {
-      Gauges("driftd_evaluation_smoothing_alpha",
-             "The additive smoothing alpha added to every bin of both distributions."),
-      Gauges("driftd_evaluation_log_base",
-             "The logarithm base of KL, entropy, cross-entropy and JS: e (2.718...) or 2.")};
-  AddGauge(&settings[0], {}, eval.options.divergence.smoothing);
-  AddGauge(&settings[1], {}, eval.options.divergence.base == LogBase::kTwo ? 2.0 : std::exp(1.0));
-  if (!eval.models.empty()) out += serializer.Serialize(settings);
-  std::vector<MetricFamily> bins = {
-      Gauges("driftd_feature_window_bin_count",
-             "Observations in one bin of the feature's window (models[].export_bins); bin is the "
-             "bin's index in the reference's bin vector."),
-      Gauges("driftd_feature_reference_bin_count",
-             "The reference's count of one bin of the feature (models[].export_bins).")};
+  if (!eval.models.empty()) {
+    FamilyWriter(&out, "driftd_evaluation_smoothing_alpha",
+                 "The additive smoothing alpha added to every bin of both distributions.")
+        .Sample({}, eval.options.divergence.smoothing);
+    FamilyWriter(&out, "driftd_evaluation_log_base",
+                 "The logarithm base of KL, entropy, cross-entropy and JS: e (2.718...) or 2.")
+        .Sample({}, eval.options.divergence.base == LogBase::kTwo ? 2.0 : std::exp(1.0));
+  }
+  FamilyWriter window_bins(
+      &out, "driftd_feature_window_bin_count",
+      "Observations in one bin of the feature's window (models[].export_bins); "
+      "bin is the bin's index in the reference's bin vector.");
+  std::string reference_bins;  // its own family, written after the window's
+  FamilyWriter reference_family(
+      &reference_bins, "driftd_feature_reference_bin_count",
+      "The reference's count of one bin of the feature (models[].export_bins).");
   for (const ModelEvaluation& m : eval.models) {
     if (std::find(export_bins.begin(), export_bins.end(), m.model) == export_bins.end()) continue;
     for (const FeatureEvaluation& f : m.features) {
       const std::string& window = eval.options.windows[f.window].name;
       for (size_t b = 0; b < f.window_counts.size(); ++b) {
-        AddGauge(&bins[0],
-                 {{"bin", std::to_string(b)},
-                  {"feature", f.name},
-                  {"model", m.model},
-                  {"window", window}},
-                 static_cast<double>(f.window_counts[b]));
+        const std::string bin = std::to_string(b);
+        window_bins.Sample(
+            {{"bin", bin}, {"feature", f.name}, {"model", m.model}, {"window", window}},
+            static_cast<double>(f.window_counts[b]));
         if (f.window == 0 && f.reference_counts != nullptr) {
-          AddGauge(&bins[1], {{"bin", std::to_string(b)}, {"feature", f.name}, {"model", m.model}},
-                   static_cast<double>((*f.reference_counts)[b]));
+          reference_family.Sample({{"bin", bin}, {"feature", f.name}, {"model", m.model}},
+                                  static_cast<double>((*f.reference_counts)[b]));
         }
       }
     }
   }
-  if (!bins[0].metric.empty()) out += serializer.Serialize(bins);
+  out += reference_bins;
   return out;
 }
 
