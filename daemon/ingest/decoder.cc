@@ -530,6 +530,15 @@ inline uint64_t DigitsValue(uint64_t d) {
   }
 }
 
+// The significant digits of a number whose `digits` digits (and point) start at `integer` and
+// end by `end`: leading zeros (0.000...) add nothing to the mantissa, so 0.0076995392475645895,
+// Python's repr of a small double, fits in it.
+inline size_t SignificantDigits(const char* integer, const char* end, size_t digits) {
+  if (digits <= 19) return digits;
+  for (const char* q = integer; q < end && (*q == '0' || *q == '.'); ++q) digits -= *q == '0';
+  return digits;
+}
+
 // Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Up to 19
 // significant digits the decimal mantissa and power of ten go to simdjson's correctly rounded
 // conversion (Clinger's fast path, then Eisel-Lemire), the one its JSON numbers take; what it
@@ -565,10 +574,8 @@ inline uint64_t DigitsValue(uint64_t d) {
     exponent += negative_exponent ? -e : e;
   }
   if (p != end) return false;
-  if (digits > 19) {  // leading zeros (0.000...) add nothing to the mantissa
-    for (const char* q = integer; q < end && (*q == '0' || *q == '.'); ++q) digits -= *q == '0';
-  }
-  if (digits <= 19 && exponent >= simdjson::internal::smallest_power &&
+  if (SignificantDigits(integer, end, digits) <= 19 &&
+      exponent >= simdjson::internal::smallest_power &&
       exponent <= simdjson::internal::largest_power &&
       simdjson::builtin::numberparsing::compute_float_64(exponent, mantissa, negative, *value)) {
     return true;
@@ -769,7 +776,8 @@ class FastJsonLine {
       for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
       exponent += negative_exponent ? -e : e;
     }
-    if (digits > 19 || exponent < simdjson::internal::smallest_power ||
+    if (SignificantDigits(integer, p, digits) > 19 ||
+        exponent < simdjson::internal::smallest_power ||
         exponent > simdjson::internal::largest_power ||
         !simdjson::builtin::numberparsing::compute_float_64(exponent, mantissa, negative, *value)) {
       return nullptr;

@@ -892,9 +892,9 @@ std::string Outcome(DecodeStatus status, const Record& r, const DecodeError& e) 
 std::string RandomNumber(std::mt19937_64& rng) {
   char buffer[64];
   switch (rng() % 16) {
-    case 0: {  // a double as Python's repr writes it
+    case 0: {  // a double as Python's repr writes it, small ones with leading zeros (0.00...)
       std::uniform_real_distribution<double> u(-1e3, 1e3);
-      std::snprintf(buffer, sizeof buffer, "%.17g", u(rng));
+      std::snprintf(buffer, sizeof buffer, "%.17g", u(rng) / std::pow(10.0, rng() % 8));
       return buffer;
     }
     case 1: {  // fewer digits
@@ -1103,10 +1103,15 @@ TEST_F(DecoderTest, JsonFastPathTakesTheCommonRecord) {
   ExpectBool(FieldValue("f3"), true);
   EXPECT_EQ(FieldValue("f4")->kind, Kind::kNull);
   ExpectString(TagValue("h"), "a");
+  // Python's repr of a small double: 20 digits, 17 of them significant.
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"x":0.0076995392475645895}})"),
+            DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.FastJsonLines(), before + 2);
+  ExpectNumber(FieldValue("x"), 0.0076995392475645895);
   // An escape is simdjson's to decode; a raw tab in a string is an error there.
   ASSERT_EQ(Decode(R"({"model":"t\u0065n","features":{}})"), DecodeStatus::kRecord);
   EXPECT_EQ(record_.model, "ten");
-  EXPECT_EQ(decoder_.FastJsonLines(), before + 1);
+  EXPECT_EQ(decoder_.FastJsonLines(), before + 2);
   EXPECT_EQ(ErrorReason("{\"model\":\"a\tb\",\"features\":{}}"), "malformed_json");
 }
 
