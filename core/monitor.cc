@@ -56,6 +56,7 @@ struct MonitoredModel {
     critical_window =
         static_cast<uint32_t>(FindWindow(options.windows, alerts.critical_window).value_or(0));
     alert_states.resize(reference.features.size());
+    prepared.reserve(reference.features.size());
     for (uint32_t f = 0; f < reference.features.size(); ++f) {
       index.emplace(reference.features[f].name, f);
       prepared.emplace_back(reference.features[f].counts, options.divergence);

@@ -198,6 +198,7 @@ std::optional<Reference> ParseReference(std::string_view text, std::string_view 
     p.Add("features", OverLimit(fs->size(), "features", kMaxReferenceFeatures));
   } else {
     size_t bins = 0;
+    ref.features.reserve(fs->size());  // no spare capacity kept for the daemon's lifetime
     for (const auto& [name, f] : fs->items()) {
       if (name.size() > kMaxFeatureNameBytes) {
         p.Add("features", "feature name " + QuotedHead(name) + " is " +
