@@ -1,5 +1,7 @@
 // `driftd run`: parses its flags, loads and validates the configuration and its references, and
 // hands them to a Daemon (daemon/daemon.h), which runs until SIGTERM or SIGINT.
+#include <malloc.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -33,6 +35,11 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   // Both values were checked by the parse, so this cannot fail.
   SetupLogging(run.log_level, run.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   std::signal(SIGPIPE, SIG_IGN);
+  // Blocks of 1 MiB and more (an evaluation's page and feature table, a long line's buffers) get
+  // their own mappings, returned when freed. By default glibc raises this threshold to the largest
+  // block freed so far, after which such blocks come from the heap, whose free space fragments:
+  // with 10,000 features that added up to 5 MB to every evaluation's peak RSS.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
   Config config;
   std::vector<Reference> refs;
