@@ -661,8 +661,6 @@ std::string LpError(std::string_view what, size_t offset) {
 // The buffer holds the line, then SIMDJSON_PADDING zero bytes: a NUL ends every scan (a NUL in the
 // line is a control byte, which stops it too) and 16-byte loads never leave the buffer.
 
-#if defined(__SSE2__)
-
 class FastJsonLine {
  public:
   FastJsonLine(const char* s, size_t n)
@@ -719,6 +717,7 @@ class FastJsonLine {
   // returns the byte past the closing quote. With `hash`, also the text's HashKey.
   [[gnu::always_inline]] const char* String(const char* p, std::string_view* text, uint64_t* hash) {
     const char* const raw = p;
+#if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
     const __m128i control_bound = _mm_set1_epi8(0x1F);
@@ -743,6 +742,17 @@ class FastJsonLine {
       }
       p += 16;
     }
+#else
+    for (;; ++p) {
+      const unsigned char c = static_cast<unsigned char>(*p);
+      high_ |= c & 0x80;
+      if (c == '"' || c == '\\' || c <= 0x1F || c == 0x7F) break;
+    }
+    if (*p != '"') return nullptr;
+    *text = std::string_view(raw, static_cast<size_t>(p - raw));
+    if (hash != nullptr) *hash = HashKey(*text, readable_);
+    return p + 1;
+#endif
   }
 
   // A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
@@ -842,8 +852,6 @@ class FastJsonLine {
   unsigned high_ = 0;  // a byte >= 0x80 was seen in (or just past) a string
 };
 
-#endif
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -916,16 +924,12 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
   const bool json = first < n && s[first] == '{';
   if (json) {
     const char* const copy = state_->CopyJson(line);
-#if defined(__SSE2__)
     if (g_json_fast_path &&
         FastJsonLine(copy, n).Decode(record, &state_->field_index, &state_->tag_index)) {
       ++state_->fast_json_lines;
       return DecodeStatus::kRecord;
     }
     record->Clear();
-#else
-    (void)copy;
-#endif
   }
   const bool line_protocol = first < n && !json && s[first] != '#';
   ByteScan scan;
