@@ -473,14 +473,38 @@ inline uint64_t DigitsValue(uint64_t d) {
          32;
 }
 
-// Appends the digits at `p` (up to `end`) to *mantissa and returns the end of the digits. Eight
-// bytes at a time (SWAR, no loop over digits): the run of digits at the start of a word is
-// found from its non-digit bytes, shifted up to make the bytes after it leading zeros, and
-// converted as EightDigits does. Bytes are loaded up to `readable` (>= end); closer to it than a
-// word, from a copy. Past 19 significant digits the mantissa wraps: callers count the digits and
-// take the slow path then.
+// Appends the digits at `p` to *mantissa and returns the end of the digits, which must be followed
+// by a non-digit with 8 readable bytes after it (a separator or a NUL): no bound, and no copy near
+// the end of readable memory. Eight bytes at a time (SWAR, no loop over digits): the run of digits
+// at the start of a word is found from its non-digit bytes, shifted up to make the bytes after it
+// leading zeros, and converted as EightDigits does. Past 19 significant digits the mantissa wraps:
+// callers count the digits and take the slow path then.
+[[gnu::always_inline]] inline const char* DigitRun(const char* p, uint64_t* mantissa) {
+  uint64_t m = *mantissa;
+  for (;;) {
+    const uint64_t x = Load64(p) ^ 0x3030303030303030;
+    const uint64_t other = (x | (x + 0x0606060606060606)) & 0xF0F0F0F0F0F0F0F0;
+    if (other == 0) {
+      m = m * 100000000 + DigitsValue(x);
+      p += 8;
+      continue;
+    }
+    const size_t count = static_cast<size_t>(__builtin_ctzll(other)) / 8;
+    if (count != 0) {
+      m = m * kPow10[count] + DigitsValue(x << (8 * (8 - count)));
+      p += count;
+    }
+    *mantissa = m;
+    return p;
+  }
+}
+
+// DigitRun for digits that stop by `end`, where bytes are readable up to `readable` (>= end): when
+// a word of readable bytes follows `end` (the token is not the line's last), DigitRun itself; else
+// the words near `readable` are loaded from a copy.
 [[gnu::always_inline]] inline const char* AppendDigits(const char* p, const char* end,
                                                        const char* readable, uint64_t* mantissa) {
+  if (readable - end >= 8) return DigitRun(p, mantissa);  // the byte at `end` is not a digit
   uint64_t m = *mantissa;
   while (p < end) {
     uint64_t v;
@@ -507,29 +531,6 @@ inline uint64_t DigitsValue(uint64_t d) {
   return p;
 }
 
-// AppendDigits where the digit run is known to end before the end of readable memory, with 8
-// readable bytes after it (a separator or a NUL follows the digits): no bound, and no copy near
-// the end.
-[[gnu::always_inline]] inline const char* DigitRun(const char* p, uint64_t* mantissa) {
-  uint64_t m = *mantissa;
-  for (;;) {
-    const uint64_t x = Load64(p) ^ 0x3030303030303030;
-    const uint64_t other = (x | (x + 0x0606060606060606)) & 0xF0F0F0F0F0F0F0F0;
-    if (other == 0) {
-      m = m * 100000000 + DigitsValue(x);
-      p += 8;
-      continue;
-    }
-    const size_t count = static_cast<size_t>(__builtin_ctzll(other)) / 8;
-    if (count != 0) {
-      m = m * kPow10[count] + DigitsValue(x << (8 * (8 - count)));
-      p += count;
-    }
-    *mantissa = m;
-    return p;
-  }
-}
-
 // The significant digits of a number whose `digits` digits (and point) start at `integer` and
 // end by `end`: leading zeros (0.000...) add nothing to the mantissa, so 0.0076995392475645895,
 // Python's repr of a small double, fits in it.
@@ -552,14 +553,12 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
   p += negative;
   uint64_t mantissa = 0;
   const char* const integer = p;
-  // A token that is not the line's last ends at a separator, with 8 readable bytes after it.
-  const bool separated = readable - end >= 8;
-  p = separated ? DigitRun(p, &mantissa) : AppendDigits(p, end, readable, &mantissa);
+  p = AppendDigits(p, end, readable, &mantissa);
   size_t digits = static_cast<size_t>(p - integer);
   int64_t exponent = 0;
   if (p < end && *p == '.') {
     const char* const fraction = ++p;
-    p = separated ? DigitRun(p, &mantissa) : AppendDigits(p, end, readable, &mantissa);
+    p = AppendDigits(p, end, readable, &mantissa);
     digits += static_cast<size_t>(p - fraction);
     exponent = -(p - fraction);
   }
