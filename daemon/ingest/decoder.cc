@@ -645,6 +645,67 @@ std::string LpError(std::string_view what, size_t offset) {
   return "line protocol: " + std::string(what) + AtByte(offset);
 }
 
+// The contents of a JSON string from `raw` (just past the opening quote) to its closing quote,
+// without copying, when no escape comes first; returns the byte past the closing quote, or null
+// (an escape, or no quote before `end`). When `hash` is not null also the text's HashKey. Bytes
+// are readable SIMDJSON_PADDING past `end`. With kChecked (the fast path, which validates the line
+// itself) a control byte or DEL also stops it, and *high gets the high bits of the bytes scanned;
+// the NUL at `end` then stops every scan, so no bound is checked.
+// (An inline scan: a libc memchr call costs more than scanning a short key.)
+//
+// Always inlined: out of line, *text is stored as two words and reloaded as one 16-byte copy,
+// which stalls store-to-load forwarding (measured: a third of the JSON decode time).
+template <bool kChecked>
+[[gnu::always_inline]] inline const char* StringContents(const char* raw, const char* end,
+                                                         std::string_view* text, uint64_t* hash,
+                                                         unsigned* high = nullptr) {
+  const char* p = raw;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_bound = _mm_set1_epi8(0x1F);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  for (;;) {
+    if constexpr (!kChecked) {
+      if (p >= end) return nullptr;
+    }
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+    if constexpr (kChecked) {
+      stop = _mm_or_si128(
+          stop, _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, control_bound), control_bound),
+                             _mm_cmpeq_epi8(v, del)));
+      // Bytes past the string's end count too: at worst, a line that has non-ASCII bytes only
+      // outside its strings (an error anyway) is validated for nothing.
+      *high |= static_cast<unsigned>(_mm_movemask_epi8(v));
+    }
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+    if (mask != 0) {
+      p += __builtin_ctz(mask);
+      if (*p != '"' || (!kChecked && p >= end)) return nullptr;
+      const size_t size = static_cast<size_t>(p - raw);
+      *text = std::string_view(raw, size);
+      if (hash != nullptr) *hash = size < 16 ? HashBlock(v, size) : HashKey(*text, end);
+      return p + 1;
+    }
+    p += 16;
+  }
+#else
+  for (; p < end; ++p) {
+    const unsigned char c = static_cast<unsigned char>(*p);
+    if (c == '"' || c == '\\') break;
+    if constexpr (kChecked) {
+      *high |= c & 0x80;
+      if (c <= 0x1F || c == 0x7F) return nullptr;
+    }
+  }
+  if (p >= end || *p != '"') return nullptr;
+  *text = std::string_view(raw, static_cast<size_t>(p - raw));
+  if (hash != nullptr) *hash = HashKey(*text, end);
+  return p + 1;
+#endif
+}
+
 // ---------------------------------------------------------------------------------------------
 // JSON fast path, by hand: the profile of NDJSON ingest (issue 14) put half of driftd's CPU in
 // simdjson's On-Demand walk of each line (stage 1, then a generic iterator over every token) and
@@ -662,8 +723,7 @@ std::string LpError(std::string_view what, size_t offset) {
 
 class FastJsonLine {
  public:
-  FastJsonLine(const char* s, size_t n)
-      : begin_(s), end_(s + n), readable_(s + n + simdjson::SIMDJSON_PADDING) {}
+  FastJsonLine(const char* s, size_t n) : begin_(s), end_(s + n) {}
 
   // The record, or false: see above. *record may be partly filled when it fails.
   bool Decode(Record* record, KeyIndex* field_index, KeyIndex* tag_index) {
@@ -715,43 +775,7 @@ class FastJsonLine {
   // escape, no control byte (JSON forbids raw tabs and carriage returns in strings) and no DEL;
   // returns the byte past the closing quote. With `hash`, also the text's HashKey.
   [[gnu::always_inline]] const char* String(const char* p, std::string_view* text, uint64_t* hash) {
-    const char* const raw = p;
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control_bound = _mm_set1_epi8(0x1F);
-    const __m128i del = _mm_set1_epi8(0x7F);
-    for (;;) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      const __m128i stop =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                       _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, control_bound), control_bound),
-                                    _mm_cmpeq_epi8(v, del)));
-      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
-      // Bytes past the string's end count too: at worst, a line that has non-ASCII bytes only
-      // outside its strings (an error anyway) is validated for nothing.
-      high_ |= static_cast<unsigned>(_mm_movemask_epi8(v));
-      if (mask != 0) {
-        p += __builtin_ctz(mask);
-        if (*p != '"') return nullptr;
-        const size_t size = static_cast<size_t>(p - raw);
-        *text = std::string_view(raw, size);
-        if (hash != nullptr) *hash = size < 16 ? HashBlock(v, size) : HashKey(*text, readable_);
-        return p + 1;
-      }
-      p += 16;
-    }
-#else
-    for (;; ++p) {
-      const unsigned char c = static_cast<unsigned char>(*p);
-      high_ |= c & 0x80;
-      if (c == '"' || c == '\\' || c <= 0x1F || c == 0x7F) break;
-    }
-    if (*p != '"') return nullptr;
-    *text = std::string_view(raw, static_cast<size_t>(p - raw));
-    if (hash != nullptr) *hash = HashKey(*text, readable_);
-    return p + 1;
-#endif
+    return StringContents<true>(p, end_, text, hash, &high_);
   }
 
   // A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
@@ -847,7 +871,6 @@ class FastJsonLine {
 
   const char* const begin_;
   const char* const end_;
-  const char* const readable_;
   unsigned high_ = 0;  // a byte >= 0x80 was seen in (or just past) a string
 };
 
@@ -1146,45 +1169,6 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
   return message;
 }
 
-// The text of a JSON string whose contents start at `raw` (just past the opening quote), without
-// copying, when it has no escapes; when `hash` is not null also its HashKey. The parser has
-// validated the string, and the JSON buffer has SIMDJSON_PADDING readable bytes past `end`. (An
-// inline scan: a libc memchr call costs more than scanning a short key.)
-//
-// Always inlined: out of line, *text is stored as two words and reloaded as one 16-byte copy,
-// which stalls store-to-load forwarding (measured: a third of the JSON decode time).
-[[gnu::always_inline]] inline bool PlainString(const char* raw, const char* end,
-                                               std::string_view* text, uint64_t* hash) {
-  const char* p = raw;
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  while (p < end) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const int mask =
-        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-    if (mask != 0) {
-      p += __builtin_ctz(static_cast<unsigned>(mask));
-      if (p >= end || *p != '"') return false;
-      const size_t size = static_cast<size_t>(p - raw);
-      *text = std::string_view(raw, size);
-      if (hash != nullptr) {
-        *hash = p - raw < 16 ? HashBlock(v, size) : HashKey(*text, end);
-      }
-      return true;
-    }
-    p += 16;
-  }
-  return false;
-#else
-  while (p < end && *p != '"' && *p != '\\') ++p;
-  if (p >= end || *p != '"') return false;
-  *text = std::string_view(raw, static_cast<size_t>(p - raw));
-  if (hash != nullptr) *hash = HashKey(*text, end);
-  return true;
-#endif
-}
-
 // Reads one feature/field (any scalar) or tag (strings only) value. On a type error sets *what.
 [[gnu::always_inline]] inline simdjson::error_code ReadJsonValue(ondemand::value& json,
                                                                  const char* end, bool strings_only,
@@ -1199,7 +1183,7 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
     case ondemand::json_type::string: {
       value->kind = Value::Kind::kString;
       // Peek at the token (just past its opening quote) before consuming the value.
-      if (PlainString(json.raw_json_token().data() + 1, end, &value->text, nullptr)) {
+      if (StringContents<false>(json.raw_json_token().data() + 1, end, &value->text, nullptr)) {
         ondemand::raw_json_string consumed;
         return json.get_raw_json_string().get(consumed);
       }
@@ -1266,7 +1250,7 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
     std::string_view key;
     const char* const raw_key = field.key().raw();  // just past the opening quote
     const size_t key_offset = static_cast<size_t>(raw_key - base) - 1;
-    if (!PlainString(raw_key, end, &key, nullptr)) {
+    if (!StringContents<false>(raw_key, end, &key, nullptr)) {
       if (auto code = field.unescaped_key().get(key)) {
         return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
       }
@@ -1295,7 +1279,7 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
         const size_t item_offset = static_cast<size_t>(raw_key - base) - 1;
         std::string_view item_key;
         uint64_t hash = 0;
-        if (!PlainString(raw_key, end, &item_key, &hash)) {
+        if (!StringContents<false>(raw_key, end, &item_key, &hash)) {
           if (auto code = item.unescaped_key().get(item_key)) {
             return Fail(error, kMalformedJson, JsonSyntax(code, doc, base, n));
           }
