@@ -22,6 +22,8 @@ struct Value {
   Kind kind = Kind::kNull;
   double number = 0;      // kNumber (i/u integers converted to double); kBool: 1 or 0
   std::string_view text;  // kString: the unescaped string; kBool: "true"/"false"
+
+  static Value Bool(bool b) { return {Kind::kBool, b ? 1.0 : 0.0, b ? "true" : "false"}; }
 };
 
 struct Field {

@@ -830,11 +830,11 @@ class FastJsonLine {
       return Number(p, &value->number);
     }
     if (std::memcmp(p, "true", 4) == 0) {
-      *value = {Value::Kind::kBool, 1, "true"};
+      *value = Value::Bool(true);
       return p + 4;
     }
     if (std::memcmp(p, "false", 5) == 0) {
-      *value = {Value::Kind::kBool, 0, "false"};
+      *value = Value::Bool(false);
       return p + 5;
     }
     if (std::memcmp(p, "null", 4) == 0) {
@@ -1095,9 +1095,7 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
           const std::string_view token(begin, end - pos);
           const bool is_true = IsTrue(token);
           ok = is_true || IsFalse(token);
-          value.kind = Value::Kind::kBool;
-          value.number = is_true ? 1 : 0;
-          value.text = is_true ? "true" : "false";
+          value = Value::Bool(is_true);
         } else if (last == 'i') {
           int64_t v = 0;
           ok = ParseInt64(begin, stop - 1, &v);
@@ -1193,9 +1191,7 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
       if (strings_only) break;
       bool b = false;
       if (auto code = json.get_bool().get(b)) return code;
-      value->kind = Value::Kind::kBool;
-      value->number = b ? 1 : 0;
-      value->text = b ? "true" : "false";
+      *value = Value::Bool(b);
       return simdjson::SUCCESS;
     }
     case ondemand::json_type::null: {
