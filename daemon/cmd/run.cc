@@ -35,11 +35,15 @@ int RunCommand(const std::vector<std::string>& args, const std::string& version,
   // Both values were checked by the parse, so this cannot fail.
   SetupLogging(run.log_level, run.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   std::signal(SIGPIPE, SIG_IGN);
-  // Blocks of 1 MiB and more (an evaluation's page and feature table, a long line's buffers) get
-  // their own mappings, returned when freed. By default glibc raises this threshold to the largest
-  // block freed so far, after which such blocks come from the heap, whose free space fragments:
-  // with 10,000 features that added up to 5 MB to every evaluation's peak RSS.
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  // Blocks of 4 MiB and more (an evaluation's page with 10,000s of features) get their own
+  // mappings, returned when freed. By default glibc raises this threshold to the largest block
+  // freed so far, after which such blocks come from the heap, whose free space fragments: with
+  // 10,000 features that added up to 5 MB to every evaluation's peak RSS. Fixing it also fixes
+  // the trim threshold, which would then stay at 128 KiB and hand back, then fault in again, the
+  // heap behind every HTTP ingest body (it cost two thirds of /api/v1/ingest's CPU); freed heap
+  // memory is returned after each evaluation instead (malloc_trim in Daemon::Evaluate).
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
 
   Config config;
   std::vector<Reference> refs;
