@@ -9,8 +9,7 @@ FeatureBins FeatureBins::Numeric(std::vector<double> edges) {
   FeatureBins b;
   b.kind_ = FeatureKind::kNumeric;
   b.size_ = static_cast<uint32_t>(edges.size() - 1 + 3);
-  b.edges_ = std::move(edges);
-  b.padded_ = b.edges_;
+  b.padded_ = std::move(edges);
   while (b.padded_.size() % 4) b.padded_.push_back(std::numeric_limits<double>::infinity());
   return b;
 }
@@ -25,7 +24,7 @@ FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
 }
 
 size_t FeatureBins::HeapBytes() const {
-  size_t bytes = (edges_.size() + padded_.size()) * sizeof(double);
+  size_t bytes = padded_.size() * sizeof(double);
   for (const std::string& c : categories_) {
     // The vector's string, and the index's node: next pointer, its own key copy, the bin, the
     // cached hash.
@@ -51,11 +50,11 @@ std::string FeatureBins::BinLabel(uint32_t b) const {
   char* const end = buf + sizeof buf;
   char* p = buf;
   *p++ = '[';
-  p = std::to_chars(p, end, edges_[b]).ptr;
+  p = std::to_chars(p, end, padded_[b]).ptr;
   *p++ = ',';
   *p++ = ' ';
-  p = std::to_chars(p, end, edges_[b + 1]).ptr;
-  *p++ = b + 1 == edges_.size() - 1 ? ']' : ')';
+  p = std::to_chars(p, end, padded_[b + 1]).ptr;
+  *p++ = b + 1 == edge_count() - 1 ? ']' : ')';
   return std::string(buf, p);
 }
 

@@ -4,10 +4,12 @@
 //   categorical: [category 0..m-1][other][missing]
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,7 +62,8 @@ class FeatureBins {
   FeatureKind kind() const { return kind_; }
   // Number of bins in the full bin vector (interior or categories, plus the special bins).
   uint32_t size() const { return size_; }
-  const std::vector<double>& edges() const { return edges_; }
+  // The edges (numeric only; empty for categorical bins).
+  std::span<const double> edges() const { return {padded_.data(), edge_count()}; }
   const std::vector<std::string>& categories() const { return categories_; }
 
   uint32_t underflow_bin() const { return size_ - 3; }  // numeric only
@@ -89,20 +92,20 @@ class FeatureBins {
       }
     } else {
       // Branchless binary search.
-      const double* base = edges_.data();
-      size_t n = edges_.size();
+      const double* base = padded_.data();
+      size_t n = edge_count();
       while (n > 1) {
         const size_t half = n / 2;
         base = (base[half] <= x) ? base + half : base;
         n -= half;
       }
-      le = static_cast<size_t>(base - edges_.data()) + (*base <= x);
+      le = static_cast<size_t>(base - padded_.data()) + (*base <= x);
     }
-    const size_t k = edges_.size() - 1;  // interior bins
+    const size_t k = edge_count() - 1;  // interior bins
     if (le == 0) return underflow_bin();
     if (le <= k) return static_cast<uint32_t>(le - 1);
     // x >= e_k (including +inf, for which the +inf padding counts too).
-    return x == edges_.back() ? static_cast<uint32_t>(k - 1) : overflow_bin();
+    return x == padded_[k] ? static_cast<uint32_t>(k - 1) : overflow_bin();
   }
 
   // Bin of a categorical value: its category, or `other` for a category the reference never saw.
@@ -113,11 +116,12 @@ class FeatureBins {
 
   // Whether `other` puts every value in the same bin (same kind, edges and categories in order).
   bool SameBinsAs(const FeatureBins& other) const {
-    return kind_ == other.kind_ && edges_ == other.edges_ && categories_ == other.categories_;
+    return kind_ == other.kind_ && std::ranges::equal(edges(), other.edges()) &&
+           categories_ == other.categories_;
   }
 
-  // Heap bytes the bins hold beyond the object (edges and their padded copy; categories and
-  // their index), computed from their sizes: what `driftd check-config` reports.
+  // Heap bytes the bins hold beyond the object (the padded edges; categories and their index),
+  // computed from their sizes: what `driftd check-config` reports.
   size_t HeapBytes() const;
 
   // Human-readable label of bin `b` ("[0, 10)", "underflow", "US", "other", "missing").
@@ -126,8 +130,10 @@ class FeatureBins {
  private:
   FeatureKind kind_ = FeatureKind::kNumeric;
   uint32_t size_ = 0;
-  std::vector<double> edges_;
-  std::vector<double> padded_;  // edges_, then +inf up to a multiple of 4 (the linear count)
+  size_t edge_count() const { return kind_ == FeatureKind::kNumeric ? size_ - 2 : 0; }
+
+  // The edges, then +inf up to a multiple of 4 (the linear count): one copy, which edges() views.
+  std::vector<double> padded_;
   std::vector<std::string> categories_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 
 #include "core/json_validation.h"
 #include "core/read_file.h"
@@ -267,7 +268,8 @@ std::string SerializeReference(const Reference& ref) {
     const size_t n = f.counts.size();
     if (f.bins.kind() == FeatureKind::kNumeric) {
       j["type"] = "numeric";
-      j["edges"] = f.bins.edges();
+      const std::span<const double> edges = f.bins.edges();
+      j["edges"] = std::vector<double>(edges.begin(), edges.end());
       j["counts"] = std::vector<uint64_t>(f.counts.begin(), f.counts.end() - 3);
       j["underflow"] = f.counts[n - 3];
       j["overflow"] = f.counts[n - 2];

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -92,7 +93,7 @@ class Sampler {
       if (missing) {
         *out += "null";
       } else if (f.bins->kind() == FeatureKind::kNumeric) {
-        const auto& e = f.bins->edges();
+        const std::span<const double> e = f.bins->edges();
         AppendNumber(NumericValue(*f.bins, bin) + drift * 0.1 * (e.back() - e.front()), out);
       } else {
         if (drift > 0 && f.value_json.size() > 1 && unit_(rng_) < drift * 0.5)
@@ -133,7 +134,7 @@ class Sampler {
   // A value in numeric bin `bin` (interior, underflow or overflow): uniform within an interior
   // bin, within one span of the edges below or above them for underflow and overflow.
   double NumericValue(const FeatureBins& bins, uint32_t bin) {
-    const auto& e = bins.edges();
+    const std::span<const double> e = bins.edges();
     const double span = e.back() - e.front();
     for (;;) {
       const double u = unit_(rng_);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "core/alert_policy.h"
@@ -22,7 +23,7 @@ double NormalCdf(double x, double mean) { return 0.5 * std::erfc(-(x - mean) / s
 
 // True probabilities of the full bin vector (interior, underflow, overflow, missing) for N(mean,
 // 1).
-std::vector<double> TrueProbabilities(const std::vector<double>& edges, double mean) {
+std::vector<double> TrueProbabilities(std::span<const double> edges, double mean) {
   std::vector<double> p;
   for (size_t i = 0; i + 1 < edges.size(); ++i) {
     p.push_back(NormalCdf(edges[i + 1], mean) - NormalCdf(edges[i], mean));

@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <limits>
 #include <random>
+#include <span>
 #include <vector>
 
 namespace driftd {
@@ -47,7 +48,7 @@ TEST(FeatureBinsTest, NumericSpecialValues) {
 // The definition NumericBin implements, written the obvious way: numpy.histogram's bins, the
 // last one closed.
 uint32_t ReferenceBin(const FeatureBins& b, double x) {
-  const std::vector<double>& e = b.edges();
+  const std::span<const double> e = b.edges();
   if (std::isnan(x)) return b.missing_bin();
   if (x < e.front()) return b.underflow_bin();
   if (x > e.back()) return b.overflow_bin();

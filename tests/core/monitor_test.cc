@@ -327,10 +327,10 @@ TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
   const size_t window =
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 60 * 4 + 3 * 4;
   EXPECT_EQ(e.windows, 2 * window);
-  // The feature: its object, 4 edges twice (edges and the padded copy) at 8 bytes, 6 counts at
-  // 8 bytes, the prepared reference and its 3 doubles per bin.
+  // The feature: its object, 4 edges (padded to a multiple of 4: 4) at 8 bytes, 6 counts at 8
+  // bytes, the prepared reference and its 3 doubles per bin.
   const size_t reference =
-      sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
+      sizeof(ReferenceFeature) + 4 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
   EXPECT_EQ(e.references, 2 * reference);
   EXPECT_EQ(e.total(), 2 * (window + reference) + e.ingest);
   // The window figure is what the Monitor's window really holds.

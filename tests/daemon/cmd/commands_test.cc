@@ -67,7 +67,7 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
   const size_t window =
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
   const size_t reference =
-      sizeof(ReferenceFeature) + 8 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
+      sizeof(ReferenceFeature) + 4 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8;
   // The key caches and two ingest threads' shards (their size is checked in MonitorMemoryTest).
   const size_t ingest = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).ingest;
   ASSERT_GT(ingest, 2 * 7 * 4);
