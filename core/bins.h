@@ -73,7 +73,7 @@ class FeatureBins {
 
   // Bin of a numeric value: e_i <= x < e_(i+1) is interior bin i, x == e_k is the last interior
   // bin, x < e_0 (and -inf) underflow, x > e_k (and +inf) overflow, NaN missing.
-  uint32_t NumericBin(double x) const {
+  [[gnu::always_inline]] uint32_t NumericBin(double x) const {
     if (x != x) return missing_bin();
     size_t le;  // the number of edges <= x (padding included, see below)
     if (padded_.size() <= kLinearSearchMax) {
