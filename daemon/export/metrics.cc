@@ -1,7 +1,6 @@
 #include "daemon/export/metrics.h"
 
 #include <dirent.h>
-#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,10 +13,6 @@
 #include "daemon/export/text_format.h"
 
 namespace driftd {
-
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
-using prometheus::MetricType;
 
 void TransportMetrics::Add(const ApplyStats& stats, prometheus::Counter* values) {
   if (stats.values) values->Increment(static_cast<double>(stats.values));
@@ -71,21 +66,6 @@ IngestMetrics::IngestMetrics(prometheus::Registry* registry) {
                           .Register(*registry)
                           .Add({});
 }
-
-namespace {
-
-MetricFamily Gauges(std::string name, std::string help) {
-  return MetricFamily{std::move(name), std::move(help), MetricType::Gauge, {}};
-}
-
-void AddGauge(MetricFamily* f, std::vector<ClientMetric::Label> labels, double v) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  m.gauge.value = v;
-  f->metric.push_back(std::move(m));
-}
-
-}  // namespace
 
 std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::string>& export_bins) {
   struct Spec {
@@ -219,7 +199,7 @@ std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::stri
 }
 
 std::string RenderProcessMetrics() {
-  std::vector<MetricFamily> fams;
+  std::string out;
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   std::ifstream stat("/proc/self/stat");
@@ -232,31 +212,22 @@ std::string RenderProcessMetrics() {
                                std::istream_iterator<std::string>());
     // f[0] is field 3; utime=14, stime=15, starttime=22, vsize=23, rss=24.
     if (f.size() > 21) {
-      const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
-      MetricFamily c{"process_cpu_seconds_total",
-                     "Total user and system CPU time spent in seconds.",
-                     MetricType::Counter,
-                     {}};
-      ClientMetric m;
-      m.counter.value = cpu;
-      c.metric.push_back(m);
-      fams.push_back(std::move(c));
+      FamilyWriter(&out, "process_cpu_seconds_total",
+                   "Total user and system CPU time spent in seconds.", "counter")
+          .Sample({}, (std::stod(f[11]) + std::stod(f[12])) / ticks);
       std::ifstream up("/proc/stat");
       std::string line;
       double boot = 0;
       while (std::getline(up, line)) {
         if (line.rfind("btime ", 0) == 0) boot = std::stod(line.substr(6));
       }
-      MetricFamily start = Gauges("process_start_time_seconds",
-                                  "Start time of the process since unix epoch in seconds.");
-      AddGauge(&start, {}, boot + std::stod(f[19]) / ticks);
-      fams.push_back(std::move(start));
-      MetricFamily vm = Gauges("process_virtual_memory_bytes", "Virtual memory size in bytes.");
-      AddGauge(&vm, {}, std::stod(f[20]));
-      fams.push_back(std::move(vm));
-      MetricFamily rss = Gauges("process_resident_memory_bytes", "Resident memory size in bytes.");
-      AddGauge(&rss, {}, std::stod(f[21]) * page);
-      fams.push_back(std::move(rss));
+      FamilyWriter(&out, "process_start_time_seconds",
+                   "Start time of the process since unix epoch in seconds.")
+          .Sample({}, boot + std::stod(f[19]) / ticks);
+      FamilyWriter(&out, "process_virtual_memory_bytes", "Virtual memory size in bytes.")
+          .Sample({}, std::stod(f[20]));
+      FamilyWriter(&out, "process_resident_memory_bytes", "Resident memory size in bytes.")
+          .Sample({}, std::stod(f[21]) * page);
     }
   }
   double fds = 0;
@@ -265,13 +236,10 @@ std::string RenderProcessMetrics() {
     closedir(d);
     fds -= 3;  // ".", ".." and the directory's own descriptor
   }
-  MetricFamily open = Gauges("process_open_fds", "Number of open file descriptors.");
-  AddGauge(&open, {}, fds);
-  fams.push_back(std::move(open));
-  MetricFamily max = Gauges("process_max_fds", "Maximum number of open file descriptors.");
-  AddGauge(&max, {}, static_cast<double>(sysconf(_SC_OPEN_MAX)));
-  fams.push_back(std::move(max));
-  return prometheus::TextSerializer().Serialize(fams);
+  FamilyWriter(&out, "process_open_fds", "Number of open file descriptors.").Sample({}, fds);
+  FamilyWriter(&out, "process_max_fds", "Maximum number of open file descriptors.")
+      .Sample({}, static_cast<double>(sysconf(_SC_OPEN_MAX)));
+  return out;
 }
 
 }  // namespace driftd

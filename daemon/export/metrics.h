@@ -1,6 +1,7 @@
 // The Prometheus side of driftd: process-wide ingest counters (prometheus-cpp), the per-feature
 // metric families rendered from an Evaluation, and the standard process_* metrics read from /proc.
-// Everything is serialised with prometheus-cpp's TextSerializer.
+// The registry's counters are serialised by prometheus-cpp's TextSerializer; the evaluation's and
+// process families by FamilyWriter (daemon/export/text_format.h), which writes the same text.
 #pragma once
 
 #include <prometheus/counter.h>
