@@ -540,17 +540,20 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
   return digits;
 }
 
-// The double nearest negative? -i * 10^power : i * 10^power, for a power within simdjson's table
-// (smallest_power..largest_power), by Eisel and Lemire's method alone: i, normalised, times the
-// 128-bit truncated power of five, rounded to 53 bits, ties to even. simdjson's compute_float_64
-// tries Clinger's way first (i < 2^53 and |power| <= 22: one exact multiplication or division),
-// a branch that senders' numbers mispredict about half the time (Python's repr writes 16 or 17
-// digits) and a division; the profile of NDJSON ingest put a tenth of the fast path in the two.
-// Eisel-Lemire is exact on that range too. False, as compute_float_64's own second step is, when
-// the truncated product cannot decide the rounding, and also for subnormal and infinite results
-// (all rare): callers then take their slow path.
+// The double nearest negative? -i * 10^power : i * 10^power, by Eisel and Lemire's method alone: i,
+// normalised, times the 128-bit truncated power of five, rounded to 53 bits, ties to even.
+// simdjson's compute_float_64 tries Clinger's way first (i < 2^53 and |power| <= 22: one exact
+// multiplication or division), a branch that senders' numbers mispredict about half the time
+// (Python's repr writes 16 or 17 digits) and a division; the profile of NDJSON ingest put a tenth
+// of the fast path in the two. Eisel-Lemire is exact on that range too. False, as
+// compute_float_64's own second step is, when the truncated product cannot decide the rounding, and
+// also for a power outside simdjson's table (smallest_power..largest_power) and subnormal and
+// infinite results (all rare): callers then take their slow path.
 [[gnu::always_inline]] inline bool DecimalToDouble(int64_t power, uint64_t i, bool negative,
                                                    double* value) {
+  if (power < simdjson::internal::smallest_power || power > simdjson::internal::largest_power) {
+    return false;
+  }
   if (i == 0) {
     *value = negative ? -0.0 : 0.0;
     return true;
@@ -594,8 +597,7 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
 // Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Up to 19
 // significant digits the decimal mantissa and power of ten go to DecimalToDouble (correctly
 // rounded, as simdjson's conversion of JSON numbers is); what it cannot decide, and longer
-// mantissas, go to std::from_chars. Either way: the double nearest the
-// decimal, as strtod gives it.
+// mantissas, go to std::from_chars. Either way: the double nearest the decimal, as strtod gives it.
 // Inlined into the field loop: a call per value cost more than a tenth of the parse.
 [[gnu::always_inline]] inline bool ParseFloat(const char* p, const char* end, const char* readable,
                                               double* value) {
@@ -625,8 +627,6 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
   }
   if (p != end) return false;
   if (SignificantDigits(integer, end, digits) <= 19 &&
-      exponent >= simdjson::internal::smallest_power &&
-      exponent <= simdjson::internal::largest_power &&
       DecimalToDouble(exponent, mantissa, negative, value)) {
     return true;
   }
@@ -861,8 +861,6 @@ class FastJsonLine {
       exponent += negative_exponent ? -e : e;
     }
     if (SignificantDigits(integer, p, digits) > 19 ||
-        exponent < simdjson::internal::smallest_power ||
-        exponent > simdjson::internal::largest_power ||
         !DecimalToDouble(exponent, mantissa, negative, value)) {
       return nullptr;
     }
