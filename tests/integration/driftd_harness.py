@@ -7,6 +7,7 @@ default). The process is stopped (SIGTERM, then SIGKILL) when the test ends.
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -197,30 +198,68 @@ class Driftd:
                                      env=env)
         self.addresses = {}
         self.raw_logs = []
-        ready = threading.Event()
+        self._ready = threading.Event()
+        # The pump and log_entries() both read the pipe, one at a time: log_entries() reads what
+        # is left in it first, so it sees every line driftd wrote before the call (driftd flushes
+        # each line), not only the ones the pump has got to.
+        self._log_lock = threading.Lock()
+        self._partial = b""
+        os.set_blocking(self.proc.stderr.fileno(), False)
 
         def pump():
-            for raw in self.proc.stderr:
-                self.raw_logs.append(raw)
-                line = raw.decode("utf-8", errors="backslashreplace")
-                self.logs.append(line)
-                entry = parse_log_line(line)
-                if entry is None:
-                    continue
-                if entry.get("msg") == "listening":
-                    kind, addr = entry["address"].split(" ", 1)
-                    self.addresses[kind] = addr
-                if entry.get("msg") == "driftd started":
-                    ready.set()
+            fd = self.proc.stderr.fileno()
+            while True:
+                try:
+                    select.select([fd], [], [], 0.1)
+                except (OSError, ValueError):  # closed by stop()
+                    pass
+                with self._log_lock:
+                    if self.proc.stderr.closed or not self._read_logs():
+                        return
 
         self.pump = threading.Thread(target=pump, daemon=True)
         self.pump.start()
-        if not ready.wait(15):
+        if not self._ready.wait(15):
             self.stop()
             raise AssertionError("driftd did not start:\n" + "".join(self.logs))
 
+    def _read_logs(self):
+        """Takes every whole line the pipe holds now (with self._log_lock held); False at its
+        end, where a last line without a newline is taken too."""
+        while True:
+            try:
+                chunk = os.read(self.proc.stderr.fileno(), 65536)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                if self._partial:
+                    self._take_log_line(self._partial)
+                    self._partial = b""
+                return False
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            for raw in lines:
+                self._take_log_line(raw + b"\n")
+
+    def _take_log_line(self, raw):
+        self.raw_logs.append(raw)
+        line = raw.decode("utf-8", errors="backslashreplace")
+        self.logs.append(line)
+        entry = parse_log_line(line)
+        if entry is None:
+            return
+        if entry.get("msg") == "listening":
+            kind, addr = entry["address"].split(" ", 1)
+            self.addresses[kind] = addr
+        if entry.get("msg") == "driftd started":
+            self._ready.set()
+
     def log_entries(self):
-        return [e for e in map(parse_log_line, list(self.logs)) if e is not None]
+        """Every line driftd has written so far, parsed."""
+        with self._log_lock:
+            if not self.proc.stderr.closed:
+                self._read_logs()
+            lines = list(self.logs)
+        return [e for e in map(parse_log_line, lines) if e is not None]
 
     def url(self, path):
         return f"http://{self.addresses['http']}{path}"
@@ -310,7 +349,8 @@ class Driftd:
             self.proc.kill()
             self.proc.wait()
         self.pump.join(5)
-        self.proc.stderr.close()
+        with self._log_lock:
+            self.proc.stderr.close()
         return self.proc.returncode
 
 
