@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -208,7 +209,7 @@ HashSeed RandomHashSeed() {
 }
 
 HashSeed g_hash_seed = RandomHashSeed();
-bool g_json_fast_path = true;  // see SetJsonFastPathForTesting
+bool g_fast_paths = true;  // see SetFastPathsForTesting
 // The seed mixed with HashBlock's constants once, so a short key pays one load per factor.
 HashSeed g_block_seed = {0x1d8e4e27c47d124fULL ^ g_hash_seed.a,
                          0x8ebc6af09c88c6e3ULL ^ g_hash_seed.b};
@@ -757,6 +758,48 @@ template <bool kChecked>
 #endif
 }
 
+// A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
+// digits and a power of ten DecimalToDouble decides; returns the byte past it, or null. Digits are
+// read a word at a time: a non-digit and 8 readable bytes must follow (a padded copy of the line).
+// What the fast paths of both formats take: in line protocol it is a subset of ParseFloat's
+// grammar, and both give DecimalToDouble the same mantissa and power.
+[[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value) {
+  const bool negative = *p == '-';
+  p += negative;
+  const char* const integer = p;
+  uint64_t mantissa = 0;
+  if (*p == '0') {
+    ++p;
+  } else {
+    p = DigitRun(p, &mantissa);
+    if (p == integer) return nullptr;
+  }
+  size_t digits = static_cast<size_t>(p - integer);
+  int64_t exponent = 0;
+  if (*p == '.') {
+    const char* const fraction = ++p;
+    p = DigitRun(p, &mantissa);
+    if (p == fraction) return nullptr;
+    digits += static_cast<size_t>(p - fraction);
+    exponent = -(p - fraction);
+  }
+  if (*p == 'e' || *p == 'E') {
+    ++p;
+    const bool negative_exponent = *p == '-';
+    p += *p == '-' || *p == '+';
+    if (!IsDigit(*p)) return nullptr;
+    int64_t e = 0;
+    for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
+    exponent += negative_exponent ? -e : e;
+  }
+  if (SignificantDigits(integer, p, digits) > 19 ||
+      !DecimalToDouble(exponent, mantissa, negative, value)) {
+    return nullptr;
+  }
+  return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
+}
+
+
 // ---------------------------------------------------------------------------------------------
 // JSON fast path, by hand: the profile of NDJSON ingest (issue 14) put half of driftd's CPU in
 // simdjson's On-Demand walk of each line (stage 1, then a generic iterator over every token) and
@@ -800,7 +843,7 @@ class FastJsonLine {
         p = String(p + 1, &record->model, nullptr);
       } else if (SameKey(key, "ts") || SameKey(key, "timestamp")) {
         if (*p != '-' && !IsDigit(*p)) return false;
-        p = Number(p, &record->timestamp);
+        p = JsonNumber(p, &record->timestamp);
       } else {
         Value ignored;
         p = Scalar(p, false, &ignored);
@@ -829,44 +872,6 @@ class FastJsonLine {
     return StringContents<true>(p, end_, text, hash, &high_);
   }
 
-  // A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
-  // digits and a power of ten DecimalToDouble decides; returns the byte past it.
-  [[gnu::always_inline]] const char* Number(const char* p, double* value) const {
-    const bool negative = *p == '-';
-    p += negative;
-    const char* const integer = p;
-    uint64_t mantissa = 0;
-    if (*p == '0') {
-      ++p;
-    } else {
-      p = DigitRun(p, &mantissa);
-      if (p == integer) return nullptr;
-    }
-    size_t digits = static_cast<size_t>(p - integer);
-    int64_t exponent = 0;
-    if (*p == '.') {
-      const char* const fraction = ++p;
-      p = DigitRun(p, &mantissa);
-      if (p == fraction) return nullptr;
-      digits += static_cast<size_t>(p - fraction);
-      exponent = -(p - fraction);
-    }
-    if (*p == 'e' || *p == 'E') {
-      ++p;
-      const bool negative_exponent = *p == '-';
-      p += *p == '-' || *p == '+';
-      if (!IsDigit(*p)) return nullptr;
-      int64_t e = 0;
-      for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
-      exponent += negative_exponent ? -e : e;
-    }
-    if (SignificantDigits(integer, p, digits) > 19 ||
-        !DecimalToDouble(exponent, mantissa, negative, value)) {
-      return nullptr;
-    }
-    return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
-  }
-
   // A scalar value (a string only, when `strings_only`), as ReadJsonValue reads it.
   [[gnu::always_inline]] const char* Scalar(const char* p, bool strings_only, Value* value) {
     if (*p == '"') {
@@ -876,7 +881,7 @@ class FastJsonLine {
     if (strings_only) return nullptr;
     if (*p == '-' || IsDigit(*p)) {
       value->kind = Value::Kind::kNumber;
-      return Number(p, &value->number);
+      return JsonNumber(p, &value->number);
     }
     if (std::memcmp(p, "true", 4) == 0) {
       *value = Value::Bool(true);
@@ -923,26 +928,164 @@ class FastJsonLine {
   unsigned high_ = 0;  // a byte >= 0x80 was seen in (or just past) a string
 };
 
+// ---------------------------------------------------------------------------------------------
+// Line-protocol fast path, for the same reason (issue 14): the general decoder classifies every
+// byte into a bitmap first, then walks names, escapes and values through it. The lines senders
+// write are plain: a measurement, tags and fields with ASCII names and no escapes, an optional
+// timestamp, one blank between them. This pass takes such a line in one walk, checking every byte
+// on the way (names are printable ASCII without ',', '=', ' ', '"' or '\\'; strings printable
+// ASCII without '\\'; floats JSON-shaped numbers), and gives up on anything else: an escape, more
+// than one blank or a tab, a control or non-ASCII byte, a float of more than 19 significant digits,
+// any error. Decode then decodes the line from the start the general way, with its error messages;
+// the record is the same (a test compares the two on random and mutated lines).
+//
+// The buffer holds the line, then SIMDJSON_PADDING zero bytes (CopyLine), as for JSON.
+
+class FastLineProtocolLine {
+ public:
+  FastLineProtocolLine(const char* s, size_t n) : end_(s + n), padded_end_(end_ + kPadding) {}
+
+  // The record decoded from `p` (past any leading blanks), or false: see above. *record may be
+  // partly filled when it fails.
+  bool Decode(const char* p, TimestampPrecision precision, Record* record, KeyIndex* field_index,
+              KeyIndex* tag_index) {
+    const char* name = p;
+    p = Name(p);
+    if (p == name || (*p != ',' && *p != ' ')) return false;
+    record->model = View(name, p);
+    if (*p == ',') tag_index->Reset();
+    while (*p == ',') {
+      const char* const key = ++p;
+      p = Name(p);
+      if (p == key || *p != '=') return false;
+      const std::string_view tag_key = View(key, p);
+      const char* const value = ++p;
+      p = Name(p);
+      if (p == value || (*p != ',' && *p != ' ')) return false;
+      Field& tag = record->tags.emplace_back();
+      tag.key = tag_key;
+      tag.value.kind = Value::Kind::kString;
+      tag.value.text = View(value, p);
+      tag_index->AddLast(&record->tags, HashKey(tag_key, padded_end_));
+    }
+    ++p;  // the blank before the fields
+    field_index->Reset();
+    for (;;) {
+      const char* const key = p;
+      p = Name(p);
+      if (p == key || *p != '=') return false;
+      Field& field = record->fields.emplace_back();
+      field.key = View(key, p);
+      if ((p = FieldValue(p + 1, &field.value)) == nullptr) return false;
+      field_index->AddLast(&record->fields, HashKey(field.key, padded_end_));
+      if (*p != ',') break;
+      ++p;
+    }
+    record->format = Format::kLineProtocol;
+    if (p == end_) return true;
+    if (*p != ' ') return false;
+    const char* const timestamp = ++p;
+    p += *p == '-';
+    while (IsDigit(*p)) ++p;
+    int64_t t = 0;
+    if (p != end_ || !ParseInt64(timestamp, p, &t)) return false;
+    record->timestamp = TimestampToSeconds(t, precision);
+    return true;
+  }
+
+ private:
+  static constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
+
+  // Whether a byte can be in a name the fast path takes.
+  static constexpr std::array<bool, 256> kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = '!'; c <= '~'; ++c) plain[c] = c != ',' && c != '=' && c != '"' && c != '\\';
+    return plain;
+  }();
+
+  // A field's value at `p`, as LineProtocol reads it; returns the byte past it (which the caller
+  // checks), or null.
+  [[gnu::always_inline]] const char* FieldValue(const char* p, Value* value) const {
+    if (*p == '"') {  // a string of printable ASCII: no escape (nor a byte that needs checking)
+      const char* const text = ++p;
+      while (kStringByte[static_cast<unsigned char>(*p)]) ++p;
+      if (*p != '"') return nullptr;
+      value->kind = Value::Kind::kString;
+      value->text = View(text, p);
+      return p + 1;
+    }
+    const char* const begin = p;
+    if (*p == '-' || IsDigit(*p)) {
+      // An integer (i), an unsigned one (u), else a float.
+      p += *p == '-';
+      while (IsDigit(*p)) ++p;
+      if (*p == 'i' || *p == 'u') {
+        value->kind = Value::Kind::kNumber;
+        if (*p == 'i') {
+          int64_t v = 0;
+          if (!ParseInt64(begin, p, &v)) return nullptr;
+          value->number = static_cast<double>(v);
+        } else {
+          uint64_t v = 0;
+          if (!ParseUint64(begin, p, &v)) return nullptr;
+          value->number = static_cast<double>(v);
+        }
+        return p + 1;
+      }
+      value->kind = Value::Kind::kNumber;
+      return JsonNumber(begin, &value->number);
+    }
+    // A boolean: t, T, true, True, TRUE and the same for false.
+    p = Name(p);
+    const std::string_view token = View(begin, p);
+    const bool is_true = IsTrue(token);
+    if (!is_true && !IsFalse(token)) return nullptr;
+    *value = Value::Bool(is_true);
+    return p;
+  }
+
+  // The end of the run of name bytes at `p` (the padding's NUL stops it).
+  static const char* Name(const char* p) {
+    while (kPlain[static_cast<unsigned char>(*p)]) ++p;
+    return p;
+  }
+  // Whether a byte can be in a string value the fast path takes.
+  static constexpr std::array<bool, 256> kStringByte = [] {
+    std::array<bool, 256> string{};
+    for (int c = ' '; c <= '~'; ++c) string[c] = c != '"' && c != '\\';
+    return string;
+  }();
+
+  static std::string_view View(const char* begin, const char* end) {
+    return {begin, static_cast<size_t>(end - begin)};
+  }
+
+  const char* const end_;
+  const char* const padded_end_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
 
 struct LineDecoder::State {
   simdjson::ondemand::parser parser;
-  std::string json_buffer;        // the current JSON line followed by SIMDJSON_PADDING bytes
+  std::string json_buffer;        // the current line followed by SIMDJSON_PADDING bytes
   std::string scratch;            // unescaped line-protocol names and strings, >= the line's size
   std::vector<uint64_t> special;  // line-protocol special-byte bitmap (see ScanBytes)
   KeyIndex field_index;
   KeyIndex tag_index;
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;
-  uint64_t fast_json_lines = 0;  // JSON lines the fast path decoded (see FastJson)
+  uint64_t fast_json_lines = 0;  // JSON lines the fast path decoded (see FastJsonLine)
+  uint64_t fast_line_protocol_lines = 0;  // and line-protocol lines (FastLineProtocolLine)
 
   DecodeStatus LineProtocol(std::string_view line, size_t pos, Record* record, DecodeError* error);
-  // Decodes the JSON line CopyJson copied.
+  // Decodes the JSON line CopyLine copied.
   DecodeStatus Json(std::string_view line, Record* record, DecodeError* error);
 
-  // Copies a JSON line into json_buffer, followed by SIMDJSON_PADDING zero bytes.
-  const char* CopyJson(std::string_view line) {
+  // Copies a line into json_buffer, followed by SIMDJSON_PADDING zero bytes: what both fast
+  // paths and simdjson read.
+  const char* CopyLine(std::string_view line) {
     const size_t n = line.size();
     const size_t padded = n + simdjson::SIMDJSON_PADDING;
     if (json_buffer.size() < padded) json_buffer.resize(std::max(padded, json_buffer.size() * 2));
@@ -977,7 +1120,10 @@ uint64_t LineDecoder::KeyProbes() const {
   return state_->field_index.probes() + state_->tag_index.probes();
 }
 uint64_t LineDecoder::FastJsonLines() const { return state_->fast_json_lines; }
-void SetJsonFastPathForTesting(bool enabled) { g_json_fast_path = enabled; }
+uint64_t LineDecoder::FastLineProtocolLines() const {
+  return state_->fast_line_protocol_lines;
+}
+void SetFastPathsForTesting(bool enabled) { g_fast_paths = enabled; }
 void SetKeyHashSeedForTesting(uint64_t a, uint64_t b) {
   g_hash_seed = {a, b};
   g_block_seed = {0x1d8e4e27c47d124fULL ^ a, 0x8ebc6af09c88c6e3ULL ^ b};
@@ -993,16 +1139,24 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
 
   const size_t first = SkipBlanks(s, 0, n);
   const bool json = first < n && s[first] == '{';
+  const bool line_protocol = first < n && !json && s[first] != '#';
   if (json) {
-    const char* const copy = state_->CopyJson(line);
-    if (g_json_fast_path &&
+    const char* const copy = state_->CopyLine(line);
+    if (g_fast_paths &&
         FastJsonLine(copy, n).Decode(record, &state_->field_index, &state_->tag_index)) {
       ++state_->fast_json_lines;
       return DecodeStatus::kRecord;
     }
     record->Clear();
+  } else if (line_protocol && g_fast_paths) {
+    const char* const copy = state_->CopyLine(line);
+    if (FastLineProtocolLine(copy, n).Decode(copy + first, state_->precision, record,
+                                             &state_->field_index, &state_->tag_index)) {
+      ++state_->fast_line_protocol_lines;
+      return DecodeStatus::kRecord;
+    }
+    record->Clear();
   }
-  const bool line_protocol = first < n && !json && s[first] != '#';
   ByteScan scan;
   if (line_protocol) {
     if (state_->special.size() < n / 64 + 1) state_->special.resize(n / 64 + 1);
@@ -1267,7 +1421,7 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, DecodeError* error) {
   record->format = Format::kJson;
   const size_t n = line.size();
-  char* const base = json_buffer.data();  // holds the line (see CopyJson)
+  char* const base = json_buffer.data();  // holds the line (see CopyLine)
   const char* const end = base + n;
   if (n > parser.capacity() &&
       parser.allocate(std::max(n, parser.capacity() * 2)) != simdjson::SUCCESS) {

@@ -93,6 +93,9 @@ class LineDecoder {
   // JSON lines decoded by the one-pass path for flat records rather than by simdjson's On-Demand
   // API (both give the same record; tests check that the fast path was taken).
   uint64_t FastJsonLines() const;
+  // Line-protocol lines decoded by the one-pass path for plain lines rather than the general one
+  // (again the same record).
+  uint64_t FastLineProtocolLines() const;
 
  private:
   struct State;  // the simdjson parser and the scratch buffers; keeps simdjson out of this header
@@ -104,9 +107,9 @@ class LineDecoder {
 // call it while no decoder runs.
 void SetKeyHashSeedForTesting(uint64_t a, uint64_t b);
 
-// Tests only: whether JSON lines try the one-pass path for flat records before simdjson's
-// On-Demand API (on by default), so that a test can decode the same line both ways and compare.
-// Not thread-safe: call it while no decoder runs.
-void SetJsonFastPathForTesting(bool enabled);
+// Tests only: whether lines try the one-pass paths (JSON records, plain line-protocol lines)
+// before the general decoders (on by default), so that a test can decode the same line both ways
+// and compare. Not thread-safe: call it while no decoder runs.
+void SetFastPathsForTesting(bool enabled);
 
 }  // namespace driftd

@@ -110,38 +110,43 @@ void Run(benchmark::State& state, const std::vector<std::string>& lines) {
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
 
-// Each NDJSON benchmark runs with fast:1, the decoder's one-pass path for flat records (what driftd
-// runs), and fast:0, every line left to simdjson's On-Demand API: their ratio in one run.
+// Each benchmark runs with fast:1, the decoder's one-pass paths for flat JSON records and plain
+// line-protocol lines (what driftd runs), and fast:0, every line left to the general decoders
+// (simdjson's On-Demand API, the bitmap-driven line-protocol parser): their ratio in one run.
 void BM_DecodeNdjson10Features(benchmark::State& state) {
-  SetJsonFastPathForTesting(state.range(0) == 1);
+  SetFastPathsForTesting(state.range(0) == 1);
   Run(state, JsonLines(false));
-  SetJsonFastPathForTesting(true);
+  SetFastPathsForTesting(true);
 }
 BENCHMARK(BM_DecodeNdjson10Features)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeNdjson10NumericFeatures(benchmark::State& state) {
-  SetJsonFastPathForTesting(state.range(0) == 1);
+  SetFastPathsForTesting(state.range(0) == 1);
   Run(state, JsonLines(true));
-  SetJsonFastPathForTesting(true);
+  SetFastPathsForTesting(true);
 }
 BENCHMARK(BM_DecodeNdjson10NumericFeatures)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeNdjsonBenchmarkRecords(benchmark::State& state) {
-  SetJsonFastPathForTesting(state.range(0) == 1);
+  SetFastPathsForTesting(state.range(0) == 1);
   Run(state, ReprLines());
-  SetJsonFastPathForTesting(true);
+  SetFastPathsForTesting(true);
 }
 BENCHMARK(BM_DecodeNdjsonBenchmarkRecords)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeLineProtocol10Fields(benchmark::State& state) {
+  SetFastPathsForTesting(state.range(0) == 1);
   Run(state, LineProtocolLines(false));
+  SetFastPathsForTesting(true);
 }
-BENCHMARK(BM_DecodeLineProtocol10Fields);
+BENCHMARK(BM_DecodeLineProtocol10Fields)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeLineProtocol10NumericFields(benchmark::State& state) {
+  SetFastPathsForTesting(state.range(0) == 1);
   Run(state, LineProtocolLines(true));
+  SetFastPathsForTesting(true);
 }
-BENCHMARK(BM_DecodeLineProtocol10NumericFields);
+BENCHMARK(BM_DecodeLineProtocol10NumericFields)->ArgName("fast")->Arg(1)->Arg(0);
 
 }  // namespace
 }  // namespace driftd

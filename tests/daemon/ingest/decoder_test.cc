@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -1047,11 +1048,11 @@ TEST(DecoderJsonFastPathTest, SameOutcomeAsSimdjsonOnRandomAndMutatedLines) {
           line.resize(at);
       }
     }
-    SetJsonFastPathForTesting(true);
+    SetFastPathsForTesting(true);
     const DecodeStatus fast_status = fast.Decode(line, &fast_record, &fast_error);
-    SetJsonFastPathForTesting(false);
+    SetFastPathsForTesting(false);
     const DecodeStatus slow_status = slow.Decode(line, &slow_record, &slow_error);
-    SetJsonFastPathForTesting(true);
+    SetFastPathsForTesting(true);
     ASSERT_EQ(Outcome(fast_status, fast_record, fast_error),
               Outcome(slow_status, slow_record, slow_error))
         << line;
@@ -1113,6 +1114,161 @@ TEST_F(DecoderTest, JsonFastPathTakesTheCommonRecord) {
   EXPECT_EQ(record_.model, "ten");
   EXPECT_EQ(decoder_.FastJsonLines(), before + 2);
   EXPECT_EQ(ErrorReason("{\"model\":\"a\tb\",\"features\":{}}"), "malformed_json");
+}
+
+// ----- The line-protocol fast path against the general decoder ---------------------------------
+
+// A line-protocol line of the shapes the fast path takes and of many it leaves to the general
+// decoder: tags, every kind of field value, escapes, blanks, timestamps, UTF-8.
+std::string RandomLineProtocol(std::mt19937_64& rng) {
+  // Half the lines are plain (the fast path's, unless a number is not JSON-shaped): every name
+  // and value from the first, plain, choices of each list below.
+  const bool plain = rng() % 2;
+  auto blank = [&]() -> std::string {
+    if (plain || rng() % 8) return " ";
+    static constexpr const char* kBlanks[] = {"  ", "\t", " \t"};
+    return kBlanks[rng() % 3];
+  };
+  // The first `plain_choices` of each list are plain.
+  auto pick = [&](const auto& list, size_t plain_choices = 3) {
+    return std::string(list[rng() % (plain ? plain_choices : std::size(list))]);
+  };
+  static constexpr const char* kMeasurements[] = {"ten", "m", "cpu", "m\\ x", "m=\"q\"", "\xc3\xa9"};
+  // One-byte names too, which a mutation can erase.
+  static constexpr const char* kTagKeys[] = {"host", "h", "f0", "region", "k\\,x", "k\"q"};
+  static constexpr const char* kTagValues[] = {"web01", "a", "eu-west", "x\\ y", "\xc3\xa9"};
+  static constexpr const char* kFieldKeys[] = {"f0", "x", "amount", "f1", "f0", "f2",
+                                               "a_feature_name_over_16", "k\\=x", "\xc3\xa9"};
+  auto value = [&]() -> std::string {
+    switch (rng() % 24) {
+      case 0:
+        return pick(std::array{"t", "T", "true", "True", "TRUE", "f", "F", "false", "False",
+                               "FALSE", "tru", "yes"},
+                    10);
+      case 1:
+      case 2:
+        return "\"" + pick(std::array{"US", "DE", "a b,c=d", "", "q\\\"q", "s\\\\", "\xc3\xa9"}, 4) +
+               "\"";
+      case 3:
+        return std::to_string(static_cast<int64_t>(rng()) >> (rng() % 64)) + "i";
+      case 4:
+        return pick(std::array{"9223372036854775807i", "-9223372036854775808i", "5u", "007i",
+                               "18446744073709551615u", "9223372036854775808i",
+                               "18446744073709551616u", "-5u", "-i", "1.5i"},
+                    5);
+      default: {
+        if (!plain) return RandomNumber(rng);
+        char buffer[64];  // as Python's repr writes a double
+        std::lognormal_distribution<double> u(0, 2);
+        std::snprintf(buffer, sizeof buffer, "%.17g", rng() % 4 ? u(rng) : -u(rng));
+        return buffer;
+      }
+    }
+  };
+  std::string line = (rng() % 10 ? "" : blank()) + pick(kMeasurements);
+  for (int i = static_cast<int>(rng() % 4); i > 0; --i) {
+    line += "," + pick(kTagKeys) + "=" + pick(kTagValues);
+  }
+  line += blank();
+  const int fields = 1 + static_cast<int>(rng() % 10);
+  for (int i = 0; i < fields; ++i) {
+    if (i) line += ",";
+    line += pick(kFieldKeys) + "=" + value();
+  }
+  switch (rng() % 4) {
+    case 0:
+      break;
+    case 1:
+      line += blank() + std::to_string(1732060000250000000 + rng() % 1000000000);
+      break;
+    case 2:
+      line += blank() + pick(std::array{"-1", "0", "1732060000", "12a", "9223372036854775808",
+                                        "1732060000 ", "1.5"});  // the first three plain
+      break;
+    default:
+      line += blank() + std::to_string(rng() % 2000000000);
+  }
+  return line;
+}
+
+// Every line-protocol line decodes to the same record, or the same error, whether the one-pass
+// path takes it or the general decoder does, at every timestamp precision: random lines, valid and
+// mutated.
+TEST(DecoderLineProtocolFastPathTest, SameOutcomeAsTheGeneralDecoderOnRandomAndMutatedLines) {
+  std::mt19937_64 rng(20261207);
+  LineDecoder fast, slow;
+  Record fast_record, slow_record;
+  DecodeError fast_error, slow_error;
+  static constexpr char kAlphabet[] =
+      "\\ ,\"=.-+eE0123456789\tiutfTF\xc3\xa9\x01\x7f\xff\xc3#";
+  size_t lines = 0, records = 0;
+  for (int iteration = 0; iteration < 200000; ++iteration) {
+    const auto precision = static_cast<TimestampPrecision>(iteration % 6);
+    fast.set_precision(precision);
+    slow.set_precision(precision);
+    std::string line = RandomLineProtocol(rng);
+    if (iteration % 4 == 3) {  // a mutation: a byte replaced, inserted or removed, or a cut
+      const size_t at = rng() % line.size();
+      const char c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
+      switch (rng() % 4) {
+        case 0:
+          line[at] = c;
+          break;
+        case 1:
+          line.insert(line.begin() + static_cast<std::ptrdiff_t>(at), c);
+          break;
+        case 2:
+          line.erase(at, 1);
+          break;
+        default:
+          line.resize(at);
+      }
+    }
+    SetFastPathsForTesting(true);
+    const DecodeStatus fast_status = fast.Decode(line, &fast_record, &fast_error);
+    SetFastPathsForTesting(false);
+    const DecodeStatus slow_status = slow.Decode(line, &slow_record, &slow_error);
+    SetFastPathsForTesting(true);
+    ASSERT_EQ(Outcome(fast_status, fast_record, fast_error),
+              Outcome(slow_status, slow_record, slow_error))
+        << line;
+    ++lines;
+    records += fast_status == DecodeStatus::kRecord;
+  }
+  EXPECT_EQ(slow.FastLineProtocolLines(), 0u);
+  // Both paths must have taken many lines for the comparison to mean something.
+  EXPECT_GT(fast.FastLineProtocolLines(), lines / 10) << records << " records of " << lines;
+  EXPECT_GT(records - fast.FastLineProtocolLines(), lines / 10)
+      << records << " records of " << lines;
+  EXPECT_GT(lines - records, lines / 10) << records << " records of " << lines;
+}
+
+TEST_F(DecoderTest, LineProtocolFastPathTakesTheCommonLine) {
+  const uint64_t before = decoder_.FastLineProtocolLines();
+  decoder_.set_precision(TimestampPrecision::kMilliseconds);
+  ASSERT_EQ(Decode("fraud,host=web01,region=eu amount=12.5,age=34i,n=7u,country=\"US\","
+                   "is_new=true,score=-0.0076995392475645895,amount=7e-3 1732060000250"),
+            DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.FastLineProtocolLines(), before + 1);
+  EXPECT_EQ(record_.model, "fraud");
+  EXPECT_EQ(record_.timestamp, 1732060000.25);
+  ASSERT_EQ(record_.fields.size(), 6u);
+  EXPECT_EQ(record_.fields[0].key, "amount");  // the repeat keeps the first position, the last value
+  ExpectNumber(FieldValue("amount"), 0.007);
+  ExpectNumber(FieldValue("age"), 34);
+  ExpectNumber(FieldValue("n"), 7);
+  ExpectString(FieldValue("country"), "US");
+  ExpectBool(FieldValue("is_new"), true);
+  ExpectNumber(FieldValue("score"), -0.0076995392475645895);
+  ExpectString(TagValue("host"), "web01");
+  ExpectString(TagValue("region"), "eu");
+  // An escape, a tab or an out-of-range integer is the general decoder's, with its messages.
+  ASSERT_EQ(Decode("m\\ x f=1"), DecodeStatus::kRecord);
+  EXPECT_EQ(record_.model, "m x");
+  ASSERT_EQ(Decode("m\tf=1"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.FastLineProtocolLines(), before + 1);
+  EXPECT_EQ(ErrorReason("m f=9223372036854775808i"), "malformed_line_protocol");
+  EXPECT_EQ(decoder_.FastLineProtocolLines(), before + 1);
 }
 
 TEST(DecoderHashTest, CraftedCollidingKeysStayLinear) {
