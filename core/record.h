@@ -33,7 +33,7 @@ struct Field {
 
 // a == b, for the short keys records carry without a call to memcmp: up to 16 bytes compared as
 // two overlapping loads of 8, 4 or 1 byte (never reading past either string's end).
-inline bool SameKey(std::string_view a, std::string_view b) {
+[[gnu::always_inline]] inline bool SameKey(std::string_view a, std::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();

@@ -1139,7 +1139,6 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
 
   const size_t first = SkipBlanks(s, 0, n);
   const bool json = first < n && s[first] == '{';
-  const bool line_protocol = first < n && !json && s[first] != '#';
   if (json) {
     const char* const copy = state_->CopyLine(line);
     if (g_fast_paths &&
@@ -1148,7 +1147,9 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
       return DecodeStatus::kRecord;
     }
     record->Clear();
-  } else if (line_protocol && g_fast_paths) {
+  }
+  const bool line_protocol = first < n && !json && s[first] != '#';
+  if (line_protocol && g_fast_paths) {
     const char* const copy = state_->CopyLine(line);
     if (FastLineProtocolLine(copy, n).Decode(copy + first, state_->precision, record,
                                              &state_->field_index, &state_->tag_index)) {
