@@ -799,7 +799,6 @@ template <bool kChecked>
   return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // JSON fast path, by hand: the profile of NDJSON ingest (issue 14) put half of driftd's CPU in
 // simdjson's On-Demand walk of each line (stage 1, then a generic iterator over every token) and
@@ -1076,7 +1075,7 @@ struct LineDecoder::State {
   KeyIndex field_index;
   KeyIndex tag_index;
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;
-  uint64_t fast_json_lines = 0;  // JSON lines the fast path decoded (see FastJsonLine)
+  uint64_t fast_json_lines = 0;           // JSON lines the fast path decoded (see FastJsonLine)
   uint64_t fast_line_protocol_lines = 0;  // and line-protocol lines (FastLineProtocolLine)
 
   DecodeStatus LineProtocol(std::string_view line, size_t pos, Record* record, DecodeError* error);
@@ -1120,9 +1119,7 @@ uint64_t LineDecoder::KeyProbes() const {
   return state_->field_index.probes() + state_->tag_index.probes();
 }
 uint64_t LineDecoder::FastJsonLines() const { return state_->fast_json_lines; }
-uint64_t LineDecoder::FastLineProtocolLines() const {
-  return state_->fast_line_protocol_lines;
-}
+uint64_t LineDecoder::FastLineProtocolLines() const { return state_->fast_line_protocol_lines; }
 void SetFastPathsForTesting(bool enabled) { g_fast_paths = enabled; }
 void SetKeyHashSeedForTesting(uint64_t a, uint64_t b) {
   g_hash_seed = {a, b};
