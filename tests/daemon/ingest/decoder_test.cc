@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace driftd {
@@ -889,6 +890,49 @@ std::string Outcome(DecodeStatus status, const Record& r, const DecodeError& e) 
   return out;
 }
 
+// One decoder of a comparison and its output, kept from line to line as in driftd.
+struct DecodeSide {
+  LineDecoder decoder;
+  Record record;
+  DecodeError error;
+  DecodeStatus status = DecodeStatus::kSkip;
+  std::string Decode(const std::string& line) {
+    status = decoder.Decode(line, &record, &error);
+    return Outcome(status, record, error);
+  }
+};
+
+// The outcomes of `line` decoded by `fast` with the one-pass paths and by `slow` without them.
+std::pair<std::string, std::string> DecodeBothWays(DecodeSide* fast, DecodeSide* slow,
+                                                   const std::string& line) {
+  SetFastPathsForTesting(true);
+  std::string fast_outcome = fast->Decode(line);
+  SetFastPathsForTesting(false);
+  std::string slow_outcome = slow->Decode(line);
+  SetFastPathsForTesting(true);
+  return {std::move(fast_outcome), std::move(slow_outcome)};
+}
+
+// A mutation of *line: a byte of `alphabet` replacing a byte or inserted before it, a byte removed,
+// or the line cut there.
+void Mutate(std::mt19937_64& rng, std::string_view alphabet, std::string* line) {
+  const size_t at = rng() % line->size();
+  const char c = alphabet[rng() % alphabet.size()];
+  switch (rng() % 4) {
+    case 0:
+      (*line)[at] = c;
+      break;
+    case 1:
+      line->insert(line->begin() + static_cast<std::ptrdiff_t>(at), c);
+      break;
+    case 2:
+      line->erase(at, 1);
+      break;
+    default:
+      line->resize(at);
+  }
+}
+
 // A JSON number of one of the shapes senders write, valid or (rarely) not.
 std::string RandomNumber(std::mt19937_64& rng) {
   char buffer[64];
@@ -1024,46 +1068,24 @@ std::string RandomRecord(std::mt19937_64& rng) {
 // it or simdjson's On-Demand API does: random records of every shape, valid and mutated.
 TEST(DecoderJsonFastPathTest, SameOutcomeAsSimdjsonOnRandomAndMutatedLines) {
   std::mt19937_64 rng(20261206);
-  LineDecoder fast, slow;
-  Record fast_record, slow_record;
-  DecodeError fast_error, slow_error;
-  static constexpr char kAlphabet[] = "\\ ,\"{}[]:.-+eE0123456789\t\rtfn\xc3\xa9\x01\x7f\xff\xc3";
+  DecodeSide fast, slow;
+  static constexpr std::string_view kAlphabet =
+      "\\ ,\"{}[]:.-+eE0123456789\t\rtfn\xc3\xa9\x01\x7f\xff\xc3";
   size_t lines = 0, records = 0;
   for (int iteration = 0; iteration < 200000; ++iteration) {
     std::string line = RandomRecord(rng);
-    if (iteration % 4 == 3) {  // a mutation: a byte replaced, inserted or removed, or a cut
-      const size_t at = rng() % line.size();
-      const char c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
-      switch (rng() % 4) {
-        case 0:
-          line[at] = c;
-          break;
-        case 1:
-          line.insert(line.begin() + static_cast<std::ptrdiff_t>(at), c);
-          break;
-        case 2:
-          line.erase(at, 1);
-          break;
-        default:
-          line.resize(at);
-      }
-    }
-    SetFastPathsForTesting(true);
-    const DecodeStatus fast_status = fast.Decode(line, &fast_record, &fast_error);
-    SetFastPathsForTesting(false);
-    const DecodeStatus slow_status = slow.Decode(line, &slow_record, &slow_error);
-    SetFastPathsForTesting(true);
-    ASSERT_EQ(Outcome(fast_status, fast_record, fast_error),
-              Outcome(slow_status, slow_record, slow_error))
-        << line;
+    if (iteration % 4 == 3) Mutate(rng, kAlphabet, &line);
+    const auto [fast_outcome, slow_outcome] = DecodeBothWays(&fast, &slow, line);
+    ASSERT_EQ(fast_outcome, slow_outcome) << line;
     ++lines;
-    records += fast_status == DecodeStatus::kRecord;
+    records += fast.status == DecodeStatus::kRecord;
   }
-  EXPECT_EQ(slow.FastJsonLines(), 0u);
+  EXPECT_EQ(slow.decoder.FastJsonLines(), 0u);
   // The comparison means something only if both paths took many lines: most records go the fast
   // way, and every error and escaped or nested record the simdjson way.
-  EXPECT_GT(fast.FastJsonLines(), lines / 10) << records << " records of " << lines;
-  EXPECT_GT(records - fast.FastJsonLines(), lines / 10) << records << " records of " << lines;
+  EXPECT_GT(fast.decoder.FastJsonLines(), lines / 10) << records << " records of " << lines;
+  EXPECT_GT(records - fast.decoder.FastJsonLines(), lines / 10)
+      << records << " records of " << lines;
 }
 
 // Numbers the fast path converts are the double nearest their decimal, as strtod gives it: an
@@ -1133,12 +1155,13 @@ std::string RandomLineProtocol(std::mt19937_64& rng) {
   auto pick = [&](const auto& list, size_t plain_choices = 3) {
     return std::string(list[rng() % (plain ? plain_choices : std::size(list))]);
   };
-  static constexpr const char* kMeasurements[] = {"ten", "m", "cpu", "m\\ x", "m=\"q\"", "\xc3\xa9"};
+  static constexpr const char* kMeasurements[] = {"ten",   "m",       "cpu",
+                                                  "m\\ x", "m=\"q\"", "\xc3\xa9"};
   // One-byte names too, which a mutation can erase.
   static constexpr const char* kTagKeys[] = {"host", "h", "f0", "region", "k\\,x", "k\"q"};
   static constexpr const char* kTagValues[] = {"web01", "a", "eu-west", "x\\ y", "\xc3\xa9"};
-  static constexpr const char* kFieldKeys[] = {"f0", "x", "amount", "f1", "f0", "f2",
-                                               "a_feature_name_over_16", "k\\=x", "\xc3\xa9"};
+  static constexpr const char* kFieldKeys[] = {
+      "f0", "x", "amount", "f1", "f0", "f2", "a_feature_name_over_16", "k\\=x", "\xc3\xa9"};
   auto value = [&]() -> std::string {
     switch (rng() % 24) {
       case 0:
@@ -1147,8 +1170,8 @@ std::string RandomLineProtocol(std::mt19937_64& rng) {
                     10);
       case 1:
       case 2:
-        return "\"" + pick(std::array{"US", "DE", "a b,c=d", "", "q\\\"q", "s\\\\", "\xc3\xa9"}, 4) +
-               "\"";
+        return "\"" +
+               pick(std::array{"US", "DE", "a b,c=d", "", "q\\\"q", "s\\\\", "\xc3\xa9"}, 4) + "\"";
       case 3:
         return std::to_string(static_cast<int64_t>(rng()) >> (rng() % 64)) + "i";
       case 4:
@@ -1196,49 +1219,25 @@ std::string RandomLineProtocol(std::mt19937_64& rng) {
 // mutated.
 TEST(DecoderLineProtocolFastPathTest, SameOutcomeAsTheGeneralDecoderOnRandomAndMutatedLines) {
   std::mt19937_64 rng(20261207);
-  LineDecoder fast, slow;
-  Record fast_record, slow_record;
-  DecodeError fast_error, slow_error;
-  static constexpr char kAlphabet[] =
+  DecodeSide fast, slow;
+  static constexpr std::string_view kAlphabet =
       "\\ ,\"=.-+eE0123456789\tiutfTF\xc3\xa9\x01\x7f\xff\xc3#";
   size_t lines = 0, records = 0;
   for (int iteration = 0; iteration < 200000; ++iteration) {
     const auto precision = static_cast<TimestampPrecision>(iteration % 6);
-    fast.set_precision(precision);
-    slow.set_precision(precision);
+    fast.decoder.set_precision(precision);
+    slow.decoder.set_precision(precision);
     std::string line = RandomLineProtocol(rng);
-    if (iteration % 4 == 3) {  // a mutation: a byte replaced, inserted or removed, or a cut
-      const size_t at = rng() % line.size();
-      const char c = kAlphabet[rng() % (sizeof kAlphabet - 1)];
-      switch (rng() % 4) {
-        case 0:
-          line[at] = c;
-          break;
-        case 1:
-          line.insert(line.begin() + static_cast<std::ptrdiff_t>(at), c);
-          break;
-        case 2:
-          line.erase(at, 1);
-          break;
-        default:
-          line.resize(at);
-      }
-    }
-    SetFastPathsForTesting(true);
-    const DecodeStatus fast_status = fast.Decode(line, &fast_record, &fast_error);
-    SetFastPathsForTesting(false);
-    const DecodeStatus slow_status = slow.Decode(line, &slow_record, &slow_error);
-    SetFastPathsForTesting(true);
-    ASSERT_EQ(Outcome(fast_status, fast_record, fast_error),
-              Outcome(slow_status, slow_record, slow_error))
-        << line;
+    if (iteration % 4 == 3) Mutate(rng, kAlphabet, &line);
+    const auto [fast_outcome, slow_outcome] = DecodeBothWays(&fast, &slow, line);
+    ASSERT_EQ(fast_outcome, slow_outcome) << line;
     ++lines;
-    records += fast_status == DecodeStatus::kRecord;
+    records += fast.status == DecodeStatus::kRecord;
   }
-  EXPECT_EQ(slow.FastLineProtocolLines(), 0u);
+  EXPECT_EQ(slow.decoder.FastLineProtocolLines(), 0u);
   // Both paths must have taken many lines for the comparison to mean something.
-  EXPECT_GT(fast.FastLineProtocolLines(), lines / 10) << records << " records of " << lines;
-  EXPECT_GT(records - fast.FastLineProtocolLines(), lines / 10)
+  EXPECT_GT(fast.decoder.FastLineProtocolLines(), lines / 10) << records << " records of " << lines;
+  EXPECT_GT(records - fast.decoder.FastLineProtocolLines(), lines / 10)
       << records << " records of " << lines;
   EXPECT_GT(lines - records, lines / 10) << records << " records of " << lines;
 }
@@ -1253,7 +1252,8 @@ TEST_F(DecoderTest, LineProtocolFastPathTakesTheCommonLine) {
   EXPECT_EQ(record_.model, "fraud");
   EXPECT_EQ(record_.timestamp, 1732060000.25);
   ASSERT_EQ(record_.fields.size(), 6u);
-  EXPECT_EQ(record_.fields[0].key, "amount");  // the repeat keeps the first position, the last value
+  EXPECT_EQ(record_.fields[0].key,
+            "amount");  // the repeat keeps the first position, the last value
   ExpectNumber(FieldValue("amount"), 0.007);
   ExpectNumber(FieldValue("age"), 34);
   ExpectNumber(FieldValue("n"), 7);
