@@ -646,6 +646,22 @@ bool IsFalse(std::string_view t) {
   return t == "f" || t == "F" || t == "false" || t == "False" || t == "FALSE";
 }
 
+// A line-protocol integer field's value: the digits (and sign) in [begin, end), then `suffix`,
+// 'i' (int64) or 'u' (uint64). False when they are not one, or out of its range.
+[[gnu::always_inline]] inline bool IntegerValue(const char* begin, const char* end, char suffix,
+                                                double* number) {
+  if (suffix == 'i') {
+    int64_t v = 0;
+    if (!ParseInt64(begin, end, &v)) return false;
+    *number = static_cast<double>(v);
+  } else {
+    uint64_t v = 0;
+    if (!ParseUint64(begin, end, &v)) return false;
+    *number = static_cast<double>(v);
+  }
+  return true;
+}
+
 // A timestamp in `precision`'s unit to seconds. Below a second: whole seconds plus the fraction,
 // so that e.g. ...250000000 ns gives exactly .25.
 double TimestampToSeconds(int64_t t, TimestampPrecision precision) {
@@ -1020,16 +1036,7 @@ class FastLineProtocolLine {
       while (IsDigit(*p)) ++p;
       if (*p == 'i' || *p == 'u') {
         value->kind = Value::Kind::kNumber;
-        if (*p == 'i') {
-          int64_t v = 0;
-          if (!ParseInt64(begin, p, &v)) return nullptr;
-          value->number = static_cast<double>(v);
-        } else {
-          uint64_t v = 0;
-          if (!ParseUint64(begin, p, &v)) return nullptr;
-          value->number = static_cast<double>(v);
-        }
-        return p + 1;
+        return IntegerValue(begin, p, *p, &value->number) ? p + 1 : nullptr;
       }
       value->kind = Value::Kind::kNumber;
       return JsonNumber(begin, &value->number);
@@ -1297,16 +1304,9 @@ DecodeStatus LineDecoder::State::LineProtocol(std::string_view line, size_t pos,
           const bool is_true = IsTrue(token);
           ok = is_true || IsFalse(token);
           value = Value::Bool(is_true);
-        } else if (last == 'i') {
-          int64_t v = 0;
-          ok = ParseInt64(begin, stop - 1, &v);
+        } else if (last == 'i' || last == 'u') {
+          ok = IntegerValue(begin, stop - 1, last, &value.number);
           value.kind = Value::Kind::kNumber;
-          value.number = static_cast<double>(v);
-        } else if (last == 'u') {
-          uint64_t v = 0;
-          ok = ParseUint64(begin, stop - 1, &v);
-          value.kind = Value::Kind::kNumber;
-          value.number = static_cast<double>(v);
         } else {
           ok = ParseFloat(begin, stop, s + n, &value.number);
           value.kind = Value::Kind::kNumber;
