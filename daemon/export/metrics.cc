@@ -135,8 +135,9 @@ std::string RenderEvaluation(const Evaluation& eval, const std::vector<std::stri
   }
   FamilyWriter drifted(&out, "driftd_model_drifted_features",
                        "Features with enough data at drift level warning or above.");
-  for (const ModelEvaluation& m : eval.models)
+  for (const ModelEvaluation& m : eval.models) {
     drifted.Sample({{"model", m.model}}, m.alerts.drifted);
+  }
   FamilyWriter evaluable(&out, "driftd_model_evaluable_features",
                          "Features whose window holds min_samples.");
   for (const ModelEvaluation& m : eval.models) {
