@@ -780,8 +780,13 @@ template <bool kChecked>
 // What the fast paths of both formats take: in line protocol it is a subset of ParseFloat's
 // grammar, and both give DecimalToDouble the same mantissa and power.
 [[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value) {
-  const bool negative = *p == '-';
-  p += negative;
+  // A branch, not p += negative: the parse is a chain of loads, each at an address computed from
+  // the bytes before it, and a (predicted) branch takes this step off that chain.
+  bool negative = false;
+  if (*p == '-') [[unlikely]] {
+    negative = true;
+    ++p;
+  }
   const char* const integer = p;
   uint64_t mantissa = 0;
   if (*p == '0') {
@@ -1031,8 +1036,11 @@ class FastLineProtocolLine {
     }
     const char* const begin = p;
     if (*p == '-' || IsDigit(*p)) {
-      // An integer (i), an unsigned one (u), else a float.
-      p += *p == '-';
+      // An integer (i), an unsigned one (u), else a float. (A branch for the sign, as in
+      // JsonNumber.)
+      if (*p == '-') [[unlikely]] {
+        ++p;
+      }
       while (IsDigit(*p)) ++p;
       if (*p == 'i' || *p == 'u') {
         value->kind = Value::Kind::kNumber;
