@@ -49,7 +49,9 @@ std::vector<std::string> JsonLines(bool numeric_only) {
 
 // The records scripts/bench-daemon sends: ten numeric features written as Python's repr writes a
 // double (up to 17 significant digits), spread over a few orders of magnitude.
-std::vector<std::string> ReprLines() {
+// With `signed_values`, each value's sign is a coin toss (standardised features, log returns):
+// a sign the branch predictor cannot learn.
+std::vector<std::string> ReprLines(bool signed_values) {
   std::mt19937_64 rng(3);
   std::lognormal_distribution<double> u(0, 1.5);
   std::vector<std::string> lines;
@@ -57,7 +59,8 @@ std::vector<std::string> ReprLines() {
     std::string l = R"({"model":"ten","features":{)";
     for (int f = 0; f < 10; ++f) {
       char buf[64];
-      std::snprintf(buf, sizeof buf, "%s\"f%d\":%.17g", f ? "," : "", f, u(rng));
+      const double v = signed_values && rng() % 2 ? -u(rng) : u(rng);
+      std::snprintf(buf, sizeof buf, "%s\"f%d\":%.17g", f ? "," : "", f, v);
       l += buf;
     }
     lines.push_back(l + "}}");
@@ -129,10 +132,17 @@ BENCHMARK(BM_DecodeNdjson10NumericFeatures)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeNdjsonBenchmarkRecords(benchmark::State& state) {
   SetFastPathsForTesting(state.range(0) == 1);
-  Run(state, ReprLines());
+  Run(state, ReprLines(false));
   SetFastPathsForTesting(true);
 }
 BENCHMARK(BM_DecodeNdjsonBenchmarkRecords)->ArgName("fast")->Arg(1)->Arg(0);
+
+void BM_DecodeNdjsonSignedRecords(benchmark::State& state) {
+  SetFastPathsForTesting(state.range(0) == 1);
+  Run(state, ReprLines(true));
+  SetFastPathsForTesting(true);
+}
+BENCHMARK(BM_DecodeNdjsonSignedRecords)->ArgName("fast")->Arg(1)->Arg(0);
 
 void BM_DecodeLineProtocol10Fields(benchmark::State& state) {
   SetFastPathsForTesting(state.range(0) == 1);
