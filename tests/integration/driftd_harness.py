@@ -11,6 +11,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -348,6 +349,11 @@ class Driftd:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+            self.pump.join(5)
+            # The test fails on the exit status; say where driftd was when it had to be killed.
+            tail = "".join(self.logs[-20:])
+            print(f"driftd did not exit within {timeout} s of {signal.Signals(sig).name}; "
+                  f"killed. Its last log lines:\n{tail}", file=sys.stderr, flush=True)
         self.pump.join(5)
         with self._log_lock:
             self.proc.stderr.close()
