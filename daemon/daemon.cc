@@ -136,10 +136,10 @@ bool Daemon::Start(Config config, std::vector<Reference> references, std::string
   Evaluate();  // so /metrics and /api/v1/status answer from the first scrape
   ScheduleEvaluation();
   ScheduleCheckpoint();
-  // Installed before anything reports readiness, so an early SIGTERM or SIGHUP is never fatal.
-  signals_.add(SIGINT);
-  signals_.add(SIGTERM);
-  signals_.add(SIGHUP);
+  // Before anything reports readiness, so an early SIGTERM or SIGHUP is never fatal; before the
+  // threads start, so that they inherit the block (docs/architecture.md, "Threads").
+  signals_ = std::make_unique<SignalReader>(&main_io_,
+                                            std::initializer_list<int>{SIGINT, SIGTERM, SIGHUP});
   StartThreads();
   ready_ = true;
   Log(spdlog::level::info, "driftd started",
@@ -293,12 +293,10 @@ void Daemon::StartThreads() {
   http_guard_.emplace(asio::make_work_guard(http_io_));
   eval_guard_.emplace(asio::make_work_guard(eval_io_));
   state_guard_.emplace(asio::make_work_guard(state_io_));
-  // Each thread's loop survives a handler that throws (logged and counted, see event_loop.h).
+  // Each thread's loop survives a handler that throws (logged and counted, see event_loop.h),
+  // and leaves the signals to the main thread.
   auto run = [this](asio::io_context* io, const std::string& name) {
-    return std::thread([io, name, errors = InternalErrors(&registry_, name)] {
-      NameThisThread(name);
-      RunEventLoop(io, name, errors);
-    });
+    return StartLoopThread(io, name, InternalErrors(&registry_, name));
   };
   InternalErrors(&registry_, "main");  // exported from the start, like the other threads'
   ingest_thread_ = run(&ingest_io_, "ingest");
@@ -312,7 +310,7 @@ void Daemon::StartThreads() {
 }
 
 void Daemon::WaitForSignal() {
-  signals_.async_wait([this](boost::system::error_code ec, int sig) {
+  signals_->AsyncWait([this](boost::system::error_code ec, int sig) {
     if (ec) return;
     if (sig == SIGHUP) {
       // systemctl reload, a terminal hang-up, a process manager: reload, never stop.
@@ -597,10 +595,7 @@ void Daemon::Shutdown() {
   });
   http_guard_.reset();
   // Lets Run's loop run out of work: the pending wait ends with operation_aborted.
-  asio::post(main_io_, [this] {
-    boost::system::error_code ec;
-    signals_.cancel(ec);
-  });
+  asio::post(main_io_, [this] { signals_->Cancel(); });
 }
 
 }  // namespace driftd

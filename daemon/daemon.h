@@ -25,6 +25,7 @@
 #include "daemon/drift_log.h"
 #include "daemon/http/server.h"
 #include "daemon/ingest/listeners.h"
+#include "daemon/signals.h"
 
 namespace driftd {
 
@@ -129,7 +130,7 @@ class Daemon {
   boost::asio::steady_timer checkpoint_timer_{eval_io_};  // eval thread only
   struct StateMetrics;                                    // daemon.cc
   std::unique_ptr<StateMetrics> state_metrics_;
-  boost::asio::signal_set signals_{main_io_};  // main thread only
+  std::unique_ptr<SignalReader> signals_;  // main thread only; made by Start
   std::thread ingest_thread_, http_thread_, eval_thread_, state_thread_;
   // The ingest threads beyond the first (ingest.threads - 1): each its own io_context, serving
   // the connections ingest_io_ hands it ("ingest-1", ...).

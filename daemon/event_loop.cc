@@ -1,6 +1,7 @@
 #include "daemon/event_loop.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <exception>
 
@@ -39,6 +40,23 @@ uint64_t RunEventLoop(boost::asio::io_context* io, const std::string& thread,
     errors->Increment();
     Log(spdlog::level::err, "internal error", {{"thread", thread}, {"error", what}});
   }
+}
+
+std::thread StartLoopThread(boost::asio::io_context* io, std::string name,
+                            prometheus::Counter* errors) {
+  // A new thread inherits its creator's signal mask: block the three around its creation only.
+  sigset_t block;
+  sigemptyset(&block);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+  struct RestoreMask {
+    sigset_t before;
+    ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &before, nullptr); }
+  } restore;
+  pthread_sigmask(SIG_BLOCK, &block, &restore.before);
+  return std::thread([io, name = std::move(name), errors] {
+    NameThisThread(name);
+    RunEventLoop(io, name, errors);
+  });
 }
 
 }  // namespace driftd

@@ -640,10 +640,8 @@ bool HttpServer::Start(std::string* error) {
   impl_->name = bound_;
   impl_->render_io = &render_io_;
   render_guard_.emplace(asio::make_work_guard(render_io_));
-  render_thread_ = std::thread([this, errors = InternalErrors(impl_->ctx.registry, "status")] {
-    NameThisThread("status");
-    RunEventLoop(&render_io_, "status", errors);
-  });
+  render_thread_ =
+      StartLoopThread(&render_io_, "status", InternalErrors(impl_->ctx.registry, "status"));
   impl_->Accept(impl_->acceptor);
   return true;
 }
