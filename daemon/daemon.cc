@@ -138,8 +138,7 @@ bool Daemon::Start(Config config, std::vector<Reference> references, std::string
   ScheduleCheckpoint();
   // Before anything reports readiness, so an early SIGTERM or SIGHUP is never fatal; before the
   // threads start, so that they inherit the block (docs/architecture.md, "Threads").
-  signals_ = std::make_unique<SignalReader>(&main_io_,
-                                            std::initializer_list<int>{SIGINT, SIGTERM, SIGHUP});
+  signals_ = std::make_unique<SignalReader>(&main_io_, kDaemonSignals);
   StartThreads();
   ready_ = true;
   Log(spdlog::level::info, "driftd started",

@@ -1,11 +1,11 @@
 #include "daemon/event_loop.h"
 
 #include <pthread.h>
-#include <signal.h>
 
 #include <exception>
 
 #include "daemon/log.h"
+#include "daemon/signals.h"
 
 namespace driftd {
 
@@ -44,10 +44,8 @@ uint64_t RunEventLoop(boost::asio::io_context* io, const std::string& thread,
 
 std::thread StartLoopThread(boost::asio::io_context* io, std::string name,
                             prometheus::Counter* errors) {
-  // A new thread inherits its creator's signal mask: block the three around its creation only.
-  sigset_t block;
-  sigemptyset(&block);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+  // A new thread inherits its creator's signal mask: block them around its creation only.
+  const sigset_t block = SignalSet(kDaemonSignals);
   struct RestoreMask {
     sigset_t before;
     ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &before, nullptr); }

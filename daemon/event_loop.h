@@ -26,9 +26,10 @@ void NameThisThread(const std::string& name);
 uint64_t RunEventLoop(boost::asio::io_context* io, const std::string& thread,
                       prometheus::Counter* errors);
 
-// Starts a thread named `name` that runs `io` with RunEventLoop. The thread starts with SIGINT,
-// SIGTERM and SIGHUP blocked, as SignalReader (daemon/signals.h) needs of every thread: the
-// daemon's main thread reads them from a signalfd, and no other thread takes them.
+// Starts a thread named `name` that runs `io` with RunEventLoop. The thread starts with
+// kDaemonSignals (SIGINT, SIGTERM, SIGHUP) blocked, as SignalReader (daemon/signals.h) needs of
+// every thread: the daemon's main thread reads them from a signalfd, and no other thread takes
+// them.
 std::thread StartLoopThread(boost::asio::io_context* io, std::string name,
                             prometheus::Counter* errors);
 

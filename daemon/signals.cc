@@ -1,7 +1,6 @@
 #include "daemon/signals.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -10,11 +9,15 @@
 
 namespace driftd {
 
-SignalReader::SignalReader(boost::asio::io_context* io, std::initializer_list<int> signals)
-    : fd_(*io) {
+sigset_t SignalSet(std::span<const int> signals) {
   sigset_t set;
   sigemptyset(&set);
   for (int sig : signals) sigaddset(&set, sig);
+  return set;
+}
+
+SignalReader::SignalReader(boost::asio::io_context* io, std::span<const int> signals) : fd_(*io) {
+  const sigset_t set = SignalSet(signals);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   const int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "signalfd");

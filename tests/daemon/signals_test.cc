@@ -29,7 +29,8 @@ class SignalReaderTest : public testing::Test {
 
 TEST_F(SignalReaderTest, ASignalSentBeforeTheWaitIsReadAfterIt) {
   boost::asio::io_context io;
-  SignalReader reader(&io, {SIGUSR1, SIGUSR2});
+  constexpr int kSignals[] = {SIGUSR1, SIGUSR2};
+  SignalReader reader(&io, kSignals);
   sigset_t mask;
   pthread_sigmask(SIG_SETMASK, nullptr, &mask);
   EXPECT_TRUE(sigismember(&mask, SIGUSR1));  // blocked on the calling thread
@@ -53,7 +54,8 @@ TEST_F(SignalReaderTest, ASignalSentBeforeTheWaitIsReadAfterIt) {
 
 TEST_F(SignalReaderTest, CancelEndsTheWaitWithOperationAborted) {
   boost::asio::io_context io;
-  SignalReader reader(&io, {SIGUSR1});
+  constexpr int kSignals[] = {SIGUSR1};
+  SignalReader reader(&io, kSignals);
   boost::system::error_code got;
   int calls = 0;
   reader.AsyncWait([&](boost::system::error_code ec, int) {
