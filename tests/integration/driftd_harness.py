@@ -344,17 +344,19 @@ class Driftd:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
+        killed = False
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-            self.pump.join(5)
+            killed = True
+        self.pump.join(5)
+        if killed:
             # The test fails on the exit status; say where driftd was when it had to be killed.
             tail = "".join(self.logs[-20:])
             print(f"driftd did not exit within {timeout} s of {signal.Signals(sig).name}; "
                   f"killed. Its last log lines:\n{tail}", file=sys.stderr, flush=True)
-        self.pump.join(5)
         with self._log_lock:
             self.proc.stderr.close()
         return self.proc.returncode
