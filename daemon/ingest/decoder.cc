@@ -273,18 +273,62 @@ class KeyIndex {
   // Occupied slots the table mode stepped over since construction (tests: stays linear in the
   // keys, see SetKeyHashSeedForTesting).
   uint64_t probes() const { return probes_; }
+  // Keys taken by MatchShape since construction (tests: the shape was used).
+  uint64_t shaped_keys() const { return shaped_keys_; }
+
+  // The shape (issue 14). Senders write the same keys in the same order, record after record. The
+  // index remembers the keys of the last object the fast paths finished: up to kShapeKeys keys of
+  // at most 15 printable ASCII bytes, distinct, each with its terminator ('"' in JSON, '=' in line
+  // protocol) and its hash. While every key of an object has been its shape's key at the same
+  // position, the next one is checked with one 16-byte compare: no scan for its end, no hash and
+  // no look for a repeat (the shape's keys are distinct). The first key that differs brings the
+  // hashes of the keys before it into the index, and the object goes on the usual way.
+
+  // Reset, for a fast path's object whose keys end with `terminator`.
+  void Begin(char terminator) {
+    Reset();
+    terminator_ = terminator;
+    on_shape_ = shape_size_ != 0 && shape_terminator_ == terminator;
+  }
+
+  // If the bytes at `p` are the next key of the shape and its terminator, the key's size plus
+  // one (the bytes they take); else 0. `p` may be read 16 bytes on.
+  [[gnu::always_inline]] size_t MatchShape(const char* p) {
+    if (!on_shape_ || matched_ == shape_size_) return 0;
+    const ShapeKey& k = shape_[matched_];
+#if defined(__SSE2__)
+    const __m128i equal =
+        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes)));
+    if ((static_cast<unsigned>(_mm_movemask_epi8(equal)) & k.mask) != k.mask) return 0;
+#else
+    if (std::memcmp(p, k.bytes, k.size + 1) != 0) return 0;
+#endif
+    ++matched_;
+    ++shaped_keys_;
+    return k.size + 1;
+  }
+
+  // The object Begin started ended well with `fields`: they are the shape from now on, unless
+  // every one was the shape's already (a record with fewer keys leaves it as it was).
+  void Finish(const std::vector<Field>& fields) {
+    if (!on_shape_) Learn(fields);
+  }
 
   // Forgets every key (a new record, or a repeated "features" object).
   void Reset() {
     bloom_ = 0;
     count_ = 0;
     table_mask_ = 0;
+    on_shape_ = false;
+    matched_ = 0;
   }
 
   // `fields->back()` was just appended; `hash` is HashKey of its key. If an earlier field has the
   // same key, that field takes the new value and the new one is removed (last one wins, first
   // position kept).
   void AddLast(std::vector<Field>* fields, uint64_t hash) {
+    if (on_shape_) LeaveShape();
     if (table_mask_ != 0 || count_ == kSmallKeys) return AddLarge(fields, hash);
     const uint64_t bit = uint64_t{1} << (hash >> 58);
     if ((bloom_ & bit) != 0 && FoundSmall(fields, hash)) return;
@@ -340,6 +384,66 @@ class KeyIndex {
       table_[slot] = static_cast<uint32_t>(i + 1);
     }
   }
+
+  // The current object's next key is not the shape's: the keys the shape took go into the small
+  // mode or the table, as AddLast would have put them.
+  [[gnu::noinline]] void LeaveShape() {
+    on_shape_ = false;
+    if (matched_ <= kSmallKeys) {
+      for (size_t i = 0; i < matched_; ++i) {
+        bloom_ |= uint64_t{1} << (shape_[i].hash >> 58);
+        small_[i] = shape_[i].hash;
+      }
+      count_ = matched_;
+    } else {
+      hashes_.clear();
+      for (size_t i = 0; i < matched_; ++i) hashes_.push_back(shape_[i].hash);
+      Rebuild();
+    }
+  }
+
+  // `fields`, deduplicated and so distinct, become the shape: the first matched_ are its keys
+  // already; the rest up to the first that cannot be one (too long, not printable ASCII) are
+  // added, each with its hash from the small mode or the table, which hold them in field order.
+  [[gnu::noinline]] void Learn(const std::vector<Field>& fields) {
+    const uint64_t* const hashes = table_mask_ != 0 ? hashes_.data() : small_;
+    size_t n = matched_;  // the fields before it are the shape's already
+    for (; n < fields.size() && n < kShapeKeys; ++n) {
+      const std::string_view key = fields[n].key;
+      if (key.size() >= sizeof(ShapeKey::bytes) ||
+          !std::ranges::all_of(key, [](char c) { return c >= ' ' && c <= '~'; })) {
+        break;
+      }
+      if (shape_.size() == n) shape_.emplace_back();
+      ShapeKey& k = shape_[n];
+      std::memset(k.bytes, 0, sizeof k.bytes);
+      std::memcpy(k.bytes, key.data(), key.size());
+      k.bytes[key.size()] = terminator_;
+      k.mask = (1u << (key.size() + 1)) - 1;
+      k.size = static_cast<uint32_t>(key.size());
+      k.hash = hashes[n];
+    }
+    shape_size_ = n;
+    shape_terminator_ = terminator_;
+  }
+
+  // One key of the shape: its bytes and the terminator, and which of the 16 compared bytes count.
+  struct ShapeKey {
+    char bytes[16];
+    uint32_t mask;
+    uint32_t size;
+    uint64_t hash;
+  };
+  // The most keys the shape remembers: the rest of a wider record takes the usual way.
+  static constexpr size_t kShapeKeys = 256;
+
+  std::vector<ShapeKey> shape_;  // its first shape_size_ entries are the shape
+  size_t shape_size_ = 0;
+  char shape_terminator_ = 0;
+  char terminator_ = 0;    // the current record's, from Begin
+  bool on_shape_ = false;  // every key of the current object so far matched the shape
+  size_t matched_ = 0;     // the keys of the current object the shape took
+  uint64_t shaped_keys_ = 0;
 
   uint64_t bloom_ = 0;
   uint64_t small_[kSmallKeys];  // hashes of the first count_ fields' keys in the small mode
@@ -922,22 +1026,31 @@ class FastJsonLine {
   // *out; returns the byte past its '}'.
   const char* Object(const char* p, bool strings_only, std::vector<Field>* out, KeyIndex* index) {
     out->clear();
-    index->Reset();
+    index->Begin('"');
     p = Blanks(p);
     if (*p == '}') return p + 1;
     for (;;) {
       if (*p != '"') return nullptr;
       std::string_view key;
       uint64_t hash = 0;
-      if ((p = String(p + 1, &key, &hash)) == nullptr) return nullptr;
+      const size_t shaped = index->MatchShape(p + 1);
+      if (shaped != 0) {
+        key = std::string_view(p + 1, shaped - 1);
+        p += 1 + shaped;
+      } else if ((p = String(p + 1, &key, &hash)) == nullptr) {
+        return nullptr;
+      }
       p = Blanks(p);
       if (*p != ':') return nullptr;
       Field& field = out->emplace_back();
       field.key = key;
       if ((p = Scalar(Blanks(p + 1), strings_only, &field.value)) == nullptr) return nullptr;
-      index->AddLast(out, hash);
+      if (shaped == 0) index->AddLast(out, hash);
       p = Blanks(p);
-      if (*p == '}') return p + 1;
+      if (*p == '}') {
+        index->Finish(*out);
+        return p + 1;
+      }
       if (*p != ',') return nullptr;
       p = Blanks(p + 1);
     }
@@ -989,18 +1102,24 @@ class FastLineProtocolLine {
       tag_index->AddLast(&record->tags, HashKey(tag_key, padded_end_));
     }
     ++p;  // the blank before the fields
-    field_index->Reset();
+    field_index->Begin('=');
     for (;;) {
       const char* const key = p;
-      p = Name(p);
-      if (p == key || *p != '=') return false;
+      const size_t shaped = field_index->MatchShape(p);
+      if (shaped != 0) {
+        p += shaped - 1;
+      } else {
+        p = Name(p);
+        if (p == key || *p != '=') return false;
+      }
       Field& field = record->fields.emplace_back();
       field.key = View(key, p);
       if ((p = FieldValue(p + 1, &field.value)) == nullptr) return false;
-      field_index->AddLast(&record->fields, HashKey(field.key, padded_end_));
+      if (shaped == 0) field_index->AddLast(&record->fields, HashKey(field.key, padded_end_));
       if (*p != ',') break;
       ++p;
     }
+    field_index->Finish(record->fields);
     record->format = Format::kLineProtocol;
     if (p == end_) return true;
     if (*p != ' ') return false;
@@ -1132,6 +1251,9 @@ std::optional<TimestampPrecision> ParsePrecision(std::string_view text, bool v1_
 
 uint64_t LineDecoder::KeyProbes() const {
   return state_->field_index.probes() + state_->tag_index.probes();
+}
+uint64_t LineDecoder::ShapedKeys() const {
+  return state_->field_index.shaped_keys() + state_->tag_index.shaped_keys();
 }
 uint64_t LineDecoder::FastJsonLines() const { return state_->fast_json_lines; }
 uint64_t LineDecoder::FastLineProtocolLines() const { return state_->fast_line_protocol_lines; }

@@ -90,6 +90,9 @@ class LineDecoder {
   // Slots the duplicate-key tables stepped over, over every Decode so far: linear in the keys
   // decoded, whatever the keys (the key hash is seeded per process).
   uint64_t KeyProbes() const;
+  // Keys the fast paths took as the same as the previous record's at the same position (one
+  // compare each: see KeyIndex in decoder.cc), over every Decode so far.
+  uint64_t ShapedKeys() const;
   // JSON lines decoded by the one-pass path for flat records rather than by simdjson's On-Demand
   // API (both give the same record; tests check that the fast path was taken).
   uint64_t FastJsonLines() const;

@@ -1271,6 +1271,118 @@ TEST_F(DecoderTest, LineProtocolFastPathTakesTheCommonLine) {
   EXPECT_EQ(decoder_.FastLineProtocolLines(), before + 1);
 }
 
+// ----- The key shape: the previous record's keys, compared in one step
+// -----------------------------
+
+// Lines whose keys mostly repeat the line before's, as senders write them: the same key list with
+// new values, and now and then a key added, dropped, replaced, repeated or two swapped; JSON and
+// line protocol on the same decoder; a quarter of the lines mutated. Every line decodes as it does
+// without the fast paths (and so without the shape), and most keys were taken by the shape.
+TEST(DecoderShapeTest, SameOutcomeAsTheGeneralPathsWhenKeysRepeatAndChange) {
+  std::mt19937_64 rng(20261207);
+  DecodeSide fast, slow;
+  // Short keys the shape takes; keys of 15 and 16 bytes (the longest it takes, and one past);
+  // keys a format's fast path leaves to its general one (escapes, non-ASCII, a blank).
+  std::vector<std::string> pool = {"a",
+                                   "amount",
+                                   "country",
+                                   "fifteen_bytes_k",
+                                   "sixteen_bytes_ke",
+                                   "a_feature_name_over_16",
+                                   "\xc3\xa9",
+                                   "sp ace",
+                                   "k\\\"q",
+                                   "k\\=x",
+                                   "f,g"};
+  for (int i = 0; i < 40; ++i) pool.push_back("k" + std::to_string(i));
+  auto any_key = [&] { return pool[rng() % 4 ? 11 + rng() % 40 : rng() % pool.size()]; };
+  std::vector<std::string> keys = {"f0", "f1", "f2", "f3"};
+  static constexpr std::string_view kJsonAlphabet = "\\ ,\"{}:.-0123456789fk\xc3\xa9\x01";
+  static constexpr std::string_view kLineAlphabet = "\\ ,\"=.-0123456789ifk\xc3\xa9\x01";
+  size_t lines = 0, records = 0;
+  for (int iteration = 0; iteration < 100000; ++iteration) {
+    switch (rng() % 16) {  // the next line's keys: mostly the same
+      case 0:
+        keys.insert(keys.begin() + static_cast<std::ptrdiff_t>(rng() % (keys.size() + 1)),
+                    any_key());
+        break;
+      case 1:
+        if (keys.size() > 1)
+          keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(rng() % keys.size()));
+        break;
+      case 2:
+        keys[rng() % keys.size()] = any_key();
+        break;
+      case 3:
+        keys.push_back(keys[rng() % keys.size()]);  // a repeat: the last value counts
+        break;
+      case 4:
+        std::swap(keys[rng() % keys.size()], keys[rng() % keys.size()]);
+        break;
+      case 5:
+        if (rng() % 4 == 0) keys.resize(std::min<size_t>(keys.size(), 1 + rng() % 40));
+        break;
+      default:
+        break;
+    }
+    const bool json = rng() % 8 != 0;  // now and then a line-protocol line between JSON ones
+    std::string line = json ? R"({"model":"m","features":{)" : "m ";
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i != 0) line += ",";
+      std::string number;
+      switch (rng() % 16) {
+        case 0:
+          number = "\"US\"";
+          break;
+        case 1:
+          number = RandomNumber(rng);  // not always valid
+          break;
+        default: {
+          char buffer[32];  // as Python's repr writes a double
+          std::snprintf(buffer, sizeof buffer, "%.17g", std::ldexp(double(rng() % 4096), -9));
+          number = buffer;
+        }
+      }
+      line += json ? "\"" + keys[i] + "\":" + number : keys[i] + "=" + number;
+    }
+    if (json) line += "}}";
+    if (iteration % 4 == 3) Mutate(rng, json ? kJsonAlphabet : kLineAlphabet, &line);
+    const auto [fast_outcome, slow_outcome] = DecodeBothWays(&fast, &slow, line);
+    ASSERT_EQ(fast_outcome, slow_outcome) << line;
+    ++lines;
+    records += fast.status == DecodeStatus::kRecord;
+  }
+  EXPECT_EQ(slow.decoder.ShapedKeys(), 0u);
+  // The comparison means something only if the shape took most keys, of both formats.
+  EXPECT_GT(fast.decoder.ShapedKeys(), lines * 2) << records << " records of " << lines;
+  EXPECT_GT(fast.decoder.FastJsonLines(), lines / 2);
+  EXPECT_GT(fast.decoder.FastLineProtocolLines(), lines / 20);
+}
+
+TEST_F(DecoderTest, ShapeTakesTheKeysOfThePreviousRecordAndLeavesItOnAChange) {
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"f0":1,"f1":2,"f2":3}})"), DecodeStatus::kRecord);
+  const uint64_t before = decoder_.ShapedKeys();
+  // The first two are the shape's; "f0" again is a repeat of a shaped key: the last value counts.
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"f0":4,"f1":5,"f0":6}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 2);
+  ASSERT_EQ(record_.fields.size(), 2u);
+  EXPECT_EQ(record_.fields[0].key, "f0");
+  ExpectNumber(FieldValue("f0"), 6);
+  ExpectNumber(FieldValue("f1"), 5);
+  // That record is the shape now: {f0, f1}. A key that only starts like the shape's is another.
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"f0":7,"f10":8}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 3);
+  ExpectNumber(FieldValue("f10"), 8);
+  EXPECT_EQ(FieldValue("f1"), nullptr);
+  // A line-protocol record does not take JSON's shape (its keys end with '='), then has its own.
+  ASSERT_EQ(Decode("m f0=1,f10=2"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 3);
+  ASSERT_EQ(Decode("m f0=3,f10=4,x=5"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
+  ExpectNumber(FieldValue("f10"), 4);
+  ExpectNumber(FieldValue("x"), 5);
+}
+
 TEST(DecoderHashTest, CraftedCollidingKeysStayLinear) {
   // 20,000 keys whose unseeded hashes fall in the first 4,096 slots of every table size up to
   // 2^17 (the table a 20,000-key line ends in): one cluster that every insert walks.
