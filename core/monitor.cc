@@ -16,7 +16,13 @@ std::optional<size_t> FindWindow(const std::vector<NamedWindow>& windows, std::s
   return std::nullopt;
 }
 
-using PositionCache = std::vector<std::pair<std::string, int>>;  // MonitoredModel::Lookup()
+// MonitoredModel::Lookup()'s memory: the key last seen at each position and its feature (or -1),
+// and a Record::shape whose keys those are.
+struct PositionCache {
+  std::vector<std::pair<std::string, int>> entries;
+  uint64_t shape = 0;       // a record of this shape with at most shape_fields fields has
+  size_t shape_fields = 0;  // entries' keys: each field's feature is its entry's
+};
 
 // One ingest thread's counts for one model, gathered under `mu` alone: the records of the slice
 // its arrival times fall in (tier 0, slice `index`), added into the model's window by Drain().
@@ -87,8 +93,8 @@ struct MonitoredModel {
   // names, entries included),
   // whatever the senders send. Caller holds mu.
   int Lookup(PositionCache& by_position, size_t position, std::string_view key) const {
-    if (position < by_position.size()) {  // a remembered key is no longer than longest_name
-      const auto& [name, f] = by_position[position];
+    if (position < by_position.entries.size()) {  // a remembered key is no longer than longest_name
+      const auto& [name, f] = by_position.entries[position];
       if (SameKey(name, key)) return f;
     }
     return LookupAndRemember(by_position, position, key);
@@ -100,11 +106,25 @@ struct MonitoredModel {
     auto it = index.find(key);
     const int f = it == index.end() ? -1 : static_cast<int>(it->second);
     if (position < kPositions) {
-      if (by_position.capacity() < kPositions) by_position.reserve(kPositions);  // never more
-      if (by_position.size() <= position) by_position.resize(position + 1, {std::string(), -1});
-      by_position[position] = {std::string(key), f};
+      std::vector<std::pair<std::string, int>>& entries = by_position.entries;
+      if (entries.capacity() < kPositions) entries.reserve(kPositions);  // never more
+      if (entries.size() <= position) entries.resize(position + 1, {std::string(), -1});
+      entries[position] = {std::string(key), f};
+      by_position.shape = 0;
     }
     return f;
+  }
+  // After a record of a shape that `by_position` does not know was counted: remembers the shape,
+  // for as many of its leading fields as the entries now hold.
+  [[gnu::noinline]] static void RememberShape(PositionCache& by_position, const Record& record) {
+    const std::vector<std::pair<std::string, int>>& entries = by_position.entries;
+    size_t n = 0;
+    while (n < record.fields.size() && n < entries.size() &&
+           entries[n].first == record.fields[n].key) {
+      ++n;
+    }
+    by_position.shape = record.shape;
+    by_position.shape_fields = n;
   }
   static constexpr size_t kPositions = 256;
 
@@ -272,15 +292,20 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   const ReferenceFeature* const features = m.reference.features.data();
   uint64_t values = 0, unknown = 0, mismatches = 0;
   const size_t fields = record.fields.size();
+  // A shape the cache knows: its keys are the entries' and distinct, so no compare and no repeat.
+  const bool shaped =
+      record.shape != 0 && record.shape == by_position.shape && fields <= by_position.shape_fields;
+  // (Read only when shaped, when no Lookup can resize the entries.)
+  const std::pair<std::string, int>* const entries = by_position.entries.data();
   for (size_t i = 0; i < fields; ++i) {
     const Field& field = record.fields[i];
-    const int found = m.Lookup(by_position, i, field.key);
+    const int found = shaped ? entries[i].second : m.Lookup(by_position, i, field.key);
     if (found < 0) {
       ++unknown;
       continue;
     }
     const uint32_t f = static_cast<uint32_t>(found);
-    if (stamps[f] == gen) continue;  // a repeated key counts once
+    if (!shaped && stamps[f] == gen) continue;  // a repeated key counts once
     const FeatureBins& bins = features[f].bins;
     uint32_t bin;
     if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
@@ -296,6 +321,9 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   outcome->values += values;
   outcome->unknown_features += unknown;
   outcome->type_mismatches += mismatches;
+  if (!shaped && record.shape != 0 && record.shape != by_position.shape) {
+    MonitoredModel::RememberShape(by_position, record);
+  }
   for (const Field& tag : record.tags) {
     auto it = m.index.find(tag.key);
     if (it == m.index.end()) continue;  // ordinary tags (host, region) are not features
@@ -917,7 +945,8 @@ MemoryEstimate Monitor::EstimateMemory(const MonitorOptions& options,
       if (f.name.size() > longest.size()) longest = f.name;
     }
     const size_t cache =
-        MonitoredModel::kPositions * (sizeof(PositionCache::value_type) + StringHeapBytes(longest));
+        MonitoredModel::kPositions *
+        (sizeof(decltype(PositionCache::entries)::value_type) + StringHeapBytes(longest));
     const size_t seen = ref.features.size() * sizeof(uint32_t);
     e.ingest += (cache + seen) + shards * (sizeof(ModelShard) + cache + seen +
                                            total_bins * sizeof(SlidingWindow::Counter));

@@ -64,6 +64,11 @@ struct Record {
   double timestamp = NAN;     // unix seconds; NaN when the line has none
   std::vector<Field> fields;  // NDJSON "features", Telegraf "fields", line-protocol fields
   std::vector<Field> tags;    // Telegraf "tags", line-protocol tags (kString values)
+  // 0, or a number that says the fields' keys are distinct and that every record with the same
+  // number has the same keys at the same positions, for as many fields as it has (a decoder
+  // numbers the key sequences it sees repeat; see daemon/ingest/decoder.cc). The Monitor then
+  // takes each field's feature from what it found for the first such record.
+  uint64_t shape = 0;
   // Resets every member to its default; keeps the vectors' capacity.
   void Clear() {
     format = Format::kJson;
@@ -71,6 +76,7 @@ struct Record {
     timestamp = NAN;
     fields.clear();
     tags.clear();
+    shape = 0;
   }
 };
 

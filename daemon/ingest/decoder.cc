@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -265,6 +266,9 @@ inline uint64_t HashKey(std::string_view key, const char* readable_end) {
   return HashKeySlow(key);
 }
 
+// Record::shape numbers, one per shape any decoder learns, so that no two shapes share one.
+std::atomic<uint64_t> g_shapes{0};
+
 // Finds repeated keys among the fields of one record. Up to kSmallKeys keys: a 64-bit Bloom
 // filter over the key hashes, and a scan of the earlier hashes only when it reports a possible
 // repeat. Beyond that: an open-addressing table, so that a line with many fields stays linear.
@@ -289,6 +293,7 @@ class KeyIndex {
     Reset();
     terminator_ = terminator;
     on_shape_ = shape_size_ != 0 && shape_terminator_ == terminator;
+    finished_shape_ = 0;
   }
 
   // If the bytes at `p` are the next key of the shape and its terminator, the key's size plus
@@ -310,10 +315,15 @@ class KeyIndex {
   }
 
   // The object Begin started ended well with `fields`: they are the shape from now on, unless
-  // every one was the shape's already (a record with fewer keys leaves it as it was).
-  void Finish(const std::vector<Field>& fields) {
+  // every one was the shape's already (a record with fewer keys leaves it as it was). Returns
+  // the Record::shape of those fields: the shape's number if they are its first keys, else 0.
+  uint64_t Finish(const std::vector<Field>& fields) {
     if (!on_shape_) Learn(fields);
+    finished_shape_ = shape_size_ >= fields.size() ? shape_id_ : 0;
+    return finished_shape_;
   }
+  // What the last Finish since Begin returned, or 0.
+  uint64_t finished_shape() const { return finished_shape_; }
 
   // Forgets every key (a new record, or a repeated "features" object).
   void Reset() {
@@ -425,6 +435,7 @@ class KeyIndex {
     }
     shape_size_ = n;
     shape_terminator_ = terminator_;
+    shape_id_ = g_shapes.fetch_add(1, std::memory_order_relaxed) + 1;
   }
 
   // One key of the shape: its bytes and the terminator, and which of the 16 compared bytes count.
@@ -439,6 +450,8 @@ class KeyIndex {
 
   std::vector<ShapeKey> shape_;  // its first shape_size_ entries are the shape
   size_t shape_size_ = 0;
+  uint64_t shape_id_ = 0;  // its Record::shape number
+  uint64_t finished_shape_ = 0;
   char shape_terminator_ = 0;
   char terminator_ = 0;    // the current record's, from Begin
   bool on_shape_ = false;  // every key of the current object so far matched the shape
@@ -979,6 +992,7 @@ class FastJsonLine {
       p = Blanks(p + 1);
     }
     if (Blanks(p + 1) != end_ || record->model.empty() || !have_fields) return false;
+    record->shape = field_index->finished_shape();
     return high_ == 0 || simdjson::validate_utf8(begin_, static_cast<size_t>(end_ - begin_));
   }
 
@@ -1119,7 +1133,7 @@ class FastLineProtocolLine {
       if (*p != ',') break;
       ++p;
     }
-    field_index->Finish(record->fields);
+    record->shape = field_index->Finish(record->fields);
     record->format = Format::kLineProtocol;
     if (p == end_) return true;
     if (*p != ' ') return false;

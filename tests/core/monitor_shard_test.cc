@@ -2,8 +2,10 @@
 // thread applying the same records with no shard: every evaluation must count exactly the same.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -155,6 +157,67 @@ TEST(MonitorShardTest, SnapshotSeesWhatTheShardsHold) {
   const int x = snapshot->FindFeature("x");
   ASSERT_GE(x, 0);
   EXPECT_EQ(snapshot->features[x].counts[0], 3u);  // x in [0, 1)
+}
+
+// Record::shape lets the Monitor take each field's feature from the first record of that shape.
+// Records numbered as a decoder numbers them (the same number for the same keys in the same
+// order, or for a prefix of them; 0 when a key repeats), count exactly what the same records
+// count with no number, through a shard and without one: keys that change, keys of no feature,
+// keys longer than any feature name, a value of the wrong type, records without a number between.
+TEST(MonitorShardTest, RecordsWithAShapeCountWhatTheSameRecordsCountWithout) {
+  const Reference ref = MakeReference(R"({"a": 5, "b": 5})");
+  const std::vector<std::string> kKeys = {"x", "c", "y", "a_key_longer_than_any_feature", "x"};
+  std::mt19937_64 rng(20261207);
+  std::uniform_real_distribution<double> u(0, 1), x(-0.5, 3.5);
+  for (const int shards : {0, 1}) {
+    Monitor plain(Options(), {ref}, kNow, {}, nullptr, shards);
+    Monitor shaped(Options(), {ref}, kNow, {}, nullptr, shards);
+    std::vector<std::string> keys = {"x", "c"}, shape_keys;
+    uint64_t shape = 0, shapes = 0;
+    for (int p = 0; p < 20; ++p) {
+      const double now = kNow + 41.0 * p;
+      Monitor::Batch plain_batch(shards - 1), shaped_batch(shards - 1);
+      for (int i = 0; i < 2000; ++i) {
+        if (u(rng) < 0.05) {  // another key list: mostly the same keys
+          keys.clear();
+          for (size_t k = 1 + rng() % 4; k > 0; --k) keys.push_back(kKeys[rng() % kKeys.size()]);
+        }
+        std::vector<std::string> these = keys;
+        if (u(rng) < 0.1) these.resize(rng() % (these.size() + 1));  // a prefix
+        if (p == 0 && i < 3) {
+          // A key no cache entry holds, where an entry holds another feature's key: the shape
+          // is known only up to it.
+          these = i == 0 ? std::vector<std::string>{"c", "x"}
+                         : std::vector<std::string>{"x", "a_key_longer_than_any_feature"};
+        }
+        Record r;
+        r.model = "m";
+        for (const std::string& k : these) {
+          Value v{Value::Kind::kNumber, x(rng), {}};
+          if (k == "c" || u(rng) < 0.02) v = {Value::Kind::kString, 0, u(rng) < 0.5 ? "a" : "zz"};
+          r.fields.push_back({k, v});
+        }
+        ASSERT_TRUE(plain.Apply(r, now, &plain_batch).accepted());
+        const bool repeats =
+            std::set<std::string>(these.begin(), these.end()).size() != these.size();
+        if (!repeats && u(rng) < 0.9) {  // now and then a record the decoder did not number
+          if (!std::equal(these.begin(), these.end(), shape_keys.begin(),
+                          shape_keys.begin() + std::min(these.size(), shape_keys.size())) ||
+              these.size() > shape_keys.size()) {
+            shape_keys = these;
+            shape = ++shapes;
+          }
+          r.shape = shape;
+        }
+        ASSERT_TRUE(shaped.Apply(r, now, &shaped_batch).accepted());
+      }
+      plain_batch.Release();
+      shaped_batch.Release();
+      ExpectSameCounts(*plain.Evaluate(now + 1), *shaped.Evaluate(now + 1),
+                       std::to_string(shards) + " shards, phase " + std::to_string(p));
+    }
+    EXPECT_GT(shapes, 50u);
+  }
 }
 
 }  // namespace
