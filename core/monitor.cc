@@ -393,9 +393,11 @@ class Monitor::Drained {
 };
 
 ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
+  if (batch == nullptr) {  // one record on its own (a Batch costs its destructor per record)
+    Batch local;
+    return Apply(record, now, &local);
+  }
   ApplyOutcome outcome;
-  Batch local;
-  if (batch == nullptr) batch = &local;
   if (batch->shard_ >= 0 && static_cast<uint32_t>(batch->shard_) < shards_) {
     return ApplySharded(record, now, batch);
   }
