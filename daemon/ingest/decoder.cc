@@ -266,8 +266,11 @@ inline uint64_t HashKey(std::string_view key, const char* readable_end) {
   return HashKeySlow(key);
 }
 
-// Record::shape numbers, one per shape any decoder learns, so that no two shapes share one.
+// Record::shape numbers handed out so far, in blocks of kShapeNumbers to each decoder that needs
+// them, so that no two shapes in the process share one and decoders on several threads that learn
+// shape after shape (records of two models interleaved) do not all write one cache line.
 std::atomic<uint64_t> g_shapes{0};
+constexpr uint64_t kShapeNumbers = 4096;
 
 // Finds repeated keys among the fields of one record. Up to kSmallKeys keys: a 64-bit Bloom
 // filter over the key hashes, and a scan of the earlier hashes only when it reports a possible
@@ -435,7 +438,11 @@ class KeyIndex {
     }
     shape_size_ = n;
     shape_terminator_ = terminator_;
-    shape_id_ = g_shapes.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (next_shape_id_ == end_shape_id_) {
+      next_shape_id_ = g_shapes.fetch_add(kShapeNumbers, std::memory_order_relaxed) + 1;
+      end_shape_id_ = next_shape_id_ + kShapeNumbers;
+    }
+    shape_id_ = next_shape_id_++;
   }
 
   // One key of the shape: its bytes and the terminator, and which of the 16 compared bytes count.
@@ -450,7 +457,8 @@ class KeyIndex {
 
   std::vector<ShapeKey> shape_;  // its first shape_size_ entries are the shape
   size_t shape_size_ = 0;
-  uint64_t shape_id_ = 0;  // its Record::shape number
+  uint64_t shape_id_ = 0;                          // its Record::shape number
+  uint64_t next_shape_id_ = 0, end_shape_id_ = 0;  // this index's block of them
   uint64_t finished_shape_ = 0;
   char shape_terminator_ = 0;
   char terminator_ = 0;    // the current record's, from Begin
@@ -952,38 +960,107 @@ template <bool kChecked>
 // The buffer holds the line, then SIMDJSON_PADDING zero bytes: a NUL ends every scan (a NUL in the
 // line is a control byte, which stops it too) and 16-byte loads never leave the buffer.
 
+// The bytes the last JSON record started with, up to and including its features object's '{',
+// when before that object it held only the model: `{"model":"ten","features":{`. Senders repeat
+// them on every line. A line that starts with the same bytes has the same model at the same
+// place, and FastJsonLine goes straight to its features. (The head ends in an ASCII byte and was
+// valid UTF-8 in its line, so the rest of a line that starts with it is all there is to check.)
+class JsonHead {
+ public:
+  // Whether the line [p, end), padded as CopyLine pads it, starts with the head (and goes on).
+  bool StartOf(const char* p, const char* end) const {
+    if (size_ == 0 || static_cast<size_t>(end - p) <= size_) return false;
+#if defined(__SSE2__)
+    for (size_t i = 0; i < size_; i += 16) {
+      const __m128i equal =
+          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes_ + i)));
+      const unsigned want = size_ - i >= 16 ? 0xFFFF : (1u << (size_ - i)) - 1;
+      if ((static_cast<unsigned>(_mm_movemask_epi8(equal)) & want) != want) return false;
+    }
+    return true;
+#else
+    return std::memcmp(p, bytes_, size_) == 0;
+#endif
+  }
+  size_t size() const { return size_; }
+  void Count() { ++lines_; }
+  uint64_t lines() const { return lines_; }  // lines that started with the head (tests)
+  std::string_view Model(const char* line) const { return {line + model_at_, model_size_}; }
+
+  // The line at `line` decoded well, its features object opening at `features` after the model
+  // `model` alone (or `features` null: it did not, and the head is forgotten).
+  void Learn(const char* line, const char* features, std::string_view model) {
+    size_ = 0;
+    if (features == nullptr || static_cast<size_t>(features + 1 - line) > sizeof bytes_) return;
+    size_ = static_cast<size_t>(features + 1 - line);
+    std::memcpy(bytes_, line, size_);
+    model_at_ = static_cast<size_t>(model.data() - line);
+    model_size_ = model.size();
+  }
+
+ private:
+  char bytes_[64] = {};
+  size_t size_ = 0;  // 0: no head
+  size_t model_at_ = 0, model_size_ = 0;
+  uint64_t lines_ = 0;
+};
+
 class FastJsonLine {
  public:
   FastJsonLine(const char* s, size_t n) : begin_(s), end_(s + n) {}
 
   // The record, or false: see above. *record may be partly filled when it fails.
-  bool Decode(Record* record, KeyIndex* field_index, KeyIndex* tag_index) {
-    const char* p = Blanks(begin_);
-    if (*p != '{') return false;
-    p = Blanks(p + 1);
+  bool Decode(Record* record, KeyIndex* field_index, KeyIndex* tag_index, JsonHead* head) {
+    const char* p;
     bool have_fields = false;
-    for (;;) {
-      if (*p != '"') return false;
-      std::string_view key;
-      if ((p = String(p + 1, &key, nullptr)) == nullptr) return false;
-      p = Blanks(p);
-      if (*p != ':') return false;
+    const bool headed = head->StartOf(begin_, end_);
+    if (headed) {
+      head->Count();
+      record->model = head->Model(begin_);
+      p = Object(begin_ + head->size(), false, &record->fields, field_index);
+      have_fields = true;
+    } else {
+      p = Blanks(begin_);
+      if (*p != '{') return false;
       p = Blanks(p + 1);
-      const bool is_features = SameKey(key, "features") || SameKey(key, "fields");
-      if (is_features || SameKey(key, "tags")) {
-        if (*p != '{') return false;
-        p = is_features ? Object(p + 1, false, &record->fields, field_index)
-                        : Object(p + 1, true, &record->tags, tag_index);
-        have_fields |= is_features;
-      } else if (SameKey(key, "model") || SameKey(key, "name")) {
+    }
+    // A head to learn: the features object's '{', when only the model came before it.
+    const char* features = nullptr;
+    std::string_view head_model;
+    bool model_only = true;
+    for (bool resume = headed;; resume = false) {
+      if (!resume) {
         if (*p != '"') return false;
-        p = String(p + 1, &record->model, nullptr);
-      } else if (SameKey(key, "ts") || SameKey(key, "timestamp")) {
-        if (*p != '-' && !IsDigit(*p)) return false;
-        p = JsonNumber(p, &record->timestamp);
-      } else {
-        Value ignored;
-        p = Scalar(p, false, &ignored);
+        std::string_view key;
+        if ((p = String(p + 1, &key, nullptr)) == nullptr) return false;
+        p = Blanks(p);
+        if (*p != ':') return false;
+        p = Blanks(p + 1);
+        const bool is_features = SameKey(key, "features") || SameKey(key, "fields");
+        if (is_features || SameKey(key, "tags")) {
+          if (*p != '{') return false;
+          if (is_features && model_only && !have_fields && !record->model.empty()) {
+            features = p;
+            head_model = record->model;
+          }
+          model_only &= is_features;
+          p = is_features ? Object(p + 1, false, &record->fields, field_index)
+                          : Object(p + 1, true, &record->tags, tag_index);
+          have_fields |= is_features;
+        } else if (SameKey(key, "model") || SameKey(key, "name")) {
+          if (*p != '"') return false;
+          model_only &= record->model.empty();
+          p = String(p + 1, &record->model, nullptr);
+        } else if (SameKey(key, "ts") || SameKey(key, "timestamp")) {
+          if (*p != '-' && !IsDigit(*p)) return false;
+          model_only = false;
+          p = JsonNumber(p, &record->timestamp);
+        } else {
+          Value ignored;
+          model_only = false;
+          p = Scalar(p, false, &ignored);
+        }
       }
       if (p == nullptr) return false;
       p = Blanks(p);
@@ -993,7 +1070,11 @@ class FastJsonLine {
     }
     if (Blanks(p + 1) != end_ || record->model.empty() || !have_fields) return false;
     record->shape = field_index->finished_shape();
-    return high_ == 0 || simdjson::validate_utf8(begin_, static_cast<size_t>(end_ - begin_));
+    if (high_ != 0 && !simdjson::validate_utf8(begin_, static_cast<size_t>(end_ - begin_))) {
+      return false;
+    }
+    if (!headed) head->Learn(begin_, features, head_model);
+    return true;
   }
 
  private:
@@ -1222,6 +1303,7 @@ struct LineDecoder::State {
   std::vector<uint64_t> special;  // line-protocol special-byte bitmap (see ScanBytes)
   KeyIndex field_index;
   KeyIndex tag_index;
+  JsonHead json_head;
   TimestampPrecision precision = TimestampPrecision::kNanoseconds;
   uint64_t fast_json_lines = 0;           // JSON lines the fast path decoded (see FastJsonLine)
   uint64_t fast_line_protocol_lines = 0;  // and line-protocol lines (FastLineProtocolLine)
@@ -1270,6 +1352,7 @@ uint64_t LineDecoder::ShapedKeys() const {
   return state_->field_index.shaped_keys() + state_->tag_index.shaped_keys();
 }
 uint64_t LineDecoder::FastJsonLines() const { return state_->fast_json_lines; }
+uint64_t LineDecoder::JsonHeads() const { return state_->json_head.lines(); }
 uint64_t LineDecoder::FastLineProtocolLines() const { return state_->fast_line_protocol_lines; }
 void SetFastPathsForTesting(bool enabled) { g_fast_paths = enabled; }
 void SetKeyHashSeedForTesting(uint64_t a, uint64_t b) {
@@ -1289,8 +1372,8 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
   const bool json = first < n && s[first] == '{';
   if (json) {
     const char* const copy = state_->CopyLine(line);
-    if (g_fast_paths &&
-        FastJsonLine(copy, n).Decode(record, &state_->field_index, &state_->tag_index)) {
+    if (g_fast_paths && FastJsonLine(copy, n).Decode(record, &state_->field_index,
+                                                     &state_->tag_index, &state_->json_head)) {
       ++state_->fast_json_lines;
       return DecodeStatus::kRecord;
     }

@@ -1072,15 +1072,25 @@ TEST(DecoderJsonFastPathTest, SameOutcomeAsSimdjsonOnRandomAndMutatedLines) {
   static constexpr std::string_view kAlphabet =
       "\\ ,\"{}[]:.-+eE0123456789\t\rtfn\xc3\xa9\x01\x7f\xff\xc3";
   size_t lines = 0, records = 0;
+  std::string previous;
   for (int iteration = 0; iteration < 200000; ++iteration) {
     std::string line = RandomRecord(rng);
+    // Half the time, the previous line's start up to its features and this line's rest: the
+    // same head (JsonHead) with another rest, when the previous line had one.
+    static constexpr std::string_view kFeatures = "\"features\":{";
+    const size_t head = previous.find(kFeatures), rest = line.find(kFeatures);
+    if (rng() % 2 && head != std::string::npos && rest != std::string::npos) {
+      line = previous.substr(0, head + kFeatures.size()) + line.substr(rest + kFeatures.size());
+    }
     if (iteration % 4 == 3) Mutate(rng, kAlphabet, &line);
+    previous = line;
     const auto [fast_outcome, slow_outcome] = DecodeBothWays(&fast, &slow, line);
     ASSERT_EQ(fast_outcome, slow_outcome) << line;
     ++lines;
     records += fast.status == DecodeStatus::kRecord;
   }
   EXPECT_EQ(slow.decoder.FastJsonLines(), 0u);
+  EXPECT_GT(fast.decoder.JsonHeads(), lines / 200);  // the same start as the record before
   // The comparison means something only if both paths took many lines: most records go the fast
   // way, and every error and escaped or nested record the simdjson way.
   EXPECT_GT(fast.decoder.FastJsonLines(), lines / 10) << records << " records of " << lines;
@@ -1356,6 +1366,7 @@ TEST(DecoderShapeTest, SameOutcomeAsTheGeneralPathsWhenKeysRepeatAndChange) {
   // The comparison means something only if the shape took most keys, of both formats.
   EXPECT_GT(fast.decoder.ShapedKeys(), lines * 2) << records << " records of " << lines;
   EXPECT_GT(fast.decoder.FastJsonLines(), lines / 2);
+  EXPECT_GT(fast.decoder.JsonHeads(), lines / 4);
   EXPECT_GT(fast.decoder.FastLineProtocolLines(), lines / 20);
 }
 
@@ -1381,6 +1392,35 @@ TEST_F(DecoderTest, ShapeTakesTheKeysOfThePreviousRecordAndLeavesItOnAChange) {
   EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
   ExpectNumber(FieldValue("f10"), 4);
   ExpectNumber(FieldValue("x"), 5);
+}
+
+TEST_F(DecoderTest, JsonHeadTakesTheModelOfALineThatStartsAsThePreviousOne) {
+  ASSERT_EQ(Decode(R"({"model":"fraud","features":{"a":1}})"), DecodeStatus::kRecord);
+  const uint64_t before = decoder_.JsonHeads();
+  // The same start: members after the features are read as ever, a second model included.
+  ASSERT_EQ(Decode(R"({"model":"fraud","features":{"a":2},"ts":5,"tags":{"h":"x"}})"),
+            DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.JsonHeads(), before + 1);
+  EXPECT_EQ(record_.model, "fraud");
+  EXPECT_EQ(record_.timestamp, 5);
+  ExpectNumber(FieldValue("a"), 2);
+  ExpectString(TagValue("h"), "x");
+  ASSERT_EQ(Decode(R"({"model":"fraud","features":{"a":3},"model":"other"})"),
+            DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.JsonHeads(), before + 2);
+  EXPECT_EQ(record_.model, "other");
+  // Another model: no head; then a line with tags before its features teaches none.
+  ASSERT_EQ(Decode(R"({"model":"fraue","features":{"a":4}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.JsonHeads(), before + 2);
+  EXPECT_EQ(record_.model, "fraue");
+  ASSERT_EQ(Decode(R"({"model":"m","tags":{"h":"y"},"features":{"a":5}})"), DecodeStatus::kRecord);
+  ASSERT_EQ(Decode(R"({"model":"m","tags":{"h":"y"},"features":{"a":6}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.JsonHeads(), before + 2);
+  ExpectString(TagValue("h"), "y");
+  // A line no longer than the head is not taken by it (nor is a broken one decoded).
+  ASSERT_EQ(Decode(R"({"model":"fraue","features":{"a":7}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(ErrorReason(R"({"model":"fraue","features":{)"), "malformed_json");
+  EXPECT_EQ(decoder_.JsonHeads(), before + 2);
 }
 
 TEST(DecoderHashTest, CraftedCollidingKeysStayLinear) {
