@@ -284,23 +284,24 @@ class KeyIndex {
   uint64_t shaped_keys() const { return shaped_keys_; }
 
   // The shape (issue 14). Senders write the same keys in the same order, record after record. The
-  // index remembers the keys of the last object the fast paths finished: up to kShapeKeys keys of
-  // at most 15 printable ASCII bytes, distinct, each with its terminator ('"' in JSON, '=' in line
-  // protocol) and its hash. While every key of an object has been its shape's key at the same
-  // position, the next one is checked with one 16-byte compare: no scan for its end, no hash and
-  // no look for a repeat (the shape's keys are distinct). The first key that differs brings the
-  // hashes of the keys before it into the index, and the object goes on the usual way.
+  // index remembers the keys of the last object the fast paths finished: up to kShapeKeys keys,
+  // distinct, of printable ASCII bytes that fit in 16 with their terminator (`":` in JSON, so up
+  // to 14; `=` in line protocol, up to 15), and their hashes. While every key of an object has been
+  // its shape's key at the same position, the next one is checked with one 16-byte compare: no scan
+  // for its end, no hash and no look for a repeat (the shape's keys are distinct). The first key
+  // that differs brings the hashes of the keys before it into the index, and the object goes on the
+  // usual way.
 
-  // Reset, for a fast path's object whose keys end with `terminator`.
-  void Begin(char terminator) {
+  // Reset, for a fast path's object whose keys end with `terminator` (a literal, 1 or 2 bytes).
+  void Begin(std::string_view terminator) {
     Reset();
     terminator_ = terminator;
-    on_shape_ = shape_size_ != 0 && shape_terminator_ == terminator;
+    on_shape_ = shape_size_ != 0 && TerminatorCode(shape_terminator_) == TerminatorCode(terminator);
     finished_shape_ = 0;
   }
 
-  // If the bytes at `p` are the next key of the shape and its terminator, the key's size plus
-  // one (the bytes they take); else 0. `p` may be read 16 bytes on.
+  // If the bytes at `p` are the next key of the shape and its terminator, the bytes they take
+  // (the key's size plus the terminator's); else 0. `p` may be read 16 bytes on.
   [[gnu::always_inline]] size_t MatchShape(const char* p) {
     if (!on_shape_ || matched_ == shape_size_) return 0;
     const ShapeKey& k = shape_[matched_];
@@ -310,11 +311,11 @@ class KeyIndex {
                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes)));
     if ((static_cast<unsigned>(_mm_movemask_epi8(equal)) & k.mask) != k.mask) return 0;
 #else
-    if (std::memcmp(p, k.bytes, k.size + 1) != 0) return 0;
+    if (std::memcmp(p, k.bytes, k.taken) != 0) return 0;
 #endif
     ++matched_;
     ++shaped_keys_;
-    return k.size + 1;
+    return k.taken;
   }
 
   // The object Begin started ended well with `fields`: they are the shape from now on, unless
@@ -423,7 +424,7 @@ class KeyIndex {
     size_t n = matched_;  // the fields before it are the shape's already
     for (; n < fields.size() && n < kShapeKeys; ++n) {
       const std::string_view key = fields[n].key;
-      if (key.size() >= sizeof(ShapeKey::bytes) ||
+      if (key.size() + terminator_.size() > sizeof(ShapeKey::bytes) ||
           !std::ranges::all_of(key, [](char c) { return c >= ' ' && c <= '~'; })) {
         break;
       }
@@ -431,9 +432,9 @@ class KeyIndex {
       ShapeKey& k = shape_[n];
       std::memset(k.bytes, 0, sizeof k.bytes);
       std::memcpy(k.bytes, key.data(), key.size());
-      k.bytes[key.size()] = terminator_;
-      k.mask = (1u << (key.size() + 1)) - 1;
-      k.size = static_cast<uint32_t>(key.size());
+      std::memcpy(k.bytes + key.size(), terminator_.data(), terminator_.size());
+      k.taken = static_cast<uint32_t>(key.size() + terminator_.size());
+      k.mask = (1u << k.taken) - 1;
       k.hash = hashes[n];
     }
     shape_size_ = n;
@@ -445,11 +446,19 @@ class KeyIndex {
     shape_id_ = next_shape_id_++;
   }
 
-  // One key of the shape: its bytes and the terminator, and which of the 16 compared bytes count.
+  // A terminator as a number: compared inline, where string_view's == is a call.
+  static uint32_t TerminatorCode(std::string_view t) {
+    uint32_t code = static_cast<uint32_t>(t.size());
+    for (size_t i = 0; i < t.size(); ++i) code = code << 8 | static_cast<unsigned char>(t[i]);
+    return code;
+  }
+
+  // One key of the shape: its bytes and the terminator's, and which of the 16 compared bytes
+  // count (the first `taken`).
   struct ShapeKey {
     char bytes[16];
     uint32_t mask;
-    uint32_t size;
+    uint32_t taken;
     uint64_t hash;
   };
   // The most keys the shape remembers: the rest of a wider record takes the usual way.
@@ -460,10 +469,10 @@ class KeyIndex {
   uint64_t shape_id_ = 0;                          // its Record::shape number
   uint64_t next_shape_id_ = 0, end_shape_id_ = 0;  // this index's block of them
   uint64_t finished_shape_ = 0;
-  char shape_terminator_ = 0;
-  char terminator_ = 0;    // the current record's, from Begin
-  bool on_shape_ = false;  // every key of the current object so far matched the shape
-  size_t matched_ = 0;     // the keys of the current object the shape took
+  std::string_view shape_terminator_;
+  std::string_view terminator_;  // the current record's, from Begin
+  bool on_shape_ = false;        // every key of the current object so far matched the shape
+  size_t matched_ = 0;           // the keys of the current object the shape took
   uint64_t shaped_keys_ = 0;
 
   uint64_t bloom_ = 0;
@@ -1121,7 +1130,7 @@ class FastJsonLine {
   // *out; returns the byte past its '}'.
   const char* Object(const char* p, bool strings_only, std::vector<Field>* out, KeyIndex* index) {
     out->clear();
-    index->Begin('"');
+    index->Begin("\":");
     p = Blanks(p);
     if (*p == '}') return p + 1;
     for (;;) {
@@ -1129,17 +1138,18 @@ class FastJsonLine {
       std::string_view key;
       uint64_t hash = 0;
       const size_t shaped = index->MatchShape(p + 1);
-      if (shaped != 0) {
-        key = std::string_view(p + 1, shaped - 1);
+      if (shaped != 0) {  // the key, its closing quote and the colon
+        key = std::string_view(p + 1, shaped - 2);
         p += 1 + shaped;
-      } else if ((p = String(p + 1, &key, &hash)) == nullptr) {
-        return nullptr;
+      } else {
+        if ((p = String(p + 1, &key, &hash)) == nullptr) return nullptr;
+        p = Blanks(p);
+        if (*p != ':') return nullptr;
+        ++p;
       }
-      p = Blanks(p);
-      if (*p != ':') return nullptr;
       Field& field = out->emplace_back();
       field.key = key;
-      if ((p = Scalar(Blanks(p + 1), strings_only, &field.value)) == nullptr) return nullptr;
+      if ((p = Scalar(Blanks(p), strings_only, &field.value)) == nullptr) return nullptr;
       if (shaped == 0) index->AddLast(out, hash);
       p = Blanks(p);
       if (*p == '}') {
@@ -1197,7 +1207,7 @@ class FastLineProtocolLine {
       tag_index->AddLast(&record->tags, HashKey(tag_key, padded_end_));
     }
     ++p;  // the blank before the fields
-    field_index->Begin('=');
+    field_index->Begin("=");
     for (;;) {
       const char* const key = p;
       const size_t shaped = field_index->MatchShape(p);

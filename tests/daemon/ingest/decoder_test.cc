@@ -1291,11 +1291,13 @@ TEST_F(DecoderTest, LineProtocolFastPathTakesTheCommonLine) {
 TEST(DecoderShapeTest, SameOutcomeAsTheGeneralPathsWhenKeysRepeatAndChange) {
   std::mt19937_64 rng(20261207);
   DecodeSide fast, slow;
-  // Short keys the shape takes; keys of 15 and 16 bytes (the longest it takes, and one past);
-  // keys a format's fast path leaves to its general one (escapes, non-ASCII, a blank).
+  // Short keys the shape takes; keys of 14, 15 and 16 bytes (the longest JSON's shape takes, the
+  // longest line protocol's, and one past); keys a format's fast path leaves to its general one
+  // (escapes, non-ASCII, a blank).
   std::vector<std::string> pool = {"a",
                                    "amount",
                                    "country",
+                                   "fourteen_bytes",
                                    "fifteen_bytes_k",
                                    "sixteen_bytes_ke",
                                    "a_feature_name_over_16",
@@ -1305,7 +1307,7 @@ TEST(DecoderShapeTest, SameOutcomeAsTheGeneralPathsWhenKeysRepeatAndChange) {
                                    "k\\=x",
                                    "f,g"};
   for (int i = 0; i < 40; ++i) pool.push_back("k" + std::to_string(i));
-  auto any_key = [&] { return pool[rng() % 4 ? 11 + rng() % 40 : rng() % pool.size()]; };
+  auto any_key = [&] { return pool[rng() % 4 ? 12 + rng() % 40 : rng() % pool.size()]; };
   std::vector<std::string> keys = {"f0", "f1", "f2", "f3"};
   static constexpr std::string_view kJsonAlphabet = "\\ ,\"{}:.-0123456789fk\xc3\xa9\x01";
   static constexpr std::string_view kLineAlphabet = "\\ ,\"=.-0123456789ifk\xc3\xa9\x01";
@@ -1385,11 +1387,20 @@ TEST_F(DecoderTest, ShapeTakesTheKeysOfThePreviousRecordAndLeavesItOnAChange) {
   EXPECT_EQ(decoder_.ShapedKeys(), before + 3);
   ExpectNumber(FieldValue("f10"), 8);
   EXPECT_EQ(FieldValue("f1"), nullptr);
+  // Python's json.dumps writes a blank after each colon and comma: the shape takes those keys
+  // too. A blank before a colon is JSON as well, but not the shape's.
+  ASSERT_EQ(Decode(R"({"model": "m", "features": {"f0": 9, "f10": 10}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
+  ExpectNumber(FieldValue("f10"), 10);
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"f0" :11,"f10":12}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
+  ExpectNumber(FieldValue("f0"), 11);
+  ExpectNumber(FieldValue("f10"), 12);
   // A line-protocol record does not take JSON's shape (its keys end with '='), then has its own.
   ASSERT_EQ(Decode("m f0=1,f10=2"), DecodeStatus::kRecord);
-  EXPECT_EQ(decoder_.ShapedKeys(), before + 3);
-  ASSERT_EQ(Decode("m f0=3,f10=4,x=5"), DecodeStatus::kRecord);
   EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
+  ASSERT_EQ(Decode("m f0=3,f10=4,x=5"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 7);
   ExpectNumber(FieldValue("f10"), 4);
   ExpectNumber(FieldValue("x"), 5);
 }
