@@ -285,10 +285,11 @@ class KeyIndex {
 
   // The shape (issue 14). Senders write the same keys in the same order, record after record. The
   // index remembers the keys of the last object the fast paths finished: up to kShapeKeys keys,
-  // distinct, of printable ASCII bytes that fit in 16 with their terminator (`":` in JSON, so up
-  // to 14; `=` in line protocol, up to 15), and their hashes. While every key of an object has been
-  // its shape's key at the same position, the next one is checked with one 16-byte compare: no scan
-  // for its end, no hash and no look for a repeat (the shape's keys are distinct). The first key
+  // distinct, of printable ASCII bytes that fit in 32 with their terminator (`":` in JSON, so up
+  // to 30; `=` in line protocol, up to 31), and their hashes. While every key of an object has
+  // been its shape's key at the same position, the next one is checked with one 16-byte compare
+  // (two past 16 bytes): no scan for its end, no hash and no look for a repeat (the shape's keys
+  // are distinct). The first key
   // that differs brings the hashes of the keys before it into the index, and the object goes on the
   // usual way.
 
@@ -301,15 +302,23 @@ class KeyIndex {
   }
 
   // If the bytes at `p` are the next key of the shape and its terminator, the bytes they take
-  // (the key's size plus the terminator's); else 0. `p` may be read 16 bytes on.
+  // (the key's size plus the terminator's); else 0. `p` may be read 32 bytes on.
   [[gnu::always_inline]] size_t MatchShape(const char* p) {
     if (!on_shape_ || matched_ == shape_size_) return 0;
     const ShapeKey& k = shape_[matched_];
 #if defined(__SSE2__)
-    const __m128i equal =
-        _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
-                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes)));
-    if ((static_cast<unsigned>(_mm_movemask_epi8(equal)) & k.mask) != k.mask) return 0;
+    const __m128i head = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes)));
+    const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(head));
+    if ((equal & k.mask) != k.mask) [[unlikely]] {
+      // A mismatch, or a key past 16 bytes: its mask has bit 16 set, which no compare of 16 bytes
+      // sets, so that a short key pays nothing for long ones. Its first 16 bytes, then the rest.
+      if (k.mask != kLongKey || equal != 0xFFFF) return 0;
+      const __m128i rest =
+          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes + 16)));
+      if ((static_cast<unsigned>(_mm_movemask_epi8(rest)) & k.rest_mask) != k.rest_mask) return 0;
+    }
 #else
     if (std::memcmp(p, k.bytes, k.taken) != 0) return 0;
 #endif
@@ -434,7 +443,8 @@ class KeyIndex {
       std::memcpy(k.bytes, key.data(), key.size());
       std::memcpy(k.bytes + key.size(), terminator_.data(), terminator_.size());
       k.taken = static_cast<uint32_t>(key.size() + terminator_.size());
-      k.mask = (1u << k.taken) - 1;
+      k.mask = k.taken > 16 ? kLongKey : (1u << k.taken) - 1;
+      k.rest_mask = k.taken > 16 ? (1u << (k.taken - 16)) - 1 : 0;
       k.hash = hashes[n];
     }
     shape_size_ = n;
@@ -453,11 +463,14 @@ class KeyIndex {
     return code;
   }
 
-  // One key of the shape: its bytes and the terminator's, and which of the 16 compared bytes
-  // count (the first `taken`).
-  struct ShapeKey {
-    char bytes[16];
+  // One key of the shape: its bytes and the terminator's (`taken` in all), and which of the
+  // first 16 compared bytes count (kLongKey past 16 bytes) and which of the next 16. 64 bytes, so
+  // that finding one is a shift.
+  static constexpr unsigned kLongKey = 0x1FFFF;
+  struct alignas(64) ShapeKey {
+    char bytes[32];
     uint32_t mask;
+    uint32_t rest_mask;
     uint32_t taken;
     uint64_t hash;
   };

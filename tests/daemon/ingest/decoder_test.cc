@@ -1291,15 +1291,20 @@ TEST_F(DecoderTest, LineProtocolFastPathTakesTheCommonLine) {
 TEST(DecoderShapeTest, SameOutcomeAsTheGeneralPathsWhenKeysRepeatAndChange) {
   std::mt19937_64 rng(20261207);
   DecodeSide fast, slow;
-  // Short keys the shape takes; keys of 14, 15 and 16 bytes (the longest JSON's shape takes, the
-  // longest line protocol's, and one past); keys a format's fast path leaves to its general one
-  // (escapes, non-ASCII, a blank).
+  // Short keys the shape takes; keys of 14 to 17 bytes (the shape compares 16 bytes at a time, a
+  // key's terminator included), and of 30 to 32 (the longest JSON's shape takes, the longest line
+  // protocol's, and one past); keys a format's fast path leaves to its general one (escapes,
+  // non-ASCII, a blank).
   std::vector<std::string> pool = {"a",
                                    "amount",
                                    "country",
                                    "fourteen_bytes",
                                    "fifteen_bytes_k",
                                    "sixteen_bytes_ke",
+                                   "seventeen_bytes_k",
+                                   std::string(30, 'p'),
+                                   std::string(31, 'q'),
+                                   std::string(32, 'r'),
                                    "a_feature_name_over_16",
                                    "\xc3\xa9",
                                    "sp ace",
@@ -1307,7 +1312,7 @@ TEST(DecoderShapeTest, SameOutcomeAsTheGeneralPathsWhenKeysRepeatAndChange) {
                                    "k\\=x",
                                    "f,g"};
   for (int i = 0; i < 40; ++i) pool.push_back("k" + std::to_string(i));
-  auto any_key = [&] { return pool[rng() % 4 ? 12 + rng() % 40 : rng() % pool.size()]; };
+  auto any_key = [&] { return pool[rng() % 4 ? 16 + rng() % 40 : rng() % pool.size()]; };
   std::vector<std::string> keys = {"f0", "f1", "f2", "f3"};
   static constexpr std::string_view kJsonAlphabet = "\\ ,\"{}:.-0123456789fk\xc3\xa9\x01";
   static constexpr std::string_view kLineAlphabet = "\\ ,\"=.-0123456789ifk\xc3\xa9\x01";
@@ -1396,11 +1401,21 @@ TEST_F(DecoderTest, ShapeTakesTheKeysOfThePreviousRecordAndLeavesItOnAChange) {
   EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
   ExpectNumber(FieldValue("f0"), 11);
   ExpectNumber(FieldValue("f10"), 12);
+  // A key past 16 bytes takes a second compare: one that differs only there is another key.
+  const std::string long_key(25, 'l'), other = std::string(20, 'l') + "x" + std::string(4, 'l');
+  const std::string start = R"({"model":"m","features":{")";
+  ASSERT_EQ(Decode(start + long_key + R"(":1}})"), DecodeStatus::kRecord);
+  ASSERT_EQ(Decode(start + long_key + R"(":2}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 6);
+  ASSERT_EQ(Decode(start + other + R"(":3}})"), DecodeStatus::kRecord);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 6);
+  ExpectNumber(FieldValue(other), 3);
+  EXPECT_EQ(FieldValue(long_key), nullptr);
   // A line-protocol record does not take JSON's shape (its keys end with '='), then has its own.
   ASSERT_EQ(Decode("m f0=1,f10=2"), DecodeStatus::kRecord);
-  EXPECT_EQ(decoder_.ShapedKeys(), before + 5);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 6);
   ASSERT_EQ(Decode("m f0=3,f10=4,x=5"), DecodeStatus::kRecord);
-  EXPECT_EQ(decoder_.ShapedKeys(), before + 7);
+  EXPECT_EQ(decoder_.ShapedKeys(), before + 8);
   ExpectNumber(FieldValue("f10"), 4);
   ExpectNumber(FieldValue("x"), 5);
 }
