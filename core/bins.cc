@@ -11,7 +11,39 @@ FeatureBins FeatureBins::Numeric(std::vector<double> edges) {
   b.size_ = static_cast<uint32_t>(edges.size() - 1 + 3);
   b.padded_ = std::move(edges);
   while (b.padded_.size() % 4) b.padded_.push_back(std::numeric_limits<double>::infinity());
+  b.BuildTable();
   return b;
+}
+
+void FeatureBins::BuildTable() {
+  const size_t k = edge_count() - 1;  // interior bins
+  if (k > kTableBin + 1) return;
+  // From the first positive edge: below it, the representations of zero and the tiny values
+  // would take up most of the buckets (those values, and negative ones, search).
+  size_t first = 0;
+  while (first < k && !(padded_[first] > 0)) ++first;
+  if (first == k) return;
+  table_base_ = std::bit_cast<uint64_t>(padded_[first]);
+  const double last = padded_[k];
+  const uint64_t span = std::bit_cast<uint64_t>(last) - table_base_;
+  while ((span >> table_shift_) >= 256) ++table_shift_;
+  table_buckets_ = (span >> table_shift_) + 1;
+  table_.resize(table_buckets_);
+  for (uint64_t i = 0; i < table_buckets_; ++i) {
+    // The bucket's lowest and highest representations: the last bucket's may pass e_k (even
+    // into +inf and NaN), which makes its highest bin no interior one.
+    const uint64_t low = table_base_ + (i << table_shift_);
+    const uint64_t high = low + ((uint64_t{1} << table_shift_) - 1);
+    const uint32_t lo = NumericBinSearch(std::bit_cast<double>(low));
+    const uint32_t hi = NumericBinSearch(std::bit_cast<double>(high));
+    if (lo == hi && hi < k) {
+      table_[i] = static_cast<uint8_t>(lo);
+    } else if (hi == lo + 1 && hi < k) {
+      table_[i] = static_cast<uint8_t>(lo | kTableEdge);
+    } else {
+      table_[i] = kTableSearch;
+    }
+  }
 }
 
 FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
@@ -24,7 +56,7 @@ FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
 }
 
 size_t FeatureBins::HeapBytes() const {
-  size_t bytes = padded_.size() * sizeof(double);
+  size_t bytes = padded_.size() * sizeof(double) + table_.size();
   for (const std::string& c : categories_) {
     // The vector's string, and the index's node: next pointer, its own key copy, the bin, the
     // cached hash.

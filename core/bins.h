@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -74,6 +75,22 @@ class FeatureBins {
   // Bin of a numeric value: e_i <= x < e_(i+1) is interior bin i, x == e_k is the last interior
   // bin, x < e_0 (and -inf) underflow, x > e_k (and +inf) overflow, NaN missing.
   [[gnu::always_inline]] uint32_t NumericBin(double x) const {
+    // The usual case, a value from the first positive edge to e_k: its bucket in the table (see
+    // table_), found from the top bits of its representation. A value below the table's range,
+    // negative or NaN makes `index` wrap past it.
+    const uint64_t index = (std::bit_cast<uint64_t>(x) - table_base_) >> table_shift_;
+    if (index < table_buckets_) {
+      const unsigned entry = table_[index];
+      if (entry < kTableSearch) {
+        const unsigned b = entry & kTableBin;
+        return b + ((entry >> 6) & unsigned{padded_[b + 1] <= x});
+      }
+    }
+    return NumericBinSearch(x);
+  }
+
+  // NumericBin without the table: the edges searched.
+  [[gnu::always_inline]] uint32_t NumericBinSearch(double x) const {
     if (x != x) return missing_bin();
     size_t le;  // the number of edges <= x (padding included, see below)
     if (padded_.size() <= kLinearSearchMax) {
@@ -120,7 +137,11 @@ class FeatureBins {
            categories_ == other.categories_;
   }
 
-  // Heap bytes the bins hold beyond the object (the padded edges; categories and their index),
+  // Buckets of the lookup table (see table_), 0 when the edges have none (tests).
+  size_t table_buckets() const { return table_buckets_; }
+
+  // Heap bytes the bins hold beyond the object (the padded edges and the table; categories and
+  // their index),
   // computed from their sizes: what `driftd check-config` reports.
   size_t HeapBytes() const;
 
@@ -134,6 +155,21 @@ class FeatureBins {
 
   // The edges, then +inf up to a multiple of 4 (the linear count): one copy, which edges() views.
   std::vector<double> padded_;
+
+  // The bin of most values in one load (issue 14). The doubles from the first positive edge to
+  // e_k, taken by their bits (which rise with the value for positive doubles, about as a
+  // logarithm does), are cut into at most 256 buckets of 2^table_shift_ representations each. A
+  // bucket whose values all fall in one bin holds that bin; one that an edge splits holds the bin
+  // below the edge and kTableEdge, and the value's compare with that one edge decides; one with
+  // more edges, or past e_k, holds kTableSearch, and the edges are searched, as for a value outside
+  // the table. Built from NumericBinSearch itself, for features of at most 64 interior bins with a
+  // positive edge below e_k.
+  static constexpr unsigned kTableBin = 0x3F, kTableEdge = 0x40, kTableSearch = 0x80;
+  std::vector<uint8_t> table_;
+  uint64_t table_base_ = 0;     // the representation of the first bucket's first value
+  uint64_t table_buckets_ = 0;  // table_.size()
+  uint32_t table_shift_ = 0;
+  void BuildTable();
   std::vector<std::string> categories_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <iomanip>
 #include <limits>
@@ -84,6 +85,73 @@ TEST(FeatureBinsTest, NumericMatchesUpperBoundOnBothSearchPaths) {
           << "edges=" << n << " x=" << std::setprecision(17) << x;
     }
   }
+}
+
+TEST(FeatureBinsTest, NumericTableLookupMatchesUpperBound) {
+  // The lookup table answers most values from 0 (or e_0) to e_k from the top bits of their
+  // representation. Edge sets of every scale and span: quantiles of a skewed distribution, edges
+  // a few ulps apart, edges from 1e-300 to 1e300, a negative or zero or negative-zero first edge,
+  // 64 interior bins (the most it takes) and 65; probed at every edge, its neighbours, values
+  // drawn by value and by representation, and the specials of both signs.
+  std::mt19937_64 rng(20261207);
+  std::vector<std::vector<double>> sets;
+  for (int i = 0; i < 200; ++i) {
+    std::lognormal_distribution<double> skewed(rng() % 7 - 3.0, 0.5 + rng() % 3);
+    std::vector<double> e(2 + rng() % 40);
+    for (double& x : e) x = skewed(rng);
+    if (i % 5 == 0) e[0] = -e[0];
+    std::sort(e.begin(), e.end());
+    e.erase(std::unique(e.begin(), e.end()), e.end());
+    if (e.size() >= 2) sets.push_back(e);
+  }
+  std::vector<double> ulps = {1.0};
+  for (int i = 0; i < 20; ++i) ulps.push_back(std::nextafter(ulps.back(), kInf));
+  sets.push_back(ulps);
+  std::vector<double> wide;
+  for (int x = -300; x <= 300; x += 20) wide.push_back(std::pow(10.0, x));
+  sets.push_back(wide);
+  sets.push_back({0.0, 1e-310, 1e-300, 1.0});  // denormals
+  sets.push_back({-0.0, 0.5, 1.0});
+  sets.push_back({-5.0, -1.0});      // no positive value: no table
+  for (const size_t n : {65, 66}) {  // 64 and 65 interior bins
+    std::vector<double> e;
+    for (size_t i = 0; i < n; ++i) e.push_back(0.25 * static_cast<double>(i + 1));
+    sets.push_back(e);
+  }
+  size_t with_table = 0;
+  for (const std::vector<double>& edges : sets) {
+    const FeatureBins b = FeatureBins::Numeric(edges);
+    with_table += b.table_buckets() > 0;
+    std::vector<double> probes = {-kInf,
+                                  kInf,
+                                  std::nan(""),
+                                  -std::nan(""),
+                                  0.0,
+                                  -0.0,
+                                  1e-320,
+                                  -1e-320,
+                                  std::numeric_limits<double>::max(),
+                                  std::numeric_limits<double>::min()};
+    for (double e : edges) {
+      probes.insert(probes.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf)});
+    }
+    std::uniform_real_distribution<double> inside(edges.front(), edges.back());
+    const uint64_t low = std::bit_cast<uint64_t>(std::max(edges.front(), 0.0));  // +0 at least
+    const uint64_t high = std::bit_cast<uint64_t>(edges.back());
+    for (int i = 0; i < 2000; ++i) {
+      probes.push_back(inside(rng));
+      if (high > low) probes.push_back(std::bit_cast<double>(low + rng() % (high - low + 2)));
+    }
+    for (double x : probes) {
+      ASSERT_EQ(b.NumericBin(x), ReferenceBin(b, x))
+          << "edges " << edges.front() << ".." << edges.back() << " (" << edges.size()
+          << ") x=" << std::setprecision(17) << x;
+    }
+  }
+  EXPECT_EQ(with_table, sets.size() - 2);  // all but the negative set and 65 bins
+  EXPECT_EQ(FeatureBins::Numeric({-5.0, -1.0}).table_buckets(), 0u);
+  EXPECT_GT(FeatureBins::Numeric(sets[sets.size() - 2]).table_buckets(), 0u);
+  EXPECT_EQ(FeatureBins::Numeric(sets.back()).table_buckets(), 0u);
 }
 
 TEST(FeatureBinsTest, CategoricalLayout) {
