@@ -141,8 +141,7 @@ class FeatureBins {
   size_t table_buckets() const { return table_buckets_; }
 
   // Heap bytes the bins hold beyond the object (the padded edges and the table; categories and
-  // their index),
-  // computed from their sizes: what `driftd check-config` reports.
+  // their index), computed from their sizes: what `driftd check-config` reports.
   size_t HeapBytes() const;
 
   // Human-readable label of bin `b` ("[0, 10)", "underflow", "US", "other", "missing").
@@ -170,6 +169,7 @@ class FeatureBins {
   uint64_t table_buckets_ = 0;  // table_.size()
   uint32_t table_shift_ = 0;
   void BuildTable();
+
   std::vector<std::string> categories_;
   std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>> index_;
 };
