@@ -89,6 +89,29 @@ class FeatureBins {
     return NumericBinSearch(x);
   }
 
+  // Bin of a categorical value: its category, or `other` for a category the reference never saw.
+  uint32_t CategoryBin(std::string_view value) const {
+    auto it = index_.find(value);
+    return it == index_.end() ? other_bin() : it->second;
+  }
+
+  // Whether `other` puts every value in the same bin (same kind, edges and categories in order).
+  bool SameBinsAs(const FeatureBins& other) const {
+    return kind_ == other.kind_ && std::ranges::equal(edges(), other.edges()) &&
+           categories_ == other.categories_;
+  }
+
+  // Buckets of the lookup table (see table_), 0 when the edges have none (tests).
+  size_t table_buckets() const { return table_buckets_; }
+
+  // Heap bytes the bins hold beyond the object (the padded edges and the table; categories and
+  // their index), computed from their sizes: what `driftd check-config` reports.
+  size_t HeapBytes() const;
+
+  // Human-readable label of bin `b` ("[0, 10)", "underflow", "US", "other", "missing").
+  std::string BinLabel(uint32_t b) const;
+
+ private:
   // NumericBin without the table: the edges searched.
   [[gnu::always_inline]] uint32_t NumericBinSearch(double x) const {
     if (x != x) return missing_bin();
@@ -125,29 +148,6 @@ class FeatureBins {
     return x == padded_[k] ? static_cast<uint32_t>(k - 1) : overflow_bin();
   }
 
-  // Bin of a categorical value: its category, or `other` for a category the reference never saw.
-  uint32_t CategoryBin(std::string_view value) const {
-    auto it = index_.find(value);
-    return it == index_.end() ? other_bin() : it->second;
-  }
-
-  // Whether `other` puts every value in the same bin (same kind, edges and categories in order).
-  bool SameBinsAs(const FeatureBins& other) const {
-    return kind_ == other.kind_ && std::ranges::equal(edges(), other.edges()) &&
-           categories_ == other.categories_;
-  }
-
-  // Buckets of the lookup table (see table_), 0 when the edges have none (tests).
-  size_t table_buckets() const { return table_buckets_; }
-
-  // Heap bytes the bins hold beyond the object (the padded edges and the table; categories and
-  // their index), computed from their sizes: what `driftd check-config` reports.
-  size_t HeapBytes() const;
-
-  // Human-readable label of bin `b` ("[0, 10)", "underflow", "US", "other", "missing").
-  std::string BinLabel(uint32_t b) const;
-
- private:
   FeatureKind kind_ = FeatureKind::kNumeric;
   uint32_t size_ = 0;
   size_t edge_count() const { return kind_ == FeatureKind::kNumeric ? size_ - 2 : 0; }
@@ -166,7 +166,7 @@ class FeatureBins {
   static constexpr unsigned kTableBin = 0x3F, kTableEdge = 0x40, kTableSearch = 0x80;
   std::vector<uint8_t> table_;
   uint64_t table_base_ = 0;     // the representation of the first bucket's first value
-  uint64_t table_buckets_ = 0;  // table_.size()
+  uint64_t table_buckets_ = 0;  // table_.size(), read by NumericBin in one load
   uint32_t table_shift_ = 0;
   void BuildTable();
 
