@@ -266,6 +266,15 @@ inline uint64_t HashKey(std::string_view key, const char* readable_end) {
   return HashKeySlow(key);
 }
 
+#if defined(__SSE2__)
+// Which of the 16 bytes at `a` equal those at `b`, a bit each (both may be read 16 bytes on).
+inline unsigned EqualBytes16(const char* a, const char* b) {
+  return static_cast<unsigned>(
+      _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)))));
+}
+#endif
+
 // Record::shape numbers handed out so far, in blocks of kShapeNumbers to each decoder that needs
 // them, so that no two shapes in the process share one and decoders on several threads that learn
 // shape after shape (records of two models interleaved) do not all write one cache line.
@@ -281,7 +290,7 @@ class KeyIndex {
   // keys, see SetKeyHashSeedForTesting).
   uint64_t probes() const { return probes_; }
   // Keys taken by MatchShape since construction (tests: the shape was used).
-  uint64_t shaped_keys() const { return shaped_keys_; }
+  uint64_t shaped_keys() const { return shaped_keys_ + matched_; }
 
   // The shape (issue 14). Senders write the same keys in the same order, record after record. The
   // index remembers the keys of the last object the fast paths finished: up to kShapeKeys keys,
@@ -289,16 +298,14 @@ class KeyIndex {
   // to 30; `=` in line protocol, up to 31), and their hashes. While every key of an object has
   // been its shape's key at the same position, the next one is checked with one 16-byte compare
   // (two past 16 bytes): no scan for its end, no hash and no look for a repeat (the shape's keys
-  // are distinct). The first key
-  // that differs brings the hashes of the keys before it into the index, and the object goes on the
-  // usual way.
+  // are distinct). The first key that differs brings the hashes of the keys before it into the
+  // index, and the object goes on the usual way.
 
   // Reset, for a fast path's object whose keys end with `terminator` (a literal, 1 or 2 bytes).
   void Begin(std::string_view terminator) {
     Reset();
     terminator_ = terminator;
-    on_shape_ = shape_size_ != 0 && TerminatorCode(shape_terminator_) == TerminatorCode(terminator);
-    finished_shape_ = 0;
+    on_shape_ = shape_size_ != 0 && shape_terminator_ == TerminatorCode(terminator);
   }
 
   // If the bytes at `p` are the next key of the shape and its terminator, the bytes they take
@@ -307,36 +314,30 @@ class KeyIndex {
     if (!on_shape_ || matched_ == shape_size_) return 0;
     const ShapeKey& k = shape_[matched_];
 #if defined(__SSE2__)
-    const __m128i head = _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
-                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes)));
-    const unsigned equal = static_cast<unsigned>(_mm_movemask_epi8(head));
+    const unsigned equal = EqualBytes16(p, k.bytes);
     if ((equal & k.mask) != k.mask) [[unlikely]] {
       // A mismatch, or a key past 16 bytes: its mask has bit 16 set, which no compare of 16 bytes
       // sets, so that a short key pays nothing for long ones. Its first 16 bytes, then the rest.
       if (k.mask != kLongKey || equal != 0xFFFF) return 0;
-      const __m128i rest =
-          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)),
-                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(k.bytes + 16)));
-      if ((static_cast<unsigned>(_mm_movemask_epi8(rest)) & k.rest_mask) != k.rest_mask) return 0;
+      if ((EqualBytes16(p + 16, k.bytes + 16) & k.rest_mask) != k.rest_mask) return 0;
     }
 #else
     if (std::memcmp(p, k.bytes, k.taken) != 0) return 0;
 #endif
     ++matched_;
-    ++shaped_keys_;
     return k.taken;
   }
 
   // The object Begin started ended well with `fields`: they are the shape from now on, unless
-  // every one was the shape's already (a record with fewer keys leaves it as it was). Returns
-  // the Record::shape of those fields: the shape's number if they are its first keys, else 0.
-  uint64_t Finish(const std::vector<Field>& fields) {
+  // every one was the shape's already (a record with fewer keys leaves it as it was).
+  void Finish(const std::vector<Field>& fields) {
     if (!on_shape_) Learn(fields);
-    finished_shape_ = shape_size_ >= fields.size() ? shape_id_ : 0;
-    return finished_shape_;
   }
-  // What the last Finish since Begin returned, or 0.
-  uint64_t finished_shape() const { return finished_shape_; }
+  // After Finish: the Record::shape of those fields, the shape's number if they are its first
+  // keys, else (and for no fields) 0.
+  uint64_t ShapeOf(const std::vector<Field>& fields) const {
+    return !fields.empty() && shape_size_ >= fields.size() ? shape_id_ : 0;
+  }
 
   // Forgets every key (a new record, or a repeated "features" object).
   void Reset() {
@@ -344,6 +345,7 @@ class KeyIndex {
     count_ = 0;
     table_mask_ = 0;
     on_shape_ = false;
+    shaped_keys_ += matched_;
     matched_ = 0;
   }
 
@@ -448,7 +450,7 @@ class KeyIndex {
       k.hash = hashes[n];
     }
     shape_size_ = n;
-    shape_terminator_ = terminator_;
+    shape_terminator_ = TerminatorCode(terminator_);
     if (next_shape_id_ == end_shape_id_) {
       next_shape_id_ = g_shapes.fetch_add(kShapeNumbers, std::memory_order_relaxed) + 1;
       end_shape_id_ = next_shape_id_ + kShapeNumbers;
@@ -456,7 +458,7 @@ class KeyIndex {
     shape_id_ = next_shape_id_++;
   }
 
-  // A terminator as a number: compared inline, where string_view's == is a call.
+  // A terminator as a number, compared inline (string_view's == is a call).
   static uint32_t TerminatorCode(std::string_view t) {
     uint32_t code = static_cast<uint32_t>(t.size());
     for (size_t i = 0; i < t.size(); ++i) code = code << 8 | static_cast<unsigned char>(t[i]);
@@ -481,12 +483,11 @@ class KeyIndex {
   size_t shape_size_ = 0;
   uint64_t shape_id_ = 0;                          // its Record::shape number
   uint64_t next_shape_id_ = 0, end_shape_id_ = 0;  // this index's block of them
-  uint64_t finished_shape_ = 0;
-  std::string_view shape_terminator_;
-  std::string_view terminator_;  // the current record's, from Begin
-  bool on_shape_ = false;        // every key of the current object so far matched the shape
-  size_t matched_ = 0;           // the keys of the current object the shape took
-  uint64_t shaped_keys_ = 0;
+  uint32_t shape_terminator_ = 0;                  // its keys' terminator, as TerminatorCode
+  std::string_view terminator_;                    // the current record's, from Begin
+  bool on_shape_ = false;     // every key of the current object so far matched the shape
+  size_t matched_ = 0;        // the keys of the current object the shape took
+  uint64_t shaped_keys_ = 0;  // by the objects before the current one
 
   uint64_t bloom_ = 0;
   uint64_t small_[kSmallKeys];  // hashes of the first count_ fields' keys in the small mode
@@ -994,11 +995,8 @@ class JsonHead {
     if (size_ == 0 || static_cast<size_t>(end - p) <= size_) return false;
 #if defined(__SSE2__)
     for (size_t i = 0; i < size_; i += 16) {
-      const __m128i equal =
-          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)),
-                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes_ + i)));
       const unsigned want = size_ - i >= 16 ? 0xFFFF : (1u << (size_ - i)) - 1;
-      if ((static_cast<unsigned>(_mm_movemask_epi8(equal)) & want) != want) return false;
+      if ((EqualBytes16(p + i, bytes_ + i) & want) != want) return false;
     }
     return true;
 #else
@@ -1007,7 +1005,7 @@ class JsonHead {
   }
   size_t size() const { return size_; }
   void Count() { ++lines_; }
-  uint64_t lines() const { return lines_; }  // lines that started with the head (tests)
+  uint64_t lines() const { return lines_; }  // lines that started with it (tests)
   std::string_view Model(const char* line) const { return {line + model_at_, model_size_}; }
 
   // The line at `line` decoded well, its features object opening at `features` after the model
@@ -1091,7 +1089,7 @@ class FastJsonLine {
       p = Blanks(p + 1);
     }
     if (Blanks(p + 1) != end_ || record->model.empty() || !have_fields) return false;
-    record->shape = field_index->finished_shape();
+    record->shape = field_index->ShapeOf(record->fields);
     if (high_ != 0 && !simdjson::validate_utf8(begin_, static_cast<size_t>(end_ - begin_))) {
       return false;
     }
@@ -1237,7 +1235,8 @@ class FastLineProtocolLine {
       if (*p != ',') break;
       ++p;
     }
-    record->shape = field_index->Finish(record->fields);
+    field_index->Finish(record->fields);
+    record->shape = field_index->ShapeOf(record->fields);
     record->format = Format::kLineProtocol;
     if (p == end_) return true;
     if (*p != ' ') return false;

@@ -96,8 +96,8 @@ class LineDecoder {
   // JSON lines decoded by the one-pass path for flat records rather than by simdjson's On-Demand
   // API (both give the same record; tests check that the fast path was taken).
   uint64_t FastJsonLines() const;
-  // Of those, lines that started with the same bytes as the JSON record before them, up to its
-  // features (see JsonHead in decoder.cc).
+  // JSON lines the fast path began at their features, since they started with the same bytes as
+  // the JSON record before them (see JsonHead in decoder.cc), whether or not it then decoded them.
   uint64_t JsonHeads() const;
   // Line-protocol lines decoded by the one-pass path for plain lines rather than the general one
   // (again the same record).
