@@ -1617,6 +1617,31 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
   return message;
 }
 
+// A JSON number's double. simdjson 3.0.1 (Debian's) wraps the mantissa of a number of more than
+// 19 digits whose integer part is 0: get_double gives 0.0276628 for 0.95000000000000000000
+// (simdjson issue 2093, fixed in 3.6.3). Such numbers, rare, are converted again by
+// std::from_chars, which rounds exactly; the error, if any, stays simdjson's.
+simdjson::error_code JsonDouble(ondemand::value& json, double* number) {
+  const std::string_view token = json.raw_json_token();  // before the value is consumed
+  if (auto code = json.get_double().get(*number)) return code;
+  size_t digits = 0;
+  for (const char c : token) {
+    if (c == 'e' || c == 'E') break;
+    digits += IsDigit(c);
+  }
+  if (digits > 19) {
+    double exact = 0;
+    const std::from_chars_result r =
+        std::from_chars(token.data(), token.data() + token.size(), exact);
+    if (r.ec == std::errc()) {
+      *number = exact;
+    } else if (r.ec == std::errc::result_out_of_range) {
+      *number = std::signbit(*number) ? -0.0 : 0.0;  // underflow: get_double gave no error
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
 // Reads one feature/field (any scalar) or tag (strings only) value. On a type error sets *what.
 [[gnu::always_inline]] inline simdjson::error_code ReadJsonValue(ondemand::value& json,
                                                                  const char* end, bool strings_only,
@@ -1627,7 +1652,7 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
     case ondemand::json_type::number:
       if (strings_only) break;
       value->kind = Value::Kind::kNumber;
-      return json.get_double().get(value->number);
+      return JsonDouble(json, &value->number);
     case ondemand::json_type::string: {
       value->kind = Value::Kind::kString;
       // Peek at the token (just past its opening quote) before consuming the value.
@@ -1764,7 +1789,7 @@ DecodeStatus LineDecoder::State::Json(std::string_view line, Record* record, Dec
             "json: " + Quote(key) + " must be a number (unix seconds)" + AtByte(key_offset));
       }
       double ts = 0;
-      if (auto code = field.value().get_double().get(ts)) {
+      if (auto code = JsonDouble(field.value(), &ts)) {
         return Fail(
             error, kBadTimestamp,
             "json: " + Quote(key) + ": " + simdjson::error_message(code) + AtByte(key_offset));

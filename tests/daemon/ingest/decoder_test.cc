@@ -115,6 +115,20 @@ TEST_F(DecoderTest, NdjsonNumbersOfAnySizeBecomeDoubles) {
   ExpectNumber(FieldValue("int"), 42);
 }
 
+// More than 19 digits after "0.": simdjson 3.0.1's get_double wraps their mantissa (0.0276628 for
+// 0.95000000000000000000, simdjson issue 2093), and the fast path leaves such numbers to it.
+TEST_F(DecoderTest, NdjsonLongFractionsAfterAZeroKeepTheirValue) {
+  ASSERT_EQ(Decode(R"({"model":"m","ts":0.95000000000000000000,"features":{)"
+                   R"("a":0.95000000000000000000,"b":-0.88906292377617025389,)"
+                   R"("c":0.000000000000000000000000000001234567890123456789012e5}})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ExpectNumber(FieldValue("a"), 0.95);
+  ExpectNumber(FieldValue("b"), -0.88906292377617025389);
+  ExpectNumber(FieldValue("c"), 1.234567890123456789012e-25);
+  EXPECT_EQ(record_.timestamp, 0.95);
+}
+
 TEST_F(DecoderTest, NdjsonIgnoresUnknownKeysWhateverTheirValue) {
   ASSERT_EQ(Decode(R"({"id":[1,{"a":[2]}],"model":"m","extra":{"deep":{"x":null}},)"
                    R"("features":{"x":1},"more":"y"})"),
