@@ -1134,6 +1134,51 @@ TEST(DecoderJsonFastPathTest, NumbersMatchStrtod) {
   EXPECT_GT(checked, 50000u);
 }
 
+// Fractions of every length from 1 to 22 digits, after integer parts of 0 to 6 digits: the
+// fast paths read up to 16 fraction digits in one vector, padded with zeros, and the rest a word at
+// a time; each length either side of 16 (and of 3 integer digits, past which the padded form would
+// not fit) against strtod, in both formats, with and without an exponent, at a line's end and
+// before a separator.
+TEST(DecoderFastPathTest, FractionsOfEveryLengthMatchStrtod) {
+  std::mt19937_64 rng(16);
+  LineDecoder decoder;
+  Record record;
+  const auto digits = [&](size_t n, int pattern) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) {
+      const int d = pattern == 0 ? static_cast<int>(rng() % 10) : pattern == 1 ? 9 : 0;
+      s.push_back(static_cast<char>('0' + (pattern == 2 && i + 1 == n ? 1 : d)));
+    }
+    return s;
+  };
+  size_t fast = 0;
+  for (size_t integer = 0; integer <= 6; ++integer) {
+    for (size_t fraction = 1; fraction <= 22; ++fraction) {
+      for (int i = 0; i < 60; ++i) {
+        std::string number = rng() % 4 == 0 ? "-" : "";
+        number += integer == 0 ? "0" : std::to_string(1 + rng() % 9) + digits(integer - 1, 0);
+        number += "." + digits(fraction, i % 10 == 8 ? 1 : i % 10 == 9 ? 2 : 0);
+        if (i % 3 == 2) number += (rng() % 2 ? "e" : "E-") + std::to_string(rng() % 40);
+        const double expected = std::strtod(number.c_str(), nullptr);
+        for (const std::string& line :
+             {R"({"model":"m","features":{"x":)" + number + R"(,"y":)" + number + "}}",
+              "m x=" + number + ",y=" + number}) {
+          const uint64_t before = decoder.FastJsonLines() + decoder.FastLineProtocolLines();
+          ASSERT_EQ(decoder.Decode(line, &record, nullptr), DecodeStatus::kRecord) << line;
+          fast += decoder.FastJsonLines() + decoder.FastLineProtocolLines() - before;
+          ASSERT_EQ(record.fields.size(), 2u) << line;
+          for (const Field& field : record.fields) {
+            ASSERT_EQ(std::memcmp(&field.value.number, &expected, sizeof expected), 0)
+                << line << " gave " << field.value.number;
+          }
+        }
+      }
+    }
+  }
+  // Up to 19 significant digits the fast paths take the line; longer ones go the slow way.
+  EXPECT_GT(fast, 7u * 22 * 60);
+}
+
 TEST_F(DecoderTest, JsonFastPathTakesTheCommonRecord) {
   const uint64_t before = decoder_.FastJsonLines();
   ASSERT_EQ(Decode(R"( {"model":"ten", "ts": 1732060000.5, "features":{"f0":0.5387986178545338,)"
