@@ -1015,8 +1015,11 @@ template <bool kChecked>
     for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
     exponent += negative_exponent ? -e : e;
   }
-  if (SignificantDigits(integer, p, digits) > 19 ||
-      !DecimalToDouble(exponent, mantissa, negative, value)) {
+  if (SignificantDigits(integer, p, digits) > 19) return nullptr;
+  // The padded fraction's power is the usual one: spelled out, DecimalToDouble's range checks and
+  // power arithmetic fold away.
+  if (!(exponent == -16 ? DecimalToDouble(-16, mantissa, negative, value)
+                        : DecimalToDouble(exponent, mantissa, negative, value))) {
     return nullptr;
   }
   return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
