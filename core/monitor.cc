@@ -22,6 +22,13 @@ struct PositionCache {
   std::vector<std::pair<std::string, int>> entries;
   uint64_t shape = 0;       // a record of this shape with at most shape_fields fields has
   size_t shape_fields = 0;  // entries' keys: each field's feature is its entry's
+  // For a record of that shape, what CountRecord needs of each field's feature, in field order.
+  struct Slot {
+    const FeatureBins* bins = nullptr;  // null: the key is no feature
+    uint32_t feature = 0;
+    bool numeric = false;
+  };
+  std::vector<Slot> slots;  // shape_fields of them
 };
 
 // One ingest thread's counts for one model, gathered under `mu` alone: the records of the slice
@@ -89,9 +96,8 @@ struct MonitoredModel {
   // same fields in the same order, so the answer for each position is remembered and checked
   // with one string compare before falling back to the hash table. Only keys that can be a
   // feature name (no longer than the longest one) are remembered, so the cache holds at most
-  // kPositions keys of at most longest_name bytes (74 KiB with the reference limit of 256-byte
-  // names, entries included),
-  // whatever the senders send. Caller holds mu.
+  // kPositions keys of at most longest_name bytes (78 KiB with the reference limit of 256-byte
+  // names, entries and slots included), whatever the senders send. Caller holds mu.
   int Lookup(PositionCache& by_position, size_t position, std::string_view key) const {
     if (position < by_position.entries.size()) {  // a remembered key is no longer than longest_name
       const auto& [name, f] = by_position.entries[position];
@@ -115,8 +121,8 @@ struct MonitoredModel {
     return f;
   }
   // After a record of a shape that `by_position` does not know was counted: remembers the shape,
-  // for as many of its leading fields as the entries now hold.
-  [[gnu::noinline]] static void RememberShape(PositionCache& by_position, const Record& record) {
+  // for as many of its leading fields as the entries now hold, and their features' slots.
+  [[gnu::noinline]] void RememberShape(PositionCache& by_position, const Record& record) const {
     const std::vector<std::pair<std::string, int>>& entries = by_position.entries;
     size_t n = 0;
     while (n < record.fields.size() && n < entries.size() &&
@@ -125,6 +131,16 @@ struct MonitoredModel {
     }
     by_position.shape = record.shape;
     by_position.shape_fields = n;
+    by_position.slots.resize(n);  // at most kPositions, as the entries
+    for (size_t i = 0; i < n; ++i) {
+      PositionCache::Slot& slot = by_position.slots[i];
+      const int f = entries[i].second;
+      slot = {};
+      if (f < 0) continue;
+      slot.bins = &reference.features[static_cast<size_t>(f)].bins;
+      slot.feature = static_cast<uint32_t>(f);
+      slot.numeric = slot.bins->kind() == FeatureKind::kNumeric;
+    }
   }
   static constexpr size_t kPositions = 256;
 
@@ -292,37 +308,58 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   const ReferenceFeature* const features = m.reference.features.data();
   uint64_t values = 0, unknown = 0, mismatches = 0;
   const size_t fields = record.fields.size();
-  // A shape the cache knows: its keys are the entries' and distinct, so no compare and no repeat.
+  const Field* const field_data = record.fields.data();
+  // A shape the cache knows: its keys are the slots' and distinct, so no compare and no repeat.
   const bool shaped =
       record.shape != 0 && record.shape == by_position.shape && fields <= by_position.shape_fields;
-  // (Read only when shaped, when no Lookup can resize the entries.)
-  const std::pair<std::string, int>* const entries = by_position.entries.data();
-  for (size_t i = 0; i < fields; ++i) {
-    const Field& field = record.fields[i];
-    const int found = shaped ? entries[i].second : m.Lookup(by_position, i, field.key);
-    if (found < 0) {
-      ++unknown;
-      continue;
+  if (shaped) {
+    const PositionCache::Slot* const slots = by_position.slots.data();
+    for (size_t i = 0; i < fields; ++i) {
+      const PositionCache::Slot& slot = slots[i];
+      if (slot.bins == nullptr) {
+        ++unknown;
+        continue;
+      }
+      const Value& value = field_data[i].value;
+      uint32_t bin;
+      if (value.kind == Value::Kind::kNumber && slot.numeric) {
+        bin = slot.bins->NumericBin(value.number);  // BinOf's usual case, inline
+      } else if (!BinOf(*slot.bins, value, &bin)) {
+        ++mismatches;
+        continue;  // counted as missing, like an absent feature
+      }
+      stamps[slot.feature] = gen;
+      add(slot.feature, bin);
+      ++values;
     }
-    const uint32_t f = static_cast<uint32_t>(found);
-    if (!shaped && stamps[f] == gen) continue;  // a repeated key counts once
-    const FeatureBins& bins = features[f].bins;
-    uint32_t bin;
-    if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
-      bin = bins.NumericBin(field.value.number);  // BinOf's usual case, inline
-    } else if (!BinOf(bins, field.value, &bin)) {
-      ++mismatches;
-      continue;  // counted as missing, like an absent feature
+  } else {
+    for (size_t i = 0; i < fields; ++i) {
+      const Field& field = field_data[i];
+      const int found = m.Lookup(by_position, i, field.key);
+      if (found < 0) {
+        ++unknown;
+        continue;
+      }
+      const uint32_t f = static_cast<uint32_t>(found);
+      if (stamps[f] == gen) continue;  // a repeated key counts once
+      const FeatureBins& bins = features[f].bins;
+      uint32_t bin;
+      if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
+        bin = bins.NumericBin(field.value.number);
+      } else if (!BinOf(bins, field.value, &bin)) {
+        ++mismatches;
+        continue;
+      }
+      stamps[f] = gen;
+      add(f, bin);
+      ++values;
     }
-    stamps[f] = gen;
-    add(f, bin);
-    ++values;
   }
   outcome->values += values;
   outcome->unknown_features += unknown;
   outcome->type_mismatches += mismatches;
   if (!shaped && record.shape != 0 && record.shape != by_position.shape) {
-    MonitoredModel::RememberShape(by_position, record);
+    m.RememberShape(by_position, record);
   }
   for (const Field& tag : record.tags) {
     auto it = m.index.find(tag.key);
