@@ -1329,18 +1329,16 @@ class FastLineProtocolLine {
     }
     const char* const begin = p;
     if (*p == '-' || IsDigit(*p)) {
-      // An integer (i), an unsigned one (u), else a float. (A branch for the sign, as in
-      // JsonNumber.)
-      if (*p == '-') [[unlikely]] {
-        ++p;
-      }
-      while (IsDigit(*p)) ++p;
-      if (*p == 'i' || *p == 'u') {
-        value->kind = Value::Kind::kNumber;
-        return IntegerValue(begin, p, *p, &value->number) ? p + 1 : nullptr;
-      }
+      // A float, else an integer (i) or an unsigned one (u): JsonNumber reads the digits of
+      // either, and an integer's suffix then comes next. (A float does not scan its digits
+      // twice; IntegerValue rejects "1.5i", and an integer JsonNumber leaves, such as one of 20
+      // digits, takes the slow path.)
       value->kind = Value::Kind::kNumber;
-      return JsonNumber(begin, &value->number);
+      const char* const end = JsonNumber(begin, &value->number);
+      if (end != nullptr && (*end == 'i' || *end == 'u')) [[unlikely]] {
+        return IntegerValue(begin, end, *end, &value->number) ? end + 1 : nullptr;
+      }
+      return end;
     }
     // A boolean: t, T, true, True, TRUE and the same for false.
     p = Name(p);
