@@ -1095,7 +1095,7 @@ class FastJsonLine {
     if (headed) {
       head->Count();
       record->model = head->Model(begin_);
-      p = Object(begin_ + head->size(), false, &record->fields, field_index);
+      p = Object<false>(begin_ + head->size(), &record->fields, field_index);
       have_fields = true;
     } else {
       p = Blanks(begin_);
@@ -1122,8 +1122,8 @@ class FastJsonLine {
             head_model = record->model;
           }
           model_only &= is_features;
-          p = is_features ? Object(p + 1, false, &record->fields, field_index)
-                          : Object(p + 1, true, &record->tags, tag_index);
+          p = is_features ? Object<false>(p + 1, &record->fields, field_index)
+                          : Object<true>(p + 1, &record->tags, tag_index);
           have_fields |= is_features;
         } else if (SameKey(key, "model") || SameKey(key, "name")) {
           if (*p != '"') return false;
@@ -1170,15 +1170,15 @@ class FastJsonLine {
 
   // A scalar value (a string only, when `strings_only`), as ReadJsonValue reads it.
   [[gnu::always_inline]] const char* Scalar(const char* p, bool strings_only, Value* value) {
+    if (!strings_only && (IsDigit(*p) || *p == '-')) {  // a feature's usual value first
+      value->kind = Value::Kind::kNumber;
+      return JsonNumber(p, &value->number);
+    }
     if (*p == '"') {
       value->kind = Value::Kind::kString;
       return String(p + 1, &value->text, nullptr);
     }
     if (strings_only) return nullptr;
-    if (*p == '-' || IsDigit(*p)) {
-      value->kind = Value::Kind::kNumber;
-      return JsonNumber(p, &value->number);
-    }
     if (std::memcmp(p, "true", 4) == 0) {
       *value = Value::Bool(true);
       return p + 4;
@@ -1194,9 +1194,10 @@ class FastJsonLine {
     return nullptr;
   }
 
-  // The members of a "features"/"fields" or "tags" object from `p` (just past its '{') into
-  // *out; returns the byte past its '}'.
-  const char* Object(const char* p, bool strings_only, std::vector<Field>* out, KeyIndex* index) {
+  // The members of a "features"/"fields" or "tags" (kStringsOnly) object from `p` (just past its
+  // '{') into *out; returns the byte past its '}'.
+  template <bool kStringsOnly>
+  const char* Object(const char* p, std::vector<Field>* out, KeyIndex* index) {
     out->clear();
     index->Begin("\":");
     p = Blanks(p);
@@ -1217,7 +1218,7 @@ class FastJsonLine {
       }
       Field& field = out->emplace_back();
       field.key = key;
-      if ((p = Scalar(Blanks(p), strings_only, &field.value)) == nullptr) return nullptr;
+      if ((p = Scalar(Blanks(p), kStringsOnly, &field.value)) == nullptr) return nullptr;
       if (shaped == 0) index->AddLast(out, hash);
       p = Blanks(p);
       if (*p == '}') {
