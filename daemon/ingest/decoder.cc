@@ -1012,7 +1012,9 @@ template <bool kChecked>
     p += *p == '-' || *p == '+';
     if (!IsDigit(*p)) return nullptr;
     int64_t e = 0;
+    const char* const exponent_digits = p;
     for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
+    if (p - exponent_digits > 19) return nullptr;  // simdjson's limit: let it say so
     exponent += negative_exponent ? -e : e;
   }
   if (SignificantDigits(integer, p, digits) > 19) return nullptr;
@@ -1680,25 +1682,50 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 
 // A JSON number's double. simdjson 3.0.1 (Debian's) wraps the mantissa of a number of more than
 // 19 digits whose integer part is 0: get_double gives 0.0276628 for 0.95000000000000000000
-// (simdjson issue 2093, fixed in 3.6.3). Such numbers, rare, are converted again by
-// std::from_chars, which rounds exactly; the error, if any, stays simdjson's.
+// (simdjson issue 2093, fixed in 3.6.3), and it can take one too large for a double for a smaller
+// one. Such numbers, rare, are converted again by std::from_chars, which rounds exactly: a number
+// too large is a NUMBER_ERROR, as a fixed simdjson says, and one too small is zero. simdjson's own
+// errors stay its own.
 simdjson::error_code JsonDouble(ondemand::value& json, double* number) {
   const std::string_view token = json.raw_json_token();  // before the value is consumed
   if (auto code = json.get_double().get(*number)) return code;
-  size_t digits = 0;
-  for (const char c : token) {
-    if (c == 'e' || c == 'E') break;
-    digits += IsDigit(c);
+  // The digits before any exponent: how many, how many before the point, and the fraction's
+  // leading zeros.
+  size_t digits = 0, whole = 0, zeros = 0, i = 0;
+  bool point = false, significant = false;
+  for (; i < token.size() && token[i] != 'e' && token[i] != 'E'; ++i) {
+    const char c = token[i];
+    point |= c == '.';
+    if (!IsDigit(c)) continue;
+    ++digits;
+    whole += !point;
+    significant |= point && c != '0';
+    zeros += point && !significant;
   }
-  if (digits > 19) {
-    double exact = 0;
-    const std::from_chars_result r =
-        std::from_chars(token.data(), token.data() + token.size(), exact);
-    if (r.ec == std::errc()) {
-      *number = exact;
-    } else if (r.ec == std::errc::result_out_of_range) {
-      *number = std::signbit(*number) ? -0.0 : 0.0;  // underflow: get_double gave no error
+  if (digits <= 19) return simdjson::SUCCESS;
+  double exact = 0;
+  const std::from_chars_result r =
+      std::from_chars(token.data(), token.data() + token.size(), exact);
+  if (r.ec == std::errc()) {
+    *number = exact;
+  } else if (r.ec == std::errc::result_out_of_range) {
+    // Too large (a fixed simdjson says NUMBER_ERROR), or too small: zero.
+    int64_t e = 0;
+    if (++i < token.size()) {
+      const bool negative_exponent = token[i] == '-';
+      i += token[i] == '-' || token[i] == '+';
+      for (; i < token.size() && IsDigit(token[i]); ++i) {
+        e = std::min<int64_t>(e * 10 + (token[i] - '0'), 100000);
+      }
+      if (negative_exponent) e = -e;
     }
+    // The number is at least 10^(lead - 1) and below 10^lead before its exponent (JSON: an
+    // integer part of 0, or one that starts with a nonzero digit).
+    const bool negative = token[0] == '-';
+    const int64_t lead =
+        token[negative] == '0' ? -static_cast<int64_t>(zeros) : static_cast<int64_t>(whole);
+    if (lead + e > 0) return simdjson::NUMBER_ERROR;
+    *number = negative ? -0.0 : 0.0;
   }
   return simdjson::SUCCESS;
 }

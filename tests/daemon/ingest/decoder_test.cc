@@ -129,6 +129,43 @@ TEST_F(DecoderTest, NdjsonLongFractionsAfterAZeroKeepTheirValue) {
   EXPECT_EQ(record_.timestamp, 0.95);
 }
 
+// The same numbers beyond a double's range: simdjson 3.0.1 takes 0.18446744073709551617e309
+// (its mantissa wrapped to 1) for 1e289; a number too large is an error, as a fixed simdjson
+// says, and one too small is zero of its sign.
+TEST_F(DecoderTest, NdjsonLongFractionsBeyondADoublesRange) {
+  EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"x":0.18446744073709551617e309}})"),
+            "malformed_json");
+  EXPECT_EQ(ErrorReason(R"({"model":"m","ts":0.18446744073709551617e309,"features":{"x":1}})"),
+            "bad_timestamp");
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"a":0.18446744073709551617e308,)"
+                   R"("b":-0.18446744073709551617e-400,"c":0.000000000000000000001e-310,)"
+                   R"("d":0.00000000000000000000018446744073709551617e329}})"),
+            DecodeStatus::kRecord)
+      << error_.message;
+  ExpectNumber(FieldValue("a"), 1.8446744073709551617e307);
+  EXPECT_EQ(FieldValue("b")->number, 0.0);
+  EXPECT_TRUE(std::signbit(FieldValue("b")->number));
+  EXPECT_EQ(FieldValue("c")->number, 0.0);
+  EXPECT_FALSE(std::signbit(FieldValue("c")->number));
+  ExpectNumber(FieldValue("d"), 1.8446744073709551617e307);
+  EXPECT_EQ(
+      ErrorReason(
+          R"({"model":"m","features":{"x":0.00000000000000000000018446744073709551617e330}})"),
+      "malformed_json");
+}
+
+// An exponent of more than 19 digits is simdjson's NUMBER_ERROR; the fast path leaves it to it,
+// so that a line's outcome does not depend on which path takes it.
+TEST_F(DecoderTest, NdjsonExponentsOfMoreThan19DigitsAreSimdjsonsToDecide) {
+  const uint64_t before = decoder_.FastJsonLines();
+  ASSERT_EQ(Decode(R"({"model":"m","features":{"x":1e0000000000000000001}})"),
+            DecodeStatus::kRecord);
+  ExpectNumber(FieldValue("x"), 10);
+  EXPECT_EQ(decoder_.FastJsonLines(), before + 1);
+  EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"x":1e00000000000000000000}})"),
+            "malformed_json");
+}
+
 TEST_F(DecoderTest, NdjsonIgnoresUnknownKeysWhateverTheirValue) {
   ASSERT_EQ(Decode(R"({"id":[1,{"a":[2]}],"model":"m","extra":{"deep":{"x":null}},)"
                    R"("features":{"x":1},"more":"y"})"),
