@@ -776,6 +776,40 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
   return true;
 }
 
+// Exponents are read up to this: far past any power a line can bring back into range (a line
+// is at most 64 MiB), and far from overflowing.
+constexpr int64_t kExponentBound = int64_t{1} << 40;
+
+// Whether a decimal number, -?digits*(.digits*)?([eE][+-]?digits)?, that a conversion found out of
+// a double's range is too large rather than too small: the power of ten of its first nonzero digit,
+// plus one, plus its exponent, is positive (out of range, it is at least 309 or at most -323).
+bool TooLarge(std::string_view number) {
+  size_t i = number.empty() || (number[0] != '-' && number[0] != '+') ? 0 : 1;
+  int64_t whole = 0, zeros = 0;  // digits from the first nonzero one to the point; zeros after it
+  bool point = false, nonzero = false;
+  for (; i < number.size(); ++i) {
+    const char c = number[i];
+    if (c == '.') {
+      point = true;
+      continue;
+    }
+    if (!IsDigit(c)) break;
+    nonzero |= c != '0';
+    whole += nonzero && !point;
+    zeros += !nonzero && point;
+  }
+  int64_t e = 0;
+  if (i < number.size() && (number[i] == 'e' || number[i] == 'E')) {
+    const bool negative = ++i < number.size() && number[i] == '-';
+    i += i < number.size() && (number[i] == '-' || number[i] == '+');
+    for (; i < number.size() && IsDigit(number[i]); ++i) {
+      e = std::min(e * 10 + (number[i] - '0'), kExponentBound);
+    }
+    if (negative) e = -e;
+  }
+  return (whole > 0 ? whole : -zeros) + e > 0;
+}
+
 // Line-protocol float: -?(digits(.digits*)?|.digits)([eE][+-]?digits)?, finite. Up to 19
 // significant digits the decimal mantissa and power of ten go to DecimalToDouble (correctly
 // rounded, as simdjson's conversion of JSON numbers is); what it cannot decide, and longer
@@ -804,7 +838,7 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
     if (p < end && (*p == '+' || *p == '-')) ++p;
     if (p == end) return false;
     int64_t e = 0;
-    for (; p < end && IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
+    for (; p < end && IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), kExponentBound);
     exponent += negative_exponent ? -e : e;
   }
   if (p != end) return false;
@@ -813,7 +847,8 @@ inline size_t SignificantDigits(const char* integer, const char* end, size_t dig
     return true;
   }
   const std::from_chars_result r = std::from_chars(start, end, *value);
-  if (r.ec == std::errc::result_out_of_range && r.ptr == end && exponent < 0) {
+  if (r.ec == std::errc::result_out_of_range && r.ptr == end &&
+      !TooLarge(std::string_view(start, static_cast<size_t>(end - start)))) {
     *value = negative ? -0.0 : 0.0;  // underflow (e.g. 1e-400) is zero; overflow is an error
     return true;
   }
@@ -1013,7 +1048,7 @@ template <bool kChecked>
     if (!IsDigit(*p)) return nullptr;
     int64_t e = 0;
     const char* const exponent_digits = p;
-    for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), 100000);
+    for (; IsDigit(*p); ++p) e = std::min<int64_t>(e * 10 + (*p - '0'), kExponentBound);
     if (p - exponent_digits > 19) return nullptr;  // simdjson's limit: let it say so
     exponent += negative_exponent ? -e : e;
   }
@@ -1689,18 +1724,9 @@ std::string JsonSyntax(simdjson::error_code code, ondemand::document& doc, const
 simdjson::error_code JsonDouble(ondemand::value& json, double* number) {
   const std::string_view token = json.raw_json_token();  // before the value is consumed
   if (auto code = json.get_double().get(*number)) return code;
-  // The digits before any exponent: how many, how many before the point, and the fraction's
-  // leading zeros.
-  size_t digits = 0, whole = 0, zeros = 0, i = 0;
-  bool point = false, significant = false;
-  for (; i < token.size() && token[i] != 'e' && token[i] != 'E'; ++i) {
-    const char c = token[i];
-    point |= c == '.';
-    if (!IsDigit(c)) continue;
-    ++digits;
-    whole += !point;
-    significant |= point && c != '0';
-    zeros += point && !significant;
+  size_t digits = 0;
+  for (size_t i = 0; i < token.size() && token[i] != 'e' && token[i] != 'E'; ++i) {
+    digits += IsDigit(token[i]);
   }
   if (digits <= 19) return simdjson::SUCCESS;
   double exact = 0;
@@ -1709,23 +1735,8 @@ simdjson::error_code JsonDouble(ondemand::value& json, double* number) {
   if (r.ec == std::errc()) {
     *number = exact;
   } else if (r.ec == std::errc::result_out_of_range) {
-    // Too large (a fixed simdjson says NUMBER_ERROR), or too small: zero.
-    int64_t e = 0;
-    if (++i < token.size()) {
-      const bool negative_exponent = token[i] == '-';
-      i += token[i] == '-' || token[i] == '+';
-      for (; i < token.size() && IsDigit(token[i]); ++i) {
-        e = std::min<int64_t>(e * 10 + (token[i] - '0'), 100000);
-      }
-      if (negative_exponent) e = -e;
-    }
-    // The number is at least 10^(lead - 1) and below 10^lead before its exponent (JSON: an
-    // integer part of 0, or one that starts with a nonzero digit).
-    const bool negative = token[0] == '-';
-    const int64_t lead =
-        token[negative] == '0' ? -static_cast<int64_t>(zeros) : static_cast<int64_t>(whole);
-    if (lead + e > 0) return simdjson::NUMBER_ERROR;
-    *number = negative ? -0.0 : 0.0;
+    if (TooLarge(token)) return simdjson::NUMBER_ERROR;  // as a fixed simdjson says
+    *number = token[0] == '-' ? -0.0 : 0.0;
   }
   return simdjson::SUCCESS;
 }

@@ -148,10 +148,36 @@ TEST_F(DecoderTest, NdjsonLongFractionsBeyondADoublesRange) {
   EXPECT_EQ(FieldValue("c")->number, 0.0);
   EXPECT_FALSE(std::signbit(FieldValue("c")->number));
   ExpectNumber(FieldValue("d"), 1.8446744073709551617e307);
-  EXPECT_EQ(
-      ErrorReason(
-          R"({"model":"m","features":{"x":0.00000000000000000000018446744073709551617e330}})"),
-      "malformed_json");
+  // Leading zeros count: 1.8e309 is too large, 1.8e-391 (a positive exponent) too small.
+  EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"x":0.00018446744073709551617e313}})"),
+            "malformed_json");
+  const std::string tiny =
+      R"({"model":"m","features":{"x":0.)" + std::string(400, '0') + R"(18446744073709551617e10}})";
+  ASSERT_EQ(Decode(tiny), DecodeStatus::kRecord) << error_.message;
+  ExpectNumber(FieldValue("x"), 0);
+}
+
+// Whether a number out of a double's range is too large (an error) or too small (zero) is told by
+// the power of its first nonzero digit and its exponent together, however long the number: not by
+// the exponent's sign, nor with the exponent cut short (it was cut at 100,000, which 100,000 zeros
+// before the first digit undid). Both formats, and JSON by both paths.
+TEST_F(DecoderTest, NumbersOutOfRangeAreTooLargeOrZeroByTheirFirstDigit) {
+  const std::string zeros_then_one = "0." + std::string(99999, '0') + "1e1000000";  // 1e900001
+  const std::string one_then_zeros = "1" + std::string(100500, '0') + "e-101000";   // 1e-500
+  const std::string big = "1" + std::string(400, '0') + "e-10";                     // 1e390
+  for (const std::string& n : {zeros_then_one, big}) {
+    EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"x":)" + n + "}}"), "malformed_json");
+    EXPECT_EQ(ErrorReason("m x=" + n), "malformed_line_protocol");
+  }
+  // (The lines outlive the record's views of them.)
+  const std::string json = R"({"model":"m","features":{"x":)" + one_then_zeros + "}}";
+  ASSERT_EQ(Decode(json), DecodeStatus::kRecord) << error_.message;
+  ExpectNumber(FieldValue("x"), 0);
+  const std::string line_protocol = "m x=-" + one_then_zeros;
+  ASSERT_EQ(Decode(line_protocol), DecodeStatus::kRecord) << error_.message;
+  ASSERT_NE(FieldValue("x"), nullptr);
+  ExpectNumber(FieldValue("x"), 0);
+  EXPECT_TRUE(std::signbit(FieldValue("x")->number));
 }
 
 // An exponent of more than 19 digits is simdjson's NUMBER_ERROR; the fast path leaves it to it,
