@@ -312,6 +312,21 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   // A shape the cache knows: its keys are the slots' and distinct, so no compare and no repeat.
   const bool shaped =
       record.shape != 0 && record.shape == by_position.shape && fields <= by_position.shape_fields;
+  // One value of feature f: its bin counted, or a type mismatch (counted as missing, like an
+  // absent feature).
+  auto count = [&](uint32_t f, const FeatureBins& bins, bool numeric, const Value& value)
+      __attribute__((always_inline)) {
+    uint32_t bin;
+    if (value.kind == Value::Kind::kNumber && numeric) {
+      bin = bins.NumericBin(value.number);  // BinOf's usual case, inline
+    } else if (!BinOf(bins, value, &bin)) {
+      ++mismatches;
+      return;
+    }
+    stamps[f] = gen;
+    add(f, bin);
+    ++values;
+  };
   if (shaped) {
     const PositionCache::Slot* const slots = by_position.slots.data();
     for (size_t i = 0; i < fields; ++i) {
@@ -320,17 +335,7 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
         ++unknown;
         continue;
       }
-      const Value& value = field_data[i].value;
-      uint32_t bin;
-      if (value.kind == Value::Kind::kNumber && slot.numeric) {
-        bin = slot.bins->NumericBin(value.number);  // BinOf's usual case, inline
-      } else if (!BinOf(*slot.bins, value, &bin)) {
-        ++mismatches;
-        continue;  // counted as missing, like an absent feature
-      }
-      stamps[slot.feature] = gen;
-      add(slot.feature, bin);
-      ++values;
+      count(slot.feature, *slot.bins, slot.numeric, field_data[i].value);
     }
   } else {
     for (size_t i = 0; i < fields; ++i) {
@@ -343,16 +348,7 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       const uint32_t f = static_cast<uint32_t>(found);
       if (stamps[f] == gen) continue;  // a repeated key counts once
       const FeatureBins& bins = features[f].bins;
-      uint32_t bin;
-      if (field.value.kind == Value::Kind::kNumber && bins.kind() == FeatureKind::kNumeric) {
-        bin = bins.NumericBin(field.value.number);
-      } else if (!BinOf(bins, field.value, &bin)) {
-        ++mismatches;
-        continue;
-      }
-      stamps[f] = gen;
-      add(f, bin);
-      ++values;
+      count(f, bins, bins.kind() == FeatureKind::kNumeric, field.value);
     }
   }
   outcome->values += values;
