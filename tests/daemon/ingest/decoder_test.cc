@@ -53,6 +53,14 @@ void ExpectNumber(const Value* v, double expected) {
   EXPECT_DOUBLE_EQ(v->number, expected);
 }
 
+// A zero of the given sign (an underflow keeps the number's sign).
+void ExpectZero(const Value* v, bool negative) {
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->kind, Kind::kNumber);
+  EXPECT_EQ(v->number, 0.0);
+  EXPECT_EQ(std::signbit(v->number), negative);
+}
+
 void ExpectString(const Value* v, std::string_view expected) {
   ASSERT_NE(v, nullptr);
   EXPECT_EQ(v->kind, Kind::kString);
@@ -143,10 +151,8 @@ TEST_F(DecoderTest, NdjsonLongFractionsBeyondADoublesRange) {
             DecodeStatus::kRecord)
       << error_.message;
   ExpectNumber(FieldValue("a"), 1.8446744073709551617e307);
-  EXPECT_EQ(FieldValue("b")->number, 0.0);
-  EXPECT_TRUE(std::signbit(FieldValue("b")->number));
-  EXPECT_EQ(FieldValue("c")->number, 0.0);
-  EXPECT_FALSE(std::signbit(FieldValue("c")->number));
+  ExpectZero(FieldValue("b"), true);
+  ExpectZero(FieldValue("c"), false);
   ExpectNumber(FieldValue("d"), 1.8446744073709551617e307);
   // Leading zeros count: 1.8e309 is too large, 1.8e-391 (a positive exponent) too small.
   EXPECT_EQ(ErrorReason(R"({"model":"m","features":{"x":0.00018446744073709551617e313}})"),
@@ -154,7 +160,7 @@ TEST_F(DecoderTest, NdjsonLongFractionsBeyondADoublesRange) {
   const std::string tiny =
       R"({"model":"m","features":{"x":0.)" + std::string(400, '0') + R"(18446744073709551617e10}})";
   ASSERT_EQ(Decode(tiny), DecodeStatus::kRecord) << error_.message;
-  ExpectNumber(FieldValue("x"), 0);
+  ExpectZero(FieldValue("x"), false);
 }
 
 // Whether a number out of a double's range is too large (an error) or too small (zero) is told by
@@ -172,12 +178,10 @@ TEST_F(DecoderTest, NumbersOutOfRangeAreTooLargeOrZeroByTheirFirstDigit) {
   // (The lines outlive the record's views of them.)
   const std::string json = R"({"model":"m","features":{"x":)" + one_then_zeros + "}}";
   ASSERT_EQ(Decode(json), DecodeStatus::kRecord) << error_.message;
-  ExpectNumber(FieldValue("x"), 0);
+  ExpectZero(FieldValue("x"), false);
   const std::string line_protocol = "m x=-" + one_then_zeros;
   ASSERT_EQ(Decode(line_protocol), DecodeStatus::kRecord) << error_.message;
-  ASSERT_NE(FieldValue("x"), nullptr);
-  ExpectNumber(FieldValue("x"), 0);
-  EXPECT_TRUE(std::signbit(FieldValue("x")->number));
+  ExpectZero(FieldValue("x"), true);
 }
 
 // An exponent of more than 19 digits is simdjson's NUMBER_ERROR; the fast path leaves it to it,
