@@ -26,6 +26,7 @@ struct PositionCache {
   struct Slot {
     const FeatureBins* bins = nullptr;  // null: the key is no feature
     uint32_t feature = 0;
+    uint32_t offset = 0;  // the window's offset(feature): where its bins' counters start
     bool numeric = false;
   };
   std::vector<Slot> slots;  // shape_fields of them
@@ -139,6 +140,7 @@ struct MonitoredModel {
       if (f < 0) continue;
       slot.bins = &reference.features[static_cast<size_t>(f)].bins;
       slot.feature = static_cast<uint32_t>(f);
+      slot.offset = static_cast<uint32_t>(window.offset(slot.feature));
       slot.numeric = slot.bins->kind() == FeatureKind::kNumeric;
     }
   }
@@ -289,7 +291,8 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
   return true;
 }
 
-// Counts `record`'s fields and tags through `add(feature, bin)`, each feature once (`seen` and
+// Counts `record`'s fields and tags through `add(feature, offset, bin)` (offset: the window's
+// offset(feature), which a shaped record's slots hold), each feature once (`seen` and
 // `generation` stamp the features counted), then an absent value for each feature in
 // `explicit_missing` the record did not carry; adds what it counted to *outcome.
 template <class Add>
@@ -301,7 +304,8 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
     generation = 1;
   }
   const uint32_t gen = generation;
-  add(m.records_feature(), 0);
+  auto add_feature = [&](uint32_t f, uint32_t bin) { add(f, m.window.offset(f), bin); };
+  add_feature(m.records_feature(), 0);
   // The per-value loop keeps its counts and pointers in locals: a store to *outcome could
   // otherwise alias them and make every value reload them.
   uint32_t* const stamps = seen.data();
@@ -314,8 +318,8 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       record.shape != 0 && record.shape == by_position.shape && fields <= by_position.shape_fields;
   // One value of feature f: its bin counted, or a type mismatch (counted as missing, like an
   // absent feature).
-  auto count = [&](uint32_t f, const FeatureBins& bins, bool numeric, const Value& value)
-      __attribute__((always_inline)) {
+  auto count = [&](uint32_t f, size_t offset, const FeatureBins& bins, bool numeric,
+                   const Value& value) __attribute__((always_inline)) {
     uint32_t bin;
     if (value.kind == Value::Kind::kNumber && numeric) {
       bin = bins.NumericBin(value.number);  // BinOf's usual case, inline
@@ -324,7 +328,7 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       return;
     }
     stamps[f] = gen;
-    add(f, bin);
+    add(f, offset, bin);
     ++values;
   };
   if (shaped) {
@@ -335,7 +339,7 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
         ++unknown;
         continue;
       }
-      count(slot.feature, *slot.bins, slot.numeric, field_data[i].value);
+      count(slot.feature, slot.offset, *slot.bins, slot.numeric, field_data[i].value);
     }
   } else {
     for (size_t i = 0; i < fields; ++i) {
@@ -348,7 +352,7 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       const uint32_t f = static_cast<uint32_t>(found);
       if (stamps[f] == gen) continue;  // a repeated key counts once
       const FeatureBins& bins = features[f].bins;
-      count(f, bins, bins.kind() == FeatureKind::kNumeric, field.value);
+      count(f, m.window.offset(f), bins, bins.kind() == FeatureKind::kNumeric, field.value);
     }
   }
   outcome->values += values;
@@ -364,11 +368,11 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
     const FeatureBins& bins = m.reference.features[f].bins;
     if (bins.kind() != FeatureKind::kCategorical || seen[f] == gen) continue;
     seen[f] = gen;
-    add(f, TextCategoryBin(bins, tag.value.text));
+    add_feature(f, TextCategoryBin(bins, tag.value.text));
     ++outcome->values;
   }
   for (uint32_t f : explicit_missing) {  // empty but after a Reload() that reset features
-    if (seen[f] != gen) add(f, m.reference.features[f].bins.missing_bin());
+    if (seen[f] != gen) add_feature(f, m.reference.features[f].bins.missing_bin());
   }
 }
 
@@ -461,7 +465,7 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
   outcome.rejected = Refused(m, admission);
   if (!outcome.accepted()) return outcome;
   CountRecord(*m, record, m->by_position, m->seen, m->generation, m->explicit_missing, &outcome,
-              [&](uint32_t f, uint32_t bin) { m->window.Add(slot, f, bin); });
+              [&](uint32_t f, size_t, uint32_t bin) { m->window.Add(slot, f, bin); });
   return outcome;
 }
 
@@ -542,8 +546,8 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
   }
   if (here) {
     // Inlined: called once per value, it is a counter increment.
-    auto add = [&](uint32_t f, uint32_t bin) __attribute__((always_inline)) {
-      SlidingWindow::Counter& c = s->counts[m->window.offset(f) + bin];
+    auto add = [&](uint32_t, size_t offset, uint32_t bin) __attribute__((always_inline)) {
+      SlidingWindow::Counter& c = s->counts[offset + bin];
       if (c == SlidingWindow::kCounterMax) [[unlikely]] {
         ++s->saturations;
         return;
@@ -565,7 +569,7 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
       Refused(m, m->window.Admit(std::isnan(record.timestamp) ? now : record.timestamp, &slot));
   if (!outcome.accepted()) return outcome;
   CountRecord(*m, record, s->by_position, s->seen, s->generation, m->explicit_missing, &outcome,
-              [&](uint32_t f, uint32_t bin) { m->window.Add(slot, f, bin); });
+              [&](uint32_t f, size_t, uint32_t bin) { m->window.Add(slot, f, bin); });
   return outcome;
 }
 
