@@ -648,6 +648,35 @@ inline uint64_t DigitsValue(uint64_t d) {
   }
 }
 
+// The non-digit bytes of the 4 bytes at `p`: per byte, 0 for a digit, else a high nibble.
+[[gnu::always_inline]] inline unsigned NonDigits4(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  const uint32_t x = w ^ 0x30303030u;
+  return (x | (x + 0x06060606u)) & 0xF0F0F0F0u;
+}
+
+// The integer part of a number at `p` whose 4 bytes have the non-digits `other` (NonDigits4),
+// when it is shorter than 4 digits (other != 0) or starts with a 0: *value gets its value, and
+// the digits it takes are returned, 0 to 3. A leading 0 is a digit alone: "01" stops after the
+// 0, and whoever reads on finds a 1 where a separator should be. A feature's value usually has an
+// integer part of 1 to 3 digits: one word and no loop, where DigitRun spends a loop, a table of
+// powers and 64-bit constants (callgrind: 60 fewer instructions per 10-value record).
+[[gnu::always_inline]] inline size_t SmallInteger(const char* p, unsigned other, uint64_t* value) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  // A branch on a leading 0: the same count in arithmetic made decoder_bench slower (it lengthens
+  // the chain from one value's start to the next).
+  const size_t count =
+      (w & 0xFF) == '0' ? 1 : static_cast<size_t>(__builtin_ctz(other | 0x80000000u)) / 8;
+  // The digits moved to the word's top bytes (the first digit in the lowest byte, as loaded):
+  // "000d", "00dd" or "0ddd". Then byte 0 holds the first pair's value, byte 2 the second's.
+  uint32_t d = static_cast<uint32_t>(uint64_t{w ^ 0x30303030u} << (32 - 8 * count));
+  d = d * 10 + (d >> 8);
+  *value = (d & 0xFF) * 100 + ((d >> 16) & 0xFF);
+  return count;
+}
+
 #if defined(__SSE2__) && defined(__x86_64__)
 // 0xFF x 16, then 0 x 16: the 16 bytes from kPrefixMask + 16 - n keep a vector's first n bytes.
 alignas(32) constexpr uint8_t kPrefixMask[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -1007,11 +1036,11 @@ template <bool kChecked>
   }
   const char* const integer = p;
   uint64_t mantissa = 0;
-  if (*p == '0') {
-    ++p;
-  } else {
-    p = DigitRun(p, &mantissa);
+  if (const unsigned other = NonDigits4(p); other != 0 || *p == '0') [[likely]] {
+    p += SmallInteger(p, other, &mantissa);
     if (p == integer) return nullptr;
+  } else {  // four digits or more
+    p = DigitRun(p, &mantissa);
   }
   size_t digits = static_cast<size_t>(p - integer);
   int64_t exponent = 0;

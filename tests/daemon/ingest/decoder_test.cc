@@ -1246,6 +1246,50 @@ TEST(DecoderFastPathTest, FractionsOfEveryLengthMatchStrtod) {
   EXPECT_GT(fast, 6u * 23 * 60);
 }
 
+// Integer parts of up to 3 digits are read as one word (SmallInteger), longer ones a word at a
+// time: each length either side of 4, and leading zeros, which JSON forbids ("01") and line
+// protocol's floats allow. Valid JSON numbers take the fast path and give strtod's double; every
+// line's outcome, valid or not, is the one the general decoders give.
+TEST(DecoderFastPathTest, ShortIntegerPartsAndLeadingZeros) {
+  DecodeSide fast, slow;
+  size_t fast_json = 0, fast_line_protocol = 0;
+  for (const std::string integer :
+       {"0", "7", "42", "999", "1000", "98765", "00", "01", "012", "0123", "00012", "", "x1"}) {
+    for (const std::string sign : {"", "-"}) {
+      for (const std::string rest : {"", ".5", ".0625", ".25e1", "e2", "5.", "x"}) {
+        const std::string number = sign + integer + rest;
+        const bool valid_json = !integer.empty() && integer != "x1" && rest != "5." &&
+                                rest != "x" && (integer == "0" || integer[0] != '0');
+        const double expected = std::strtod(number.c_str(), nullptr);
+        for (const std::string& line : {R"({"model":"m","features":{"x":)" + number + R"(,"y":1}})",
+                                        "m x=" + number + ",y=1"}) {
+          const bool json = line[0] == '{';
+          const uint64_t before = fast.decoder.FastJsonLines();
+          const uint64_t before_lp = fast.decoder.FastLineProtocolLines();
+          const auto [fast_outcome, slow_outcome] = DecodeBothWays(&fast, &slow, line);
+          ASSERT_EQ(fast_outcome, slow_outcome) << line;
+          fast_json += fast.decoder.FastJsonLines() - before;
+          fast_line_protocol += fast.decoder.FastLineProtocolLines() - before_lp;
+          if (!json) continue;
+          if (!valid_json) {
+            EXPECT_NE(fast.status, DecodeStatus::kRecord) << line;
+            continue;
+          }
+          ASSERT_EQ(fast.status, DecodeStatus::kRecord) << line;
+          EXPECT_EQ(fast.decoder.FastJsonLines(), before + 1) << line;
+          ASSERT_EQ(fast.record.fields.size(), 2u);
+          EXPECT_EQ(std::memcmp(&fast.record.fields[0].value.number, &expected, sizeof expected), 0)
+              << line << " gave " << fast.record.fields[0].value.number;
+        }
+      }
+    }
+  }
+  // 6 valid integer parts x 2 signs x 5 valid rests; line protocol's fast path takes at least as
+  // many (it also takes a few forms JSON does not).
+  EXPECT_EQ(fast_json, 6u * 2 * 5);
+  EXPECT_GE(fast_line_protocol, 6u * 2 * 5);
+}
+
 TEST_F(DecoderTest, JsonFastPathTakesTheCommonRecord) {
   const uint64_t before = decoder_.FastJsonLines();
   ASSERT_EQ(Decode(R"( {"model":"ten", "ts": 1732060000.5, "features":{"f0":0.5387986178545338,)"
