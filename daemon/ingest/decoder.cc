@@ -301,18 +301,31 @@ class KeyIndex {
   // are distinct). The first key that differs brings the hashes of the keys before it into the
   // index, and the object goes on the usual way.
 
+  struct ShapeKey;
+  // The shape's keys the current object may still match. A fast path's loop keeps it in locals:
+  // the index's own members would be reloaded after every store to a field, which may alias
+  // them. Begin returns it, MatchShape moves it on, and Sync gives the index its count back,
+  // before any other call on the index and when the object ends.
+  struct Cursor {
+    const ShapeKey* next;
+    const ShapeKey* end;
+  };
+
   // Reset, for a fast path's object whose keys end with `terminator` (a literal, 1 or 2 bytes).
-  void Begin(std::string_view terminator) {
+  Cursor Begin(std::string_view terminator) {
     Reset();
     terminator_ = terminator;
     on_shape_ = shape_size_ != 0 && shape_terminator_ == TerminatorCode(terminator);
+    const ShapeKey* const first = shape_.data();
+    return {first, on_shape_ ? first + shape_size_ : first};
   }
 
-  // If the bytes at `p` are the next key of the shape and its terminator, the bytes they take
-  // (the key's size plus the terminator's); else 0. `p` may be read 32 bytes on.
-  [[gnu::always_inline]] size_t MatchShape(const char* p) {
-    if (!on_shape_ || matched_ == shape_size_) return 0;
-    const ShapeKey& k = shape_[matched_];
+  // If the bytes at `p` are the cursor's next key of the shape and its terminator, the bytes they
+  // take (the key's size plus the terminator's), and the cursor moves on; else 0. `p` may be read
+  // 32 bytes on.
+  [[gnu::always_inline]] static size_t MatchShape(const char* p, Cursor* cursor) {
+    if (cursor->next == cursor->end) return 0;
+    const ShapeKey& k = *cursor->next;
 #if defined(__SSE2__)
     const unsigned equal = EqualBytes16(p, k.bytes);
     if ((equal & k.mask) != k.mask) [[unlikely]] {
@@ -324,8 +337,18 @@ class KeyIndex {
 #else
     if (std::memcmp(p, k.bytes, k.taken) != 0) return 0;
 #endif
-    ++matched_;
+    ++cursor->next;
     return k.taken;
+  }
+
+  // The keys `cursor` took are the current object's matched ones.
+  void Sync(const Cursor& cursor) { matched_ = static_cast<size_t>(cursor.next - shape_.data()); }
+
+  // A key MatchShape did not take: `cursor` takes no more, and the index has its count (the key
+  // then goes to AddLast).
+  void Leave(Cursor* cursor) {
+    cursor->end = cursor->next;
+    Sync(*cursor);
   }
 
   // The object Begin started ended well with `fields`: they are the shape from now on, unless
@@ -469,6 +492,8 @@ class KeyIndex {
   // first 16 compared bytes count (kLongKey past 16 bytes) and which of the next 16. 64 bytes, so
   // that finding one is a shift.
   static constexpr unsigned kLongKey = 0x1FFFF;
+
+ public:
   struct alignas(64) ShapeKey {
     char bytes[32];
     uint32_t mask;
@@ -476,6 +501,8 @@ class KeyIndex {
     uint32_t taken;
     uint64_t hash;
   };
+
+ private:
   // The most keys the shape remembers: the rest of a wider record takes the usual way.
   static constexpr size_t kShapeKeys = 256;
 
@@ -1236,9 +1263,10 @@ class FastJsonLine {
 
   // A scalar value (a string only, when `strings_only`), as ReadJsonValue reads it.
   [[gnu::always_inline]] const char* Scalar(const char* p, bool strings_only, Value* value) {
-    if (!strings_only && (IsDigit(*p) || *p == '-')) {  // a feature's usual value first
+    if (!strings_only) {  // a feature's usual value first: JsonNumber is null on anything else
       value->kind = Value::Kind::kNumber;
-      return JsonNumber(p, &value->number);
+      if (const char* const end = JsonNumber(p, &value->number)) return end;
+      if (IsDigit(*p) || *p == '-') return nullptr;  // a number the slow path is to decide
     }
     if (*p == '"') {
       value->kind = Value::Kind::kString;
@@ -1265,14 +1293,24 @@ class FastJsonLine {
   template <bool kStringsOnly>
   const char* Object(const char* p, std::vector<Field>* out, KeyIndex* index) {
     out->clear();
-    index->Begin("\":");
+    KeyIndex::Cursor shape = index->Begin("\":");
     p = Blanks(p);
     if (*p == '}') return p + 1;
     if (*p != '"') return nullptr;
+    p = Members<kStringsOnly>(p, out, index, &shape);
+    index->Sync(shape);
+    if (p != nullptr) index->Finish(*out);
+    return p;
+  }
+
+  // Object's members, from the first key's opening quote: the byte past the '}', or null.
+  template <bool kStringsOnly>
+  [[gnu::always_inline]] const char* Members(const char* p, std::vector<Field>* out,
+                                             KeyIndex* index, KeyIndex::Cursor* shape) {
     for (;;) {  // at a key's opening quote
       std::string_view key;
       uint64_t hash = 0;
-      const size_t shaped = index->MatchShape(p + 1);
+      const size_t shaped = KeyIndex::MatchShape(p + 1, shape);
       if (shaped != 0) {  // the key, its closing quote and the colon
         key = std::string_view(p + 1, shaped - 2);
         p += 1 + shaped;
@@ -1282,19 +1320,18 @@ class FastJsonLine {
         if (*p != ':') return nullptr;
         ++p;
       }
-      Field& field = out->emplace_back();
-      field.key = key;
+      Field& field = out->emplace_back(Field{key, {}});
       if ((p = Scalar(Blanks(p), kStringsOnly, &field.value)) == nullptr) return nullptr;
-      if (shaped == 0) index->AddLast(out, hash);
+      if (shaped == 0) {
+        index->Leave(shape);
+        index->AddLast(out, hash);
+      }
       if (std::memcmp(p, ",\"", 2) == 0) {  // the compact separator: one 2-byte compare
         ++p;
         continue;
       }
       p = Blanks(p);
-      if (*p == '}') {
-        index->Finish(*out);
-        return p + 1;
-      }
+      if (*p == '}') return p + 1;
       if (*p != ',') return nullptr;
       p = Blanks(p + 1);
       if (*p != '"') return nullptr;
@@ -1347,23 +1384,10 @@ class FastLineProtocolLine {
       tag_index->AddLast(&record->tags, HashKey(tag_key, padded_end_));
     }
     ++p;  // the blank before the fields
-    field_index->Begin("=");
-    for (;;) {
-      const char* const key = p;
-      const size_t shaped = field_index->MatchShape(p);
-      if (shaped != 0) {
-        p += shaped - 1;
-      } else {
-        p = Name(p);
-        if (p == key || *p != '=') return false;
-      }
-      Field& field = record->fields.emplace_back();
-      field.key = View(key, p);
-      if ((p = FieldValue(p + 1, &field.value)) == nullptr) return false;
-      if (shaped == 0) field_index->AddLast(&record->fields, HashKey(field.key, padded_end_));
-      if (*p != ',') break;
-      ++p;
-    }
+    KeyIndex::Cursor shape = field_index->Begin("=");
+    p = Fields(p, record, field_index, &shape);
+    field_index->Sync(shape);
+    if (p == nullptr) return false;
     field_index->Finish(record->fields);
     record->shape = field_index->ShapeOf(record->fields);
     record->format = Format::kLineProtocol;
@@ -1387,6 +1411,31 @@ class FastLineProtocolLine {
     for (int c = '!'; c <= '~'; ++c) plain[c] = c != ',' && c != '=' && c != '"' && c != '\\';
     return plain;
   }();
+
+  // The fields from `p` (the first key) into record->fields; returns the byte past the last
+  // value, or null.
+  [[gnu::always_inline]] const char* Fields(const char* p, Record* record, KeyIndex* field_index,
+                                            KeyIndex::Cursor* shape) const {
+    for (;;) {
+      const char* const key = p;
+      const size_t shaped = KeyIndex::MatchShape(p, shape);
+      if (shaped != 0) {
+        p += shaped - 1;
+      } else {
+        p = Name(p);
+        if (p == key || *p != '=') return nullptr;
+      }
+      Field& field = record->fields.emplace_back();
+      field.key = View(key, p);
+      if ((p = FieldValue(p + 1, &field.value)) == nullptr) return nullptr;
+      if (shaped == 0) {
+        field_index->Leave(shape);
+        field_index->AddLast(&record->fields, HashKey(field.key, padded_end_));
+      }
+      if (*p != ',') return p;
+      ++p;
+    }
+  }
 
   // A field's value at `p`, as LineProtocol reads it; returns the byte past it (which the caller
   // checks), or null.
