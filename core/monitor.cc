@@ -439,7 +439,7 @@ ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
     return ApplySharded(record, now, batch);
   }
   Model* m = batch->model_;
-  if (m == nullptr || m->reference.model != record.model) {
+  if (m == nullptr || !SameKey(m->reference.model, record.model)) {
     batch->Release();
     m = LockModel(record.model, &batch->set_);
     if (m == nullptr) {
@@ -518,7 +518,7 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
   ApplyOutcome outcome;
   Model* m = batch->model_;
   ModelShard* s = batch->shard_held_;
-  if (m == nullptr || m->reference.model != record.model) {
+  if (m == nullptr || !SameKey(m->reference.model, record.model)) {
     batch->Release();
     s = LockShard(record.model, batch->shard_, &batch->set_, &m);
     if (s == nullptr) {
@@ -545,9 +545,11 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
            SlidingWindow::IndexOf(record.timestamp, m->window.tier(0).options()) == s->index;
   }
   if (here) {
-    // Inlined: called once per value, it is a counter increment.
+    // Inlined: called once per value, it is a counter increment. (The counters' address in a
+    // local: a counter's store could alias the vector's own, which would be reloaded.)
+    SlidingWindow::Counter* const counts = s->counts.data();
     auto add = [&](uint32_t, size_t offset, uint32_t bin) __attribute__((always_inline)) {
-      SlidingWindow::Counter& c = s->counts[offset + bin];
+      SlidingWindow::Counter& c = counts[offset + bin];
       if (c == SlidingWindow::kCounterMax) [[unlikely]] {
         ++s->saturations;
         return;
