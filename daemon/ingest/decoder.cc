@@ -344,11 +344,12 @@ class KeyIndex {
   // The keys `cursor` took are the current object's matched ones.
   void Sync(const Cursor& cursor) { matched_ = static_cast<size_t>(cursor.next - shape_.data()); }
 
-  // A key MatchShape did not take: `cursor` takes no more, and the index has its count (the key
-  // then goes to AddLast).
-  void Leave(Cursor* cursor) {
+  // AddLast for a key MatchShape did not take: `cursor` takes no more, and the index has its
+  // count back first.
+  void AddOffShape(Cursor* cursor, std::vector<Field>* fields, uint64_t hash) {
     cursor->end = cursor->next;
     Sync(*cursor);
+    AddLast(fields, hash);
   }
 
   // The object Begin started ended well with `fields`: they are the shape from now on, unless
@@ -675,30 +676,25 @@ inline uint64_t DigitsValue(uint64_t d) {
   }
 }
 
-// The non-digit bytes of the 4 bytes at `p`: per byte, 0 for a digit, else a high nibble.
-[[gnu::always_inline]] inline unsigned NonDigits4(const char* p) {
+// The integer part of a number at `p`, when it is shorter than 4 digits or starts with a 0:
+// *value gets its value, and the digits it takes are returned, 0 to 3; else 4 and *value is
+// untouched (DigitRun's case). A leading 0 is a digit alone: "01" stops after the 0, and whoever
+// reads on finds a 1 where a separator should be. A feature's value usually has an integer part
+// of 1 to 3 digits: one word and no loop, where DigitRun spends a loop, a table of powers and
+// 64-bit constants (callgrind: 60 fewer instructions per 10-value record).
+[[gnu::always_inline]] inline size_t SmallInteger(const char* p, uint64_t* value) {
   uint32_t w;
   std::memcpy(&w, p, sizeof w);
-  const uint32_t x = w ^ 0x30303030u;
-  return (x | (x + 0x06060606u)) & 0xF0F0F0F0u;
-}
-
-// The integer part of a number at `p` whose 4 bytes have the non-digits `other` (NonDigits4),
-// when it is shorter than 4 digits (other != 0) or starts with a 0: *value gets its value, and
-// the digits it takes are returned, 0 to 3. A leading 0 is a digit alone: "01" stops after the
-// 0, and whoever reads on finds a 1 where a separator should be. A feature's value usually has an
-// integer part of 1 to 3 digits: one word and no loop, where DigitRun spends a loop, a table of
-// powers and 64-bit constants (callgrind: 60 fewer instructions per 10-value record).
-[[gnu::always_inline]] inline size_t SmallInteger(const char* p, unsigned other, uint64_t* value) {
-  uint32_t w;
-  std::memcpy(&w, p, sizeof w);
+  const uint32_t x = w ^ 0x30303030u;                            // a digit's byte becomes 0..9
+  const uint32_t other = (x | (x + 0x06060606u)) & 0xF0F0F0F0u;  // per byte: not a digit
+  const bool zero = (w & 0xFF) == '0';
+  if (other == 0 && !zero) return 4;
   // A branch on a leading 0: the same count in arithmetic made decoder_bench slower (it lengthens
   // the chain from one value's start to the next).
-  const size_t count =
-      (w & 0xFF) == '0' ? 1 : static_cast<size_t>(__builtin_ctz(other | 0x80000000u)) / 8;
+  const size_t count = zero ? 1 : static_cast<size_t>(__builtin_ctz(other | 0x80000000u)) / 8;
   // The digits moved to the word's top bytes (the first digit in the lowest byte, as loaded):
   // "000d", "00dd" or "0ddd". Then byte 0 holds the first pair's value, byte 2 the second's.
-  uint32_t d = static_cast<uint32_t>(uint64_t{w ^ 0x30303030u} << (32 - 8 * count));
+  uint32_t d = static_cast<uint32_t>(uint64_t{x} << (32 - 8 * count));
   d = d * 10 + (d >> 8);
   *value = (d & 0xFF) * 100 + ((d >> 16) & 0xFF);
   return count;
@@ -1063,9 +1059,9 @@ template <bool kChecked>
   }
   const char* const integer = p;
   uint64_t mantissa = 0;
-  if (const unsigned other = NonDigits4(p); other != 0 || *p == '0') [[likely]] {
-    p += SmallInteger(p, other, &mantissa);
-    if (p == integer) return nullptr;
+  if (const size_t small = SmallInteger(p, &mantissa); small < 4) [[likely]] {
+    if (small == 0) return nullptr;
+    p += small;
   } else {  // four digits or more
     p = DigitRun(p, &mantissa);
   }
@@ -1322,10 +1318,7 @@ class FastJsonLine {
       }
       Field& field = out->emplace_back(Field{key, {}});
       if ((p = Scalar(Blanks(p), kStringsOnly, &field.value)) == nullptr) return nullptr;
-      if (shaped == 0) {
-        index->Leave(shape);
-        index->AddLast(out, hash);
-      }
+      if (shaped == 0) index->AddOffShape(shape, out, hash);
       if (std::memcmp(p, ",\"", 2) == 0) {  // the compact separator: one 2-byte compare
         ++p;
         continue;
@@ -1429,8 +1422,7 @@ class FastLineProtocolLine {
       field.key = View(key, p);
       if ((p = FieldValue(p + 1, &field.value)) == nullptr) return nullptr;
       if (shaped == 0) {
-        field_index->Leave(shape);
-        field_index->AddLast(&record->fields, HashKey(field.key, padded_end_));
+        field_index->AddOffShape(shape, &record->fields, HashKey(field.key, padded_end_));
       }
       if (*p != ',') return p;
       ++p;
