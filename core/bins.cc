@@ -1,6 +1,8 @@
 #include "core/bins.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <limits>
 
 namespace driftd {
@@ -12,7 +14,83 @@ FeatureBins FeatureBins::Numeric(std::vector<double> edges) {
   b.padded_ = std::move(edges);
   while (b.padded_.size() % 4) b.padded_.push_back(std::numeric_limits<double>::infinity());
   b.BuildTable();
+  b.BuildDecimalLimits();
   return b;
+}
+
+namespace {
+
+// The least digits m <= kDecimalDigitsEnd for which holds(m), where holds is false up to some m
+// and true from there, and true at kDecimalDigitsEnd itself; `guess` is near the answer. A gallop
+// from the guess, then halving: a few conversions when the guess is good.
+template <class Holds>
+uint64_t FirstHolding(long double guess, Holds holds) {
+  using Wide = __int128;  // -1 and kDecimalDigitsEnd are sentinels: false and true
+  const Wide end = kDecimalDigitsEnd;
+  auto at = [&](Wide m) {
+    return m < 0 ? false : m >= end ? true : holds(static_cast<uint64_t>(m));
+  };
+  const Wide start = !(guess > 0)                             ? 0
+                     : guess >= static_cast<long double>(end) ? end
+                                                              : static_cast<Wide>(guess);
+  Wide lo, hi;  // !at(lo), at(hi)
+  if (at(start)) {
+    hi = start;
+    for (Wide step = 1;; step *= 2) {
+      lo = hi - step;
+      if (!at(lo)) break;
+      hi = lo;
+    }
+  } else {
+    lo = start;
+    for (Wide step = 1;; step *= 2) {
+      hi = lo + step;
+      if (at(hi)) break;
+      lo = hi;
+    }
+  }
+  while (hi - lo > 1) {
+    const Wide mid = lo + (hi - lo) / 2;
+    (at(mid) ? hi : lo) = mid;
+  }
+  return static_cast<uint64_t>(hi);
+}
+
+}  // namespace
+
+uint32_t FeatureBins::DecimalBinSearch(const Value& v) const {
+  const uint64_t digits = v.digits;
+  // The number of limits <= digits (they never decrease).
+  const auto le =
+      static_cast<size_t>(std::upper_bound(decimal_limits_.begin(), decimal_limits_.end(), digits) -
+                          decimal_limits_.begin());
+  // Strictly between digits and the limit digits + 1, the limits do not decide: convert.
+  if (v.kind == Value::Kind::kDecimalAbove && le < decimal_limits_.size() &&
+      decimal_limits_[le] == digits + 1) {
+    return NumericBin(v.Number());
+  }
+  // Limits 0..k-1 start the interior bins; limit k is past e_k.
+  if (le == 0) return underflow_bin();
+  return le < decimal_limits_.size() ? static_cast<uint32_t>(le - 1) : overflow_bin();
+}
+
+void FeatureBins::BuildDecimalLimits() {
+  const size_t k = edge_count() - 1;
+  decimal_limits_.resize(k + 1);
+  constexpr long double kScale = 1e16L;
+  for (size_t i = 0; i <= k; ++i) {
+    const double e = padded_[i];
+    if (i < k) {
+      // The decimals that round to e or above start near the midpoint of e and the double below.
+      const long double below = std::nextafter(e, -std::numeric_limits<double>::infinity());
+      decimal_limits_[i] = FirstHolding((below + e) / 2 * kScale,
+                                        [e](uint64_t m) { return NearestDouble(m, -16) >= e; });
+    } else {
+      const long double above = std::nextafter(e, std::numeric_limits<double>::infinity());
+      decimal_limits_[i] = FirstHolding((above + e) / 2 * kScale,
+                                        [e](uint64_t m) { return NearestDouble(m, -16) > e; });
+    }
+  }
 }
 
 void FeatureBins::BuildTable() {
@@ -56,7 +134,8 @@ FeatureBins FeatureBins::Categorical(std::vector<std::string> categories) {
 }
 
 size_t FeatureBins::HeapBytes() const {
-  size_t bytes = padded_.size() * sizeof(double) + table_.size();
+  size_t bytes =
+      padded_.size() * sizeof(double) + table_.size() + decimal_limits_.size() * sizeof(uint64_t);
   for (const std::string& c : categories_) {
     // The vector's string, and the index's node: next pointer, its own key copy, the bin, the
     // cached hash.

@@ -276,13 +276,14 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
   }
   if (bins.kind() == FeatureKind::kNumeric) {
     if (v.kind == Value::Kind::kString) return false;
-    *bin = bins.NumericBin(v.number);  // booleans count as 0 / 1
+    *bin = v.IsDecimal() ? bins.DecimalBin(v) : bins.NumericBin(v.number);  // booleans: 0 / 1
     return true;
   }
-  if (v.kind == Value::Kind::kNumber) {
+  if (v.IsNumber()) {
     CategoryBuffer buf;
-    *bin = std::isnan(v.number) ? bins.missing_bin()
-                                : bins.CategoryBin(CanonicalNumber(v.number, &buf));
+    const double number = v.Number();
+    *bin =
+        std::isnan(number) ? bins.missing_bin() : bins.CategoryBin(CanonicalNumber(number, &buf));
   } else if (v.kind == Value::Kind::kBool) {
     *bin = bins.CategoryBin(v.text);  // "true" / "false": canonical already
   } else {
@@ -321,8 +322,10 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   auto count = [&](uint32_t f, size_t offset, const FeatureBins& bins, bool numeric,
                    const Value& value) __attribute__((always_inline)) {
     uint32_t bin;
-    if (value.kind == Value::Kind::kNumber && numeric) {
-      bin = bins.NumericBin(value.number);  // BinOf's usual case, inline
+    if (numeric && value.IsDecimal()) {  // BinOf's usual cases, inline
+      bin = bins.DecimalBin(value);
+    } else if (value.kind == Value::Kind::kNumber && numeric) {
+      bin = bins.NumericBin(value.number);
     } else if (!BinOf(bins, value, &bin)) {
       ++mismatches;
       return;

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/decimal.h"
+
 namespace driftd {
 
 // The wire formats, and their `format` label on driftd_ingest_records_total.
@@ -18,12 +20,29 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount
 inline std::string_view FormatLabel(Format f) { return kFormatLabels[static_cast<size_t>(f)]; }
 
 struct Value {
-  enum class Kind { kNumber, kString, kBool, kNull };
+  // kDecimal and kDecimalAbove are numbers too, left unconverted (core/decimal.h): a non-negative
+  // number of at most 3 integer digits with a fraction, which is digits x 10^-16 (kDecimal) or
+  // lies strictly between that and (digits + 1) x 10^-16 (kDecimalAbove). Number() gives the
+  // double.
+  enum class Kind { kNumber, kString, kBool, kNull, kDecimal, kDecimalAbove };
   Kind kind = Kind::kNull;
   double number = 0;      // kNumber (i/u integers converted to double); kBool: 1 or 0
-  std::string_view text;  // kString: the unescaped string; kBool: "true"/"false"
+  std::string_view text;  // kString: the unescaped string; kBool: "true"/"false"; a decimal: as
+                          // written (a JSON number)
+  uint64_t digits = 0;    // a decimal's, below kDecimalDigitsEnd
 
   static Value Bool(bool b) { return {Kind::kBool, b ? 1.0 : 0.0, b ? "true" : "false"}; }
+  static Value Decimal(uint64_t digits, bool above, std::string_view text) {
+    Value v;
+    v.kind = above ? Kind::kDecimalAbove : Kind::kDecimal;
+    v.digits = digits;
+    v.text = text;
+    return v;
+  }
+  bool IsDecimal() const { return kind >= Kind::kDecimal; }
+  bool IsNumber() const { return kind == Kind::kNumber || IsDecimal(); }
+  // A number's double (and kBool's 1 or 0): for a decimal, the one nearest it.
+  double Number() const { return IsDecimal() ? NearestDouble(text) : number; }
 };
 
 struct Field {

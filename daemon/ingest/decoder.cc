@@ -1049,7 +1049,13 @@ template <bool kChecked>
 // grammar. A fraction's digits may come with zeros after them and a power of ten lowered to match
 // (SixteenDigits): the same decimal, so DecimalToDouble gives the same double, and where it cannot
 // decide, the slow paths do.
-[[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value) {
+//
+// With `decimal`, a non-negative number whose digits end at a power of ten from -19 to -16 (a
+// sender's double with a fraction, of up to 3 integer digits) is left unconverted there instead,
+// as a Value::Decimal (*value untouched): the Monitor bins it from its digits.
+[[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value,
+                                                     Value* decimal = nullptr) {
+  const char* const start = p;
   // A branch, not p += negative: the parse is a chain of loads, each at an address computed from
   // the bytes before it, and a (predicted) branch takes this step off that chain.
   bool negative = false;
@@ -1105,6 +1111,20 @@ template <bool kChecked>
     exponent += negative_exponent ? -e : e;
   }
   if (SignificantDigits(integer, p, digits) > 19) return nullptr;
+  if (decimal != nullptr && !negative && exponent >= -19 && exponent <= -16) [[likely]] {
+    // The digits at power -16, truncated (19 significant digits at most: below 10^19).
+    uint64_t digits = mantissa;
+    if (exponent != -16) {  // constant divisors: a multiplication each
+      digits = exponent == -17 ? mantissa / 10 : exponent == -18 ? mantissa / 100 : mantissa / 1000;
+    }
+    const uint64_t scale = exponent == -16   ? 1
+                           : exponent == -17 ? 10
+                           : exponent == -18 ? 100
+                                             : 1000;
+    *decimal = Value::Decimal(digits, digits * scale != mantissa,
+                              std::string_view(start, static_cast<size_t>(p - start)));
+    return p;
+  }
   // The padded fraction's power is the usual one: spelled out, DecimalToDouble's range checks and
   // power arithmetic fold away.
   if (!(exponent == -16 ? DecimalToDouble(-16, mantissa, negative, value)
@@ -1261,7 +1281,7 @@ class FastJsonLine {
   [[gnu::always_inline]] const char* Scalar(const char* p, bool strings_only, Value* value) {
     if (!strings_only) {  // a feature's usual value first: JsonNumber is null on anything else
       value->kind = Value::Kind::kNumber;
-      if (const char* const end = JsonNumber(p, &value->number)) return end;
+      if (const char* const end = JsonNumber(p, &value->number, value)) return end;
       if (IsDigit(*p) || *p == '-') return nullptr;  // a number the slow path is to decide
     }
     if (*p == '"') {
@@ -1447,8 +1467,9 @@ class FastLineProtocolLine {
       // twice; IntegerValue rejects "1.5i", and an integer JsonNumber leaves, such as one of 20
       // digits, takes the slow path.)
       value->kind = Value::Kind::kNumber;
-      const char* const end = JsonNumber(begin, &value->number);
+      const char* const end = JsonNumber(begin, &value->number, value);
       if (end != nullptr && (*end == 'i' || *end == 'u')) [[unlikely]] {
+        value->kind = Value::Kind::kNumber;  // "1e-16i" was read as a decimal; IntegerValue refuses
         return IntegerValue(begin, end, *end, &value->number) ? end + 1 : nullptr;
       }
       return end;

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <iomanip>
 #include <limits>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace driftd {
@@ -152,6 +154,93 @@ TEST(FeatureBinsTest, NumericTableLookupMatchesUpperBound) {
   EXPECT_EQ(FeatureBins::Numeric({-5.0, -1.0}).table_buckets(), 0u);
   EXPECT_GT(FeatureBins::Numeric(sets[sets.size() - 2]).table_buckets(), 0u);
   EXPECT_EQ(FeatureBins::Numeric(sets.back()).table_buckets(), 0u);
+}
+
+// The decimal N x 10^-(16 + cut) as a JSON number ("12.3456...", "0.000..."), and as a Value:
+// its digits at power -16 (N / 10^cut) and whether the cut dropped anything. Worked out here from
+// the integer, not by the decoder.
+Value DecimalOf(unsigned __int128 n, int cut, std::string* text) {
+  std::string digits;
+  for (unsigned __int128 x = n; x != 0; x /= 10) digits.insert(digits.begin(), char('0' + x % 10));
+  const size_t fraction = static_cast<size_t>(16 + cut);
+  if (digits.size() <= fraction) digits.insert(0, fraction + 1 - digits.size(), '0');
+  *text =
+      digits.substr(0, digits.size() - fraction) + "." + digits.substr(digits.size() - fraction);
+  unsigned __int128 scale = 1;
+  for (int i = 0; i < cut; ++i) scale *= 10;
+  return Value::Decimal(static_cast<uint64_t>(n / scale), n % scale != 0, *text);
+}
+
+TEST(FeatureBinsTest, DecimalBinIsTheBinOfTheDoubleStrtodGives) {
+  // A decimal is binned from its digits (DecimalBin), never converted but near an edge. Every
+  // one must land where its double does: strtod's double, binned by upper_bound. Probed at every
+  // edge and at the midpoints to the doubles beside it (where rounding changes the double), at
+  // 16 to 19 fraction digits, and at random; over edge sets of every kind a decimal meets:
+  // skewed quantiles, edges one ulp apart, zero and negative first edges, edges past 922.3 (digits
+  // above 2^63) and past 1000 (no decimal reaches them), tiny edges, and 65 bins (no table).
+  std::mt19937_64 rng(20261208);
+  std::vector<std::vector<double>> sets;
+  for (int i = 0; i < 60; ++i) {
+    std::lognormal_distribution<double> skewed(rng() % 5 - 2.0, 0.5 + rng() % 3);
+    std::vector<double> e(2 + rng() % 40);
+    for (double& x : e) x = std::min(skewed(rng), 990.0);
+    if (i % 5 == 0) e[0] = -e[0];
+    std::sort(e.begin(), e.end());
+    e.erase(std::unique(e.begin(), e.end()), e.end());
+    if (e.size() >= 2) sets.push_back(e);
+  }
+  std::vector<double> ulps = {0.1};
+  for (int i = 0; i < 8; ++i) ulps.push_back(std::nextafter(ulps.back(), kInf));
+  sets.push_back(ulps);
+  sets.push_back({-0.0, 0.5, 1.0});
+  sets.push_back({0.0, 1e-17, 1e-16, 3e-16, 0.3});
+  sets.push_back(
+      {0.1, 0.2, 0.30000000000000004, 922.0, 922.3372036854775, 950.5, 999.9999999999999});
+  sets.push_back({1.5, 999.0, 1000.0, 5000.0});
+  sets.push_back({-5.0, -1.0});
+  std::vector<double> many;
+  for (size_t i = 0; i < 66; ++i) many.push_back(0.125 * static_cast<double>(i + 1));
+  sets.push_back(many);
+  size_t probed = 0;
+  for (const std::vector<double>& edges : sets) {
+    const FeatureBins b = FeatureBins::Numeric(edges);
+    auto check = [&](unsigned __int128 n, int cut) {
+      unsigned __int128 end = kDecimalDigitsEnd;  // a decimal's digits are below this
+      for (int i = 0; i < cut; ++i) end *= 10;
+      if (n >= end) return;
+      std::string text;
+      const Value v = DecimalOf(n, cut, &text);
+      const double x = std::strtod(text.c_str(), nullptr);
+      ASSERT_EQ(b.DecimalBin(v), ReferenceBin(b, x))
+          << "edges " << edges.front() << ".." << edges.back() << " (" << edges.size() << ") "
+          << text;
+      ++probed;
+    };
+    for (double e : edges) {
+      const long double below = std::nextafter(e, -kInf), above = std::nextafter(e, kInf);
+      for (const long double center :
+           {static_cast<long double>(e), (below + e) / 2, (e + above) / 2}) {
+        for (int cut = 0; cut <= 3; ++cut) {
+          const long double scaled = center * std::pow(10.0L, 16 + cut);
+          if (!(scaled > 0) || scaled > 1e22L) continue;
+          const auto n0 = static_cast<unsigned __int128>(scaled);
+          for (int d = -40; d <= 40; ++d) {
+            if (d < 0 && n0 < static_cast<unsigned __int128>(-d)) continue;
+            check(n0 + d, cut);
+          }
+        }
+      }
+    }
+    for (int i = 0; i < 2000; ++i) {
+      const int cut = static_cast<int>(rng() % 4);
+      const unsigned __int128 n = (static_cast<unsigned __int128>(rng()) << 64 | rng()) %
+                                  (static_cast<unsigned __int128>(kDecimalDigitsEnd) * 1000);
+      check(n, cut);
+      // and within the edges' span, at power -16
+      check(n % static_cast<unsigned __int128>(std::max(edges.back(), 1.0) * 1e16), 0);
+    }
+  }
+  EXPECT_GT(probed, 200000u);
 }
 
 TEST(FeatureBinsTest, CategoricalLayout) {

@@ -102,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const driftd::Field& f : record.fields) {
           Touch(f.key, &sum);
           Touch(f.value.text, &sum);
-          if (f.value.kind == driftd::Value::Kind::kNumber) Check(std::isfinite(f.value.number));
+          if (f.value.IsNumber()) Check(std::isfinite(f.value.Number()));
         }
         for (const driftd::Field& f : record.tags) {
           Touch(f.key, &sum);

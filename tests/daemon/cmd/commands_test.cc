@@ -66,10 +66,10 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
   // object and 3 offsets, in a set of one window (its object and one slice ratio): about 98.5 KiB.
   const size_t window =
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 3600 * 4 + 3 * 4;
-  // The feature, its edges, counts and prepared reference, and its lookup table of 209 buckets
-  // (worked out in MonitorMemoryTest).
-  const size_t reference =
-      sizeof(ReferenceFeature) + 4 * 8 + 6 * 8 + sizeof(PreparedReference) + 3 * 6 * 8 + 209;
+  // The feature, its edges, counts and prepared reference, its lookup table of 209 buckets and
+  // its 4 decimal limits (worked out in MonitorMemoryTest).
+  const size_t reference = sizeof(ReferenceFeature) + 4 * 8 + 6 * 8 + sizeof(PreparedReference) +
+                           3 * 6 * 8 + 209 + 4 * 8;
   // The key caches and two ingest threads' shards (their size is checked in MonitorMemoryTest).
   const size_t ingest = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).ingest;
   ASSERT_GT(ingest, 2 * 7 * 4);

@@ -47,18 +47,47 @@ class DecoderTest : public ::testing::Test {
   DecodeError error_;
 };
 
+// For a decimal (Value::Decimal), its digits and kind against its text's, worked out from the
+// characters: the digits x 10^power it spells, at power -16, and whether any nonzero digit was cut.
+void ExpectDecimalDigits(const Value& v) {
+  if (!v.IsDecimal()) return;
+  const std::string_view t = v.text;
+  std::string digits;
+  int power = 0;
+  bool fraction = false;
+  size_t i = 0;
+  for (; i < t.size() && t[i] != 'e' && t[i] != 'E'; ++i) {
+    if (t[i] == '.') {
+      fraction = true;
+      continue;
+    }
+    digits += t[i];
+    power -= fraction;
+  }
+  if (i < t.size()) power += std::stoi(std::string(t.substr(i + 1)));
+  if (power > -16) digits.append(static_cast<size_t>(power + 16), '0');  // "12.5": 125 and 15 zeros
+  const size_t cut = power < -16 ? static_cast<size_t>(-16 - power) : 0;
+  if (digits.size() <= cut) digits.insert(0, cut + 1 - digits.size(), '0');  // "3e-18": 0.03
+  const std::string kept = digits.substr(0, digits.size() - cut);
+  const std::string dropped = digits.substr(digits.size() - cut);
+  EXPECT_EQ(v.digits, std::stoull(kept)) << t;
+  EXPECT_EQ(v.kind == Kind::kDecimalAbove, dropped.find_first_not_of('0') != std::string::npos)
+      << t;
+}
+
 void ExpectNumber(const Value* v, double expected) {
   ASSERT_NE(v, nullptr);
-  EXPECT_EQ(v->kind, Kind::kNumber);
-  EXPECT_DOUBLE_EQ(v->number, expected);
+  EXPECT_TRUE(v->IsNumber());
+  EXPECT_DOUBLE_EQ(v->Number(), expected);
+  ExpectDecimalDigits(*v);
 }
 
 // A zero of the given sign (an underflow keeps the number's sign).
 void ExpectZero(const Value* v, bool negative) {
   ASSERT_NE(v, nullptr);
-  EXPECT_EQ(v->kind, Kind::kNumber);
-  EXPECT_EQ(v->number, 0.0);
-  EXPECT_EQ(std::signbit(v->number), negative);
+  EXPECT_TRUE(v->IsNumber());
+  EXPECT_EQ(v->Number(), 0.0);
+  EXPECT_EQ(std::signbit(v->Number()), negative);
 }
 
 void ExpectString(const Value* v, std::string_view expected) {
@@ -425,9 +454,9 @@ TEST_F(DecoderTest, LineProtocolIntegersOfEveryLength) {
     const std::string line = "m u=" + std::to_string(u) + "u,i=" + std::to_string(v) + "i,z=00" +
                              std::to_string(u % 1000) + "i " + std::to_string(v);
     ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
-    EXPECT_EQ(record_.fields[0].value.number, static_cast<double>(u)) << line;
-    EXPECT_EQ(record_.fields[1].value.number, static_cast<double>(v)) << line;
-    EXPECT_EQ(record_.fields[2].value.number, static_cast<double>(u % 1000)) << line;
+    EXPECT_EQ(record_.fields[0].value.Number(), static_cast<double>(u)) << line;
+    EXPECT_EQ(record_.fields[1].value.Number(), static_cast<double>(v)) << line;
+    EXPECT_EQ(record_.fields[2].value.Number(), static_cast<double>(u % 1000)) << line;
     const double seconds =
         static_cast<double>(v / 1000000000) + static_cast<double>(v % 1000000000) * 1e-9;
     EXPECT_EQ(record_.timestamp, seconds) << line;
@@ -467,7 +496,7 @@ TEST_F(DecoderTest, LineProtocolFloatsRoundLikeStrtod) {
     for (const std::string& line :
          {std::string("m f=") + text, std::string("m f=") + text + ",g=1"}) {
       ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
-      EXPECT_EQ(record_.fields[0].value.number, std::strtod(text, nullptr)) << line;
+      EXPECT_EQ(record_.fields[0].value.Number(), std::strtod(text, nullptr)) << line;
     }
   }
   // Mantissas of 1 to 40 digits with the point anywhere (or none, or leading/trailing), leading
@@ -491,10 +520,10 @@ TEST_F(DecoderTest, LineProtocolFloatsRoundLikeStrtod) {
     if (!std::isfinite(expected)) continue;
     const std::string line = "m f=" + t + ",g=" + t + " 1";  // not last, and last before a space
     ASSERT_EQ(Decode(line), DecodeStatus::kRecord) << line << ": " << error_.message;
-    EXPECT_EQ(record_.fields[0].value.number, expected) << t;
-    EXPECT_EQ(record_.fields[1].value.number, expected) << t;
+    EXPECT_EQ(record_.fields[0].value.Number(), expected) << t;
+    EXPECT_EQ(record_.fields[1].value.Number(), expected) << t;
     ASSERT_EQ(Decode("m f=" + t), DecodeStatus::kRecord) << t;  // at the very end of the line
-    EXPECT_EQ(record_.fields[0].value.number, expected) << t;
+    EXPECT_EQ(record_.fields[0].value.Number(), expected) << t;
   }
   ASSERT_EQ(Decode("m a=1.7976931348623157e308,b=4.9e-324,c=2.2250738585072011e-308,d=.5,e=5."),
             DecodeStatus::kRecord);
@@ -587,7 +616,7 @@ TEST_F(DecoderTest, ManyFieldsWithDuplicates) {
   ASSERT_EQ(record_.fields.size(), 1000u);
   for (int i = 0; i < 1000; ++i) {
     EXPECT_EQ(record_.fields[i].key, "feature_with_a_long_name_" + std::to_string(i));
-    EXPECT_EQ(record_.fields[i].value.number, i + 10000);
+    EXPECT_EQ(record_.fields[i].value.Number(), i + 10000);
   }
 }
 
@@ -800,9 +829,11 @@ std::string CheckRecord(const Record& record) {
   };
   auto field = [&](const Field& f) {
     text(f.key);
-    out += std::to_string(static_cast<int>(f.value.kind)) + ' ';
-    number(f.value.number);
-    text(f.value.text);
+    // A number by its double, whichever way it was held.
+    out += f.value.IsNumber() ? "number " : std::to_string(static_cast<int>(f.value.kind)) + ' ';
+    number(f.value.Number());
+    if (!f.value.IsNumber()) text(f.value.text);
+    ExpectDecimalDigits(f.value);
   };
   EXPECT_FALSE(record.model.empty());
   out += record.format == Format::kJson ? "json " : "lp ";
@@ -814,8 +845,8 @@ std::string CheckRecord(const Record& record) {
     if (record.format == Format::kLineProtocol) {
       EXPECT_FALSE(f.key.empty());
     }
-    if (f.value.kind == Kind::kNumber) {
-      EXPECT_TRUE(std::isfinite(f.value.number));
+    if (f.value.IsNumber()) {
+      EXPECT_TRUE(std::isfinite(f.value.Number()));
     }
   }
   out += "tags ";
@@ -964,8 +995,12 @@ std::string Outcome(DecodeStatus status, const Record& r, const DecodeError& e) 
   for (const auto* list : {&r.fields, &r.tags}) {
     out += " |";
     for (const Field& f : *list) {
-      out += " [" + std::string(f.key) + "]" + std::to_string(static_cast<int>(f.value.kind)) +
-             ":" + bits(f.value.number) + ":" + std::string(f.value.text);
+      // A number by its double, whichever way it was held.
+      const bool number = f.value.IsNumber();
+      out += " [" + std::string(f.key) + "]" +
+             (number ? "number" : std::to_string(static_cast<int>(f.value.kind))) + ":" +
+             bits(f.value.Number()) + ":" + std::string(number ? "" : f.value.text);
+      ExpectDecimalDigits(f.value);
     }
   }
   return out;
@@ -1194,8 +1229,9 @@ TEST(DecoderJsonFastPathTest, NumbersMatchStrtod) {
     if (decoder.FastJsonLines() == before) continue;  // simdjson's: checked elsewhere
     ASSERT_EQ(record.fields.size(), 1u);
     const double expected = std::strtod(number.c_str(), nullptr);
-    ASSERT_EQ(std::memcmp(&record.fields[0].value.number, &expected, sizeof expected), 0)
-        << number << " gave " << record.fields[0].value.number;
+    const double got = record.fields[0].value.Number();
+    ASSERT_EQ(std::memcmp(&got, &expected, sizeof expected), 0) << number << " gave " << got;
+    ExpectDecimalDigits(record.fields[0].value);
     ++checked;
   }
   EXPECT_GT(checked, 50000u);
@@ -1235,8 +1271,9 @@ TEST(DecoderFastPathTest, FractionsOfEveryLengthMatchStrtod) {
           fast += decoder.FastJsonLines() + decoder.FastLineProtocolLines() - before;
           ASSERT_EQ(record.fields.size(), 2u) << line;
           for (const Field& field : record.fields) {
-            ASSERT_EQ(std::memcmp(&field.value.number, &expected, sizeof expected), 0)
-                << line << " gave " << field.value.number;
+            const double got = field.value.Number();
+            ASSERT_EQ(std::memcmp(&got, &expected, sizeof expected), 0) << line << " gave " << got;
+            ExpectDecimalDigits(field.value);
           }
         }
       }
@@ -1278,8 +1315,9 @@ TEST(DecoderFastPathTest, ShortIntegerPartsAndLeadingZeros) {
           ASSERT_EQ(fast.status, DecodeStatus::kRecord) << line;
           EXPECT_EQ(fast.decoder.FastJsonLines(), before + 1) << line;
           ASSERT_EQ(fast.record.fields.size(), 2u);
-          EXPECT_EQ(std::memcmp(&fast.record.fields[0].value.number, &expected, sizeof expected), 0)
-              << line << " gave " << fast.record.fields[0].value.number;
+          const double got = fast.record.fields[0].value.Number();
+          EXPECT_EQ(std::memcmp(&got, &expected, sizeof expected), 0) << line << " gave " << got;
+          ExpectDecimalDigits(fast.record.fields[0].value);
         }
       }
     }
