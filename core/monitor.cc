@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <type_traits>
 
 #include "core/category.h"
 
@@ -320,7 +321,7 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
   // One value of feature f: its bin counted, or a type mismatch (counted as missing, like an
   // absent feature).
   auto count = [&](uint32_t f, size_t offset, const FeatureBins& bins, bool numeric,
-                   const Value& value) __attribute__((always_inline)) {
+                   const Value& value, auto stamp) __attribute__((always_inline)) {
     uint32_t bin;
     if (numeric && value.IsDecimal()) {  // BinOf's usual cases, inline
       bin = bins.DecimalBin(value);
@@ -330,19 +331,27 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       ++mismatches;
       return;
     }
-    stamps[f] = gen;
+    if constexpr (decltype(stamp)::value) stamps[f] = gen;
     add(f, offset, bin);
     ++values;
   };
   if (shaped) {
-    const PositionCache::Slot* const slots = by_position.slots.data();
-    for (size_t i = 0; i < fields; ++i) {
-      const PositionCache::Slot& slot = slots[i];
-      if (slot.bins == nullptr) {
-        ++unknown;
-        continue;
+    // A shape's keys are distinct: the stamps matter only to the tags and explicit_missing below.
+    auto count_shaped = [&](auto stamp) __attribute__((always_inline)) {
+      const PositionCache::Slot* const slots = by_position.slots.data();
+      for (size_t i = 0; i < fields; ++i) {
+        const PositionCache::Slot& slot = slots[i];
+        if (slot.bins == nullptr) {
+          ++unknown;
+          continue;
+        }
+        count(slot.feature, slot.offset, *slot.bins, slot.numeric, field_data[i].value, stamp);
       }
-      count(slot.feature, slot.offset, *slot.bins, slot.numeric, field_data[i].value);
+    };
+    if (record.tags.empty() && explicit_missing.empty()) {
+      count_shaped(std::false_type{});
+    } else {
+      count_shaped(std::true_type{});
     }
   } else {
     for (size_t i = 0; i < fields; ++i) {
@@ -355,7 +364,8 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       const uint32_t f = static_cast<uint32_t>(found);
       if (stamps[f] == gen) continue;  // a repeated key counts once
       const FeatureBins& bins = features[f].bins;
-      count(f, m.window.offset(f), bins, bins.kind() == FeatureKind::kNumeric, field.value);
+      count(f, m.window.offset(f), bins, bins.kind() == FeatureKind::kNumeric, field.value,
+            std::true_type{});
     }
   }
   outcome->values += values;
