@@ -1080,9 +1080,24 @@ template <bool kChecked>
     const size_t count = SixteenDigits(p, &sixteen);
     if (count == 0) return nullptr;
     if (mantissa < 1000) [[likely]] {  // up to 3 integer digits and 16 more: below 10^19
+      const uint64_t whole = mantissa;
       mantissa = mantissa * 10000000000000000 + sixteen;
       exponent = -16;
       p += count;
+      if (decimal != nullptr && !negative) {
+        // A sender's usual number, straight to a decimal: no exponent, and up to 16 fraction
+        // digits, or 17 after at most 2 integer digits (so 19 digits at most, and the 17th
+        // decides whether the value lies above its digits at power -16).
+        const bool seventeenth = count == 16 && IsDigit(*p);
+        const char* const end = p + seventeenth;
+        if ((!seventeenth || (whole < 100 && !IsDigit(*end))) && (*end | 0x20) != 'e') [[likely]] {
+          decimal->kind =
+              seventeenth && *p != '0' ? Value::Kind::kDecimalAbove : Value::Kind::kDecimal;
+          decimal->digits = mantissa;
+          decimal->text = std::string_view(start, static_cast<size_t>(end - start));
+          return end;
+        }
+      }
       if (count == 16 && IsDigit(*p)) {
         const char* const more = p;
         p = DigitRun(p, &mantissa);
