@@ -1042,27 +1042,13 @@ template <bool kChecked>
 #endif
 }
 
-// A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
-// digits and a power of ten DecimalToDouble decides; returns the byte past it, or null. Digits are
-// read 8 or 16 at a time: a non-digit and 16 readable bytes must follow (a padded copy of the
-// line). What the fast paths of both formats take: in line protocol it is a subset of ParseFloat's
-// grammar. A fraction's digits may come with zeros after them and a power of ten lowered to match
-// (SixteenDigits): the same decimal, so DecimalToDouble gives the same double, and where it cannot
-// decide, the slow paths do.
-//
-// With `decimal`, a non-negative number whose digits end at a power of ten from -19 to -16 (a
-// sender's double with a fraction, of up to 3 integer digits) is left unconverted there instead,
-// as a Value::Decimal (*value untouched): the Monitor bins it from its digits.
-[[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value,
-                                                     Value* decimal = nullptr) {
+// JsonNumber's body (below), for the number's digits at `p`, after its '-' if kNegative: each sign
+// has its own copy, so that the usual unsigned one keeps no sign in a register (it was spilled).
+template <bool kNegative>
+[[gnu::always_inline]] inline const char* NumberDigits(const char* p, double* value,
+                                                       Value* decimal) {
+  constexpr bool negative = kNegative;
   const char* const start = p;
-  // A branch, not p += negative: the parse is a chain of loads, each at an address computed from
-  // the bytes before it, and a (predicted) branch takes this step off that chain.
-  bool negative = false;
-  if (*p == '-') [[unlikely]] {
-    negative = true;
-    ++p;
-  }
   const char* const integer = p;
   uint64_t mantissa = 0;
   if (const size_t small = SmallInteger(p, &mantissa); small < 4) [[likely]] {
@@ -1147,6 +1133,27 @@ template <bool kChecked>
     return nullptr;
   }
   return p;  // what follows is checked by the caller: "01" or "1x" stop at a non-separator
+}
+
+// A JSON number, -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, of at most 19 significant
+// digits and a power of ten DecimalToDouble decides; returns the byte past it, or null. Digits are
+// read 8 or 16 at a time: a non-digit and 16 readable bytes must follow (a padded copy of the
+// line). What the fast paths of both formats take: in line protocol it is a subset of ParseFloat's
+// grammar. A fraction's digits may come with zeros after them and a power of ten lowered to match
+// (SixteenDigits): the same decimal, so DecimalToDouble gives the same double, and where it cannot
+// decide, the slow paths do.
+//
+// With `decimal`, a non-negative number whose digits end at a power of ten from -19 to -16 (a
+// sender's double with a fraction, of up to 3 integer digits) is left unconverted there instead,
+// as a Value::Decimal (*value untouched): the Monitor bins it from its digits.
+[[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value,
+                                                     Value* decimal = nullptr) {
+  // A branch, not p += negative: the parse is a chain of loads, each at an address computed from
+  // the bytes before it, and a (predicted) branch takes this step off that chain.
+  if (*p == '-') [[unlikely]] {
+    return NumberDigits<true>(p + 1, value, decimal);
+  }
+  return NumberDigits<false>(p, value, decimal);
 }
 
 // ---------------------------------------------------------------------------------------------
