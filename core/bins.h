@@ -111,7 +111,8 @@ class FeatureBins {
           const uint64_t* const limits = decimal_limits_.data();
           unsigned b = entry & kTableBin;
           b += (entry >> 6) & unsigned{limits[b + 1] <= digits};
-          const uint64_t above = v.kind == Value::Kind::kDecimalAbove;
+          const uint64_t above =  // 0 or 1 (kDecimalAbove follows kDecimal)
+              static_cast<unsigned>(v.kind) - static_cast<unsigned>(Value::Kind::kDecimal);
           if (limits[b] <= digits && digits + above < limits[b + 1]) return b;
         }
       }

@@ -27,8 +27,8 @@ struct PositionCache {
   struct Slot {
     const FeatureBins* bins = nullptr;  // null: the key is no feature
     uint32_t feature = 0;
-    uint32_t offset = 0;  // the window's offset(feature): where its bins' counters start
-    bool numeric = false;
+    uint32_t offset = 0;   // the window's offset(feature): where its bins' counters start
+    bool numeric = false;  // its bins are numeric (never for no feature)
   };
   std::vector<Slot> slots;  // shape_fields of them
 };
@@ -327,7 +327,9 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       bin = bins.DecimalBin(value);
     } else if (value.kind == Value::Kind::kNumber && numeric) {
       bin = bins.NumericBin(value.number);
-    } else if (!BinOf(bins, value, &bin)) {
+    } else if (uint32_t other; BinOf(bins, value, &other)) {  // (bin's address is not taken)
+      bin = other;
+    } else {
       ++mismatches;
       return;
     }
@@ -341,11 +343,19 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       const PositionCache::Slot* const slots = by_position.slots.data();
       for (size_t i = 0; i < fields; ++i) {
         const PositionCache::Slot& slot = slots[i];
+        const Value& value = field_data[i].value;
+        if (slot.numeric && value.IsDecimal())
+            [[likely]] {  // (a slot of no feature is not numeric)
+          if constexpr (decltype(stamp)::value) stamps[slot.feature] = gen;
+          add(slot.feature, slot.offset, slot.bins->DecimalBin(value));
+          ++values;
+          continue;
+        }
         if (slot.bins == nullptr) {
           ++unknown;
           continue;
         }
-        count(slot.feature, slot.offset, *slot.bins, slot.numeric, field_data[i].value, stamp);
+        count(slot.feature, slot.offset, *slot.bins, slot.numeric, value, stamp);
       }
     };
     if (record.tags.empty() && explicit_missing.empty()) {

@@ -24,7 +24,7 @@ struct Value {
   // number of at most 3 integer digits with a fraction, which is digits x 10^-16 (kDecimal) or
   // lies strictly between that and (digits + 1) x 10^-16 (kDecimalAbove). Number() gives the
   // double.
-  enum class Kind { kNumber, kString, kBool, kNull, kDecimal, kDecimalAbove };
+  enum class Kind { kNumber, kString, kBool, kNull, kDecimal, kDecimalAbove };  // in this order
   Kind kind = Kind::kNull;
   double number = 0;      // kNumber (i/u integers converted to double); kBool: 1 or 0
   std::string_view text;  // kString: the unescaped string; kBool: "true"/"false"; a decimal: as
