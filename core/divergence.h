@@ -50,8 +50,8 @@ class PreparedReference {
   PreparedReference(std::span<const uint64_t> counts, const DivergenceOptions& options);
 
   size_t bins() const { return q_.size(); }
-  // Heap bytes a PreparedReference of `bins` bins holds (three doubles per bin).
-  static size_t HeapBytesFor(size_t bins) { return 3 * bins * sizeof(double); }
+  // Heap bytes a PreparedReference of `bins` bins holds (two doubles per bin).
+  static size_t HeapBytesFor(size_t bins) { return 2 * bins * sizeof(double); }
   const std::vector<double>& probabilities() const { return q_; }
   const DivergenceOptions& options() const { return options_; }
 
@@ -61,7 +61,7 @@ class PreparedReference {
 
  private:
   DivergenceOptions options_;
-  std::vector<double> q_, ln_q_, sqrt_q_;
+  std::vector<double> q_, ln_q_;
   double entropy_q_nats_ = 0;
 };
 

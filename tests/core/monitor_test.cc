@@ -328,11 +328,11 @@ TEST(MonitorMemoryTest, EstimateEqualsTheHandComputedSizes) {
       sizeof(WindowSet) + sizeof(int64_t) + sizeof(SlidingWindow) + 7 * 60 * 4 + 3 * 4;
   EXPECT_EQ(e.windows, 2 * window);
   // The feature: its object, 4 edges (padded to a multiple of 4: 4) at 8 bytes, 6 counts at 8
-  // bytes, the prepared reference and its 3 doubles per bin; the lookup table from 10 to 30,
+  // bytes, the prepared reference and its 2 doubles per bin; the lookup table from 10 to 30,
   // whose doubles are 0x4024 and 0x403e << 48: 26 << 48 representations apart, so 209 buckets of
   // 2^45 (the fewest under 256), one byte each; the decimal limits, one per edge at 8 bytes.
   const size_t reference = sizeof(ReferenceFeature) + 4 * 8 + 6 * 8 + sizeof(PreparedReference) +
-                           3 * 6 * 8 + 209 + 4 * 8;
+                           2 * 6 * 8 + 209 + 4 * 8;
   EXPECT_EQ(e.references, 2 * reference);
   EXPECT_EQ(e.total(), 2 * (window + reference) + e.ingest);
   // The window figure is what the Monitor's window really holds.

@@ -69,7 +69,7 @@ TEST(CheckConfigTest, MemoryReportFromAKnownReference) {
   // The feature, its edges, counts and prepared reference, its lookup table of 209 buckets and
   // its 4 decimal limits (worked out in MonitorMemoryTest).
   const size_t reference = sizeof(ReferenceFeature) + 4 * 8 + 6 * 8 + sizeof(PreparedReference) +
-                           3 * 6 * 8 + 209 + 4 * 8;
+                           2 * 6 * 8 + 209 + 4 * 8;
   // The key caches and two ingest threads' shards (their size is checked in MonitorMemoryTest).
   const size_t ingest = Monitor::EstimateMemory(MonitorOptionsFrom(config), {*ref}, 2).ingest;
   ASSERT_GT(ingest, 2 * 7 * 4);
