@@ -77,19 +77,17 @@ uint32_t FeatureBins::DecimalBinSearch(const Value& v) const {
 void FeatureBins::BuildDecimalLimits() {
   const size_t k = edge_count() - 1;
   decimal_limits_.resize(k + 1);
-  constexpr long double kScale = 1e16L;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i <= k; ++i) {
+    // Limit i < k: the digits that round to e_i or above, which start near the midpoint of e_i
+    // and the double below it. Limit k: those that round above e_k, near e_k's upper midpoint.
     const double e = padded_[i];
-    if (i < k) {
-      // The decimals that round to e or above start near the midpoint of e and the double below.
-      const long double below = std::nextafter(e, -std::numeric_limits<double>::infinity());
-      decimal_limits_[i] = FirstHolding((below + e) / 2 * kScale,
-                                        [e](uint64_t m) { return NearestDouble(m, -16) >= e; });
-    } else {
-      const long double above = std::nextafter(e, std::numeric_limits<double>::infinity());
-      decimal_limits_[i] = FirstHolding((above + e) / 2 * kScale,
-                                        [e](uint64_t m) { return NearestDouble(m, -16) > e; });
-    }
+    const bool past = i == k;
+    const long double neighbour = std::nextafter(e, past ? kInf : -kInf);
+    decimal_limits_[i] = FirstHolding((neighbour + e) / 2 * 1e16L, [e, past](uint64_t m) {
+      const double d = NearestDouble(m, -16);
+      return past ? d > e : d >= e;
+    });
   }
 }
 

@@ -1048,7 +1048,6 @@ template <bool kNegative>
 [[gnu::always_inline]] inline const char* NumberDigits(const char* p, double* value,
                                                        Value* decimal) {
   constexpr bool negative = kNegative;
-  const char* const start = p;
   const char* const integer = p;
   uint64_t mantissa = 0;
   if (const size_t small = SmallInteger(p, &mantissa); small < 4) [[likely]] {
@@ -1080,7 +1079,7 @@ template <bool kNegative>
           decimal->kind =
               seventeenth && *p != '0' ? Value::Kind::kDecimalAbove : Value::Kind::kDecimal;
           decimal->digits = mantissa;
-          decimal->text = std::string_view(start, static_cast<size_t>(end - start));
+          decimal->text = std::string_view(integer, static_cast<size_t>(end - integer));
           return end;
         }
       }
@@ -1113,17 +1112,12 @@ template <bool kNegative>
   }
   if (SignificantDigits(integer, p, digits) > 19) return nullptr;
   if (decimal != nullptr && !negative && exponent >= -19 && exponent <= -16) [[likely]] {
-    // The digits at power -16, truncated (19 significant digits at most: below 10^19).
-    uint64_t digits = mantissa;
-    if (exponent != -16) {  // constant divisors: a multiplication each
-      digits = exponent == -17 ? mantissa / 10 : exponent == -18 ? mantissa / 100 : mantissa / 1000;
-    }
-    const uint64_t scale = exponent == -16   ? 1
-                           : exponent == -17 ? 10
-                           : exponent == -18 ? 100
-                                             : 1000;
+    // The digits at power -16, truncated (19 significant digits at most: below 10^19). The usual
+    // number left above; this is the rarer one, with 17 or more fraction digits or an exponent.
+    const uint64_t scale = kPow10[-16 - exponent];
+    const uint64_t digits = mantissa / scale;
     *decimal = Value::Decimal(digits, digits * scale != mantissa,
-                              std::string_view(start, static_cast<size_t>(p - start)));
+                              std::string_view(integer, static_cast<size_t>(p - integer)));
     return p;
   }
   // The padded fraction's power is the usual one: spelled out, DecimalToDouble's range checks and
