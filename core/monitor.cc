@@ -343,19 +343,12 @@ void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& b
       const PositionCache::Slot* const slots = by_position.slots.data();
       for (size_t i = 0; i < fields; ++i) {
         const PositionCache::Slot& slot = slots[i];
-        const Value& value = field_data[i].value;
-        if (slot.numeric && value.IsDecimal())
-            [[likely]] {  // (a slot of no feature is not numeric)
-          if constexpr (decltype(stamp)::value) stamps[slot.feature] = gen;
-          add(slot.feature, slot.offset, slot.bins->DecimalBin(value));
-          ++values;
-          continue;
-        }
-        if (slot.bins == nullptr) {
+        // A numeric slot first: one test for the usual value (a slot of no feature is not).
+        if (!slot.numeric && slot.bins == nullptr) {
           ++unknown;
           continue;
         }
-        count(slot.feature, slot.offset, *slot.bins, slot.numeric, value, stamp);
+        count(slot.feature, slot.offset, *slot.bins, slot.numeric, field_data[i].value, stamp);
       }
     };
     if (record.tags.empty() && explicit_missing.empty()) {
