@@ -89,6 +89,24 @@ TEST(FeatureBinsTest, NumericMatchesUpperBoundOnBothSearchPaths) {
   }
 }
 
+// `count` edge sets as skewed features' quantiles are, into *sets: 2 to 41 lognormal draws
+// (log-location -(locations / 2) to locations / 2 - 1, spread 0.5 to 2.5), each at most `cap`,
+// sorted and distinct, the first negated in every fifth set; sets left with one edge are dropped.
+void AddSkewedEdgeSets(int count, int locations, double cap, std::mt19937_64* rng,
+                       std::vector<std::vector<double>>* sets) {
+  for (int i = 0; i < count; ++i) {
+    std::lognormal_distribution<double> skewed(
+        static_cast<double>((*rng)() % static_cast<uint64_t>(locations)) - locations / 2,
+        0.5 + (*rng)() % 3);
+    std::vector<double> e(2 + (*rng)() % 40);
+    for (double& x : e) x = std::min(skewed(*rng), cap);
+    if (i % 5 == 0) e[0] = -e[0];
+    std::sort(e.begin(), e.end());
+    e.erase(std::unique(e.begin(), e.end()), e.end());
+    if (e.size() >= 2) sets->push_back(e);
+  }
+}
+
 TEST(FeatureBinsTest, NumericTableLookupMatchesUpperBound) {
   // The lookup table answers most values from 0 (or e_0) to e_k from the top bits of their
   // representation. Edge sets of every scale and span: quantiles of a skewed distribution, edges
@@ -97,15 +115,7 @@ TEST(FeatureBinsTest, NumericTableLookupMatchesUpperBound) {
   // drawn by value and by representation, and the specials of both signs.
   std::mt19937_64 rng(20261207);
   std::vector<std::vector<double>> sets;
-  for (int i = 0; i < 200; ++i) {
-    std::lognormal_distribution<double> skewed(rng() % 7 - 3.0, 0.5 + rng() % 3);
-    std::vector<double> e(2 + rng() % 40);
-    for (double& x : e) x = skewed(rng);
-    if (i % 5 == 0) e[0] = -e[0];
-    std::sort(e.begin(), e.end());
-    e.erase(std::unique(e.begin(), e.end()), e.end());
-    if (e.size() >= 2) sets.push_back(e);
-  }
+  AddSkewedEdgeSets(200, 7, kInf, &rng, &sets);
   std::vector<double> ulps = {1.0};
   for (int i = 0; i < 20; ++i) ulps.push_back(std::nextafter(ulps.back(), kInf));
   sets.push_back(ulps);
@@ -180,15 +190,7 @@ TEST(FeatureBinsTest, DecimalBinIsTheBinOfTheDoubleStrtodGives) {
   // above 2^63) and past 1000 (no decimal reaches them), tiny edges, and 65 bins (no table).
   std::mt19937_64 rng(20261208);
   std::vector<std::vector<double>> sets;
-  for (int i = 0; i < 60; ++i) {
-    std::lognormal_distribution<double> skewed(rng() % 5 - 2.0, 0.5 + rng() % 3);
-    std::vector<double> e(2 + rng() % 40);
-    for (double& x : e) x = std::min(skewed(rng), 990.0);
-    if (i % 5 == 0) e[0] = -e[0];
-    std::sort(e.begin(), e.end());
-    e.erase(std::unique(e.begin(), e.end()), e.end());
-    if (e.size() >= 2) sets.push_back(e);
-  }
+  AddSkewedEdgeSets(60, 5, 990.0, &rng, &sets);
   std::vector<double> ulps = {0.1};
   for (int i = 0; i < 8; ++i) ulps.push_back(std::nextafter(ulps.back(), kInf));
   sets.push_back(ulps);
