@@ -298,9 +298,11 @@ bool BinOf(const FeatureBins& bins, const Value& v, uint32_t* bin) {
 // `generation` stamp the features counted), then an absent value for each feature in
 // `explicit_missing` the record did not carry; adds what it counted to *outcome.
 template <class Add>
-void CountRecord(const MonitoredModel& m, const Record& record, PositionCache& by_position,
-                 std::vector<uint32_t>& seen, uint32_t& generation,
-                 const std::vector<uint32_t>& explicit_missing, ApplyOutcome* outcome, Add&& add) {
+[[gnu::always_inline]] inline void CountRecord(const MonitoredModel& m, const Record& record,
+                                               PositionCache& by_position,
+                                               std::vector<uint32_t>& seen, uint32_t& generation,
+                                               const std::vector<uint32_t>& explicit_missing,
+                                               ApplyOutcome* outcome, Add&& add) {
   if (++generation == 0) {  // wrapped: forget every stamp
     std::fill(seen.begin(), seen.end(), 0u);
     generation = 1;
@@ -564,16 +566,27 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
     // Inlined: called once per value, it is a counter increment. (The counters' address in a
     // local: a counter's store could alias the vector's own, which would be reloaded.)
     SlidingWindow::Counter* const counts = s->counts.data();
-    auto add = [&](uint32_t, size_t offset, uint32_t bin) __attribute__((always_inline)) {
-      SlidingWindow::Counter& c = counts[offset + bin];
-      if (c == SlidingWindow::kCounterMax) [[unlikely]] {
-        ++s->saturations;
-        return;
-      }
-      ++c;
-    };
-    CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
-                add);
+    // A record counts each feature at most once, so no counter of the slice exceeds its records
+    // counter: while that one is below the maximum, no increment can overflow, and none is
+    // checked. At the maximum, each saturates on its own.
+    if (counts[m->window.offset(m->records_feature())] < SlidingWindow::kCounterMax) [[likely]] {
+      auto add = [&](uint32_t, size_t offset, uint32_t bin) __attribute__((always_inline)) {
+        ++counts[offset + bin];
+      };
+      CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
+                  add);
+    } else {
+      auto add = [&](uint32_t, size_t offset, uint32_t bin) {
+        SlidingWindow::Counter& c = counts[offset + bin];
+        if (c == SlidingWindow::kCounterMax) {
+          ++s->saturations;
+          return;
+        }
+        ++c;
+      };
+      CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
+                  add);
+    }
     s->dirty = true;
     return outcome;
   }
@@ -694,6 +707,20 @@ std::shared_ptr<Evaluation> Monitor::Evaluate(double now) {
     eval->models.push_back(std::move(me));
   }
   return eval;
+}
+
+bool Monitor::SetShardCountersForTesting(std::string_view model, int shard, uint32_t value) {
+  std::shared_ptr<const ModelSet> set;
+  Model* m = nullptr;
+  ModelShard* s = LockShard(model, shard, &set, &m);
+  if (s == nullptr) return false;
+  const bool placed = s->placed;
+  if (placed) {
+    std::fill(s->counts.begin(), s->counts.end(), value);
+    s->dirty = true;
+  }
+  s->mu.unlock();
+  return placed;
 }
 
 void Monitor::ShiftWindows(double seconds) {

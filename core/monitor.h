@@ -260,6 +260,10 @@ class Monitor {
   // clock. Takes no model lock (safe while holding a Batch); thread-safe.
   void ShiftWindows(double seconds);
 
+  // Tests: sets every counter of the slice that shard `shard` of model `model` counts into (once
+  // a record placed it) to `value`, as 4G records would, and returns whether there was one.
+  bool SetShardCountersForTesting(std::string_view model, int shard, uint32_t value);
+
   // Replaces the models with one per reference in `references` under `options`, keeping what
   // can be kept: a model whose reference has the same sha256 (and the window options are
   // unchanged) keeps its window and alert states exactly; a model with a new reference keeps, per

@@ -220,5 +220,34 @@ TEST(MonitorShardTest, RecordsWithAShapeCountWhatTheSameRecordsCountWithout) {
   }
 }
 
+// A shard counts without checking each counter against the maximum while its slice's records
+// counter is below it (no feature's counter can pass the records'); at the maximum every add
+// saturates and is counted, as the window's own counters do.
+TEST(MonitorShardTest, ShardCountersSaturateAtTheMaximumAndCountWhatDidNotFit) {
+  constexpr uint32_t kMax = 4294967295u;
+  Monitor monitor(Options(), {MakeReference(R"({"a": 5, "b": 5})")}, kNow, {}, nullptr, 1);
+  Record r;
+  r.model = "m";
+  r.fields = {{"x", {Value::Kind::kNumber, 0.5, {}}}, {"c", {Value::Kind::kString, 0, "a"}}};
+  Monitor::Batch batch(0);
+  ASSERT_TRUE(monitor.Apply(r, kNow, &batch).accepted());
+  batch.Release();
+  ASSERT_TRUE(monitor.SetShardCountersForTesting("m", 0, kMax - 2));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(monitor.Apply(r, kNow, &batch).accepted());
+  batch.Release();
+
+  const auto e = monitor.Evaluate(kNow);
+  const ModelEvaluation& me = e->models[0];
+  EXPECT_EQ(me.records[0], kMax);  // 2 of the 5 records fit
+  // The 3 others: their records counter, x's bin [0, 1) and c's "a" each saturated.
+  EXPECT_EQ(me.saturations, 3u * 3u);
+  const auto x = std::ranges::find_if(
+      me.features, [](const FeatureEvaluation& f) { return f.name == "x" && f.window == 0; });
+  ASSERT_NE(x, me.features.end());
+  const uint32_t bin = x->bins->NumericBin(0.5);
+  EXPECT_EQ(x->window_counts[bin], kMax);
+  EXPECT_EQ(x->window_counts[bin + 1], kMax - 2);  // [1, 2): as set, nothing added
+}
+
 }  // namespace
 }  // namespace driftd
