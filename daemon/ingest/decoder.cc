@@ -1120,6 +1120,7 @@ template <bool kNegative>
                               std::string_view(integer, static_cast<size_t>(p - integer)));
     return p;
   }
+  if (decimal != nullptr) decimal->kind = Value::Kind::kNumber;  // *value is its number
   // The padded fraction's power is the usual one: spelled out, DecimalToDouble's range checks and
   // power arithmetic fold away.
   if (!(exponent == -16 ? DecimalToDouble(-16, mantissa, negative, value)
@@ -1139,7 +1140,8 @@ template <bool kNegative>
 //
 // With `decimal`, a non-negative number whose digits end at a power of ten from -19 to -16 (a
 // sender's double with a fraction, of up to 3 integer digits) is left unconverted there instead,
-// as a Value::Decimal (*value untouched): the Monitor bins it from its digits.
+// as a Value::Decimal (*value untouched): the Monitor bins it from its digits. Any other number
+// goes into *value, and decimal's kind becomes kNumber.
 [[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value,
                                                      Value* decimal = nullptr) {
   // A branch, not p += negative: the parse is a chain of loads, each at an address computed from
@@ -1296,7 +1298,6 @@ class FastJsonLine {
   // A scalar value (a string only, when `strings_only`), as ReadJsonValue reads it.
   [[gnu::always_inline]] const char* Scalar(const char* p, bool strings_only, Value* value) {
     if (!strings_only) {  // a feature's usual value first: JsonNumber is null on anything else
-      value->kind = Value::Kind::kNumber;
       if (const char* const end = JsonNumber(p, &value->number, value)) return end;
       if (IsDigit(*p) || *p == '-') return nullptr;  // a number the slow path is to decide
     }
@@ -1482,7 +1483,6 @@ class FastLineProtocolLine {
       // either, and an integer's suffix then comes next. (A float does not scan its digits
       // twice; IntegerValue rejects "1.5i", and an integer JsonNumber leaves, such as one of 20
       // digits, takes the slow path.)
-      value->kind = Value::Kind::kNumber;
       const char* const end = JsonNumber(begin, &value->number, value);
       if (end != nullptr && (*end == 'i' || *end == 'u')) [[unlikely]] {
         value->kind = Value::Kind::kNumber;  // "1e-16i" was read as a decimal; IntegerValue refuses
