@@ -447,15 +447,12 @@ class Monitor::Drained {
   std::vector<std::unique_lock<std::mutex>> locks_;
 };
 
-ApplyOutcome Monitor::Apply(const Record& record, double now, Batch* batch) {
+ApplyOutcome Monitor::ApplyLocked(const Record& record, double now, Batch* batch) {
   if (batch == nullptr) {  // one record on its own (a Batch costs its destructor per record)
     Batch local;
-    return Apply(record, now, &local);
+    return ApplyLocked(record, now, &local);
   }
   ApplyOutcome outcome;
-  if (batch->shard_ >= 0 && static_cast<uint32_t>(batch->shard_) < shards_) {
-    return ApplySharded(record, now, batch);
-  }
   Model* m = batch->model_;
   if (m == nullptr || !SameKey(m->reference.model, record.model)) {
     batch->Release();

@@ -246,7 +246,13 @@ class Monitor {
   // did. A feature absent from a record counts as missing for that record, as in `driftd
   // reference build`. A tag whose key names a categorical feature counts as that feature (unless
   // a field already named it). Thread-safe.
-  ApplyOutcome Apply(const Record& record, double now, Batch* batch = nullptr);
+  ApplyOutcome Apply(const Record& record, double now, Batch* batch = nullptr) {
+    // Inline: the ingest threads' usual call goes straight on to their shard.
+    if (batch != nullptr && batch->shard_ >= 0 && static_cast<uint32_t>(batch->shard_) < shards_) {
+      return ApplySharded(record, now, batch);
+    }
+    return ApplyLocked(record, now, batch);
+  }
 
   // Advances every window to `now`, evaluates every feature and moves the alert states on by
   // one evaluation (reporting every change to the observer). Holds each model's lock only while
@@ -318,6 +324,8 @@ class Monitor {
   void CatchUpShifts(Model* m);
   // Apply() through shard `batch->shard_`.
   ApplyOutcome ApplySharded(const Record& record, double now, Batch* batch);
+  // Apply() with no shard: under the model's lock.
+  ApplyOutcome ApplyLocked(const Record& record, double now, Batch* batch);
   // Where `shard`'s arrival-time records at `now` go, adding what it holds into the window first
   // when that changes. Caller holds the shard's lock, not m->mu.
   void Place(Model* m, ModelShard* shard, double now);
