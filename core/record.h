@@ -20,6 +20,9 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount
 inline std::string_view FormatLabel(Format f) { return kFormatLabels[static_cast<size_t>(f)]; }
 
 struct Value {
+  // Only the members of its kind hold anything: number (kNumber, kBool), text (kString, kBool, a
+  // decimal) and digits (a decimal). A decoder may leave the others as an earlier value had them.
+  //
   // kDecimal and kDecimalAbove are numbers too, left unconverted (core/decimal.h): a non-negative
   // number of at most 3 integer digits with a fraction, which is digits x 10^-16 (kDecimal) or
   // lies strictly between that and (digits + 1) x 10^-16 (kDecimalAbove). Number() gives the
@@ -90,10 +93,15 @@ struct Record {
   uint64_t shape = 0;
   // Resets every member to its default; keeps the vectors' capacity.
   void Clear() {
+    ClearAllButFields();
+    fields.clear();
+  }
+  // Clear(), but for the fields, which a decoder's fast path writes over (see FieldWriter in
+  // daemon/ingest/decoder.cc).
+  void ClearAllButFields() {
     format = Format::kJson;
     model = {};
     timestamp = NAN;
-    fields.clear();
     tags.clear();
     shape = 0;
   }

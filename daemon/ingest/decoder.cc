@@ -526,6 +526,49 @@ class KeyIndex {
   uint64_t probes_ = 0;
 };
 
+// How the fast paths append a record's fields: over the last record's. A field at a position the
+// vector holds already is overwritten (its key, and the members of its value its kind uses; see
+// Value), not built anew, when its key is the shape's (which needs no look for a repeat); any
+// other key cuts the vector to the fields before it and is appended, as KeyIndex::AddLast wants
+// it. End() cuts what is left of a longer earlier record.
+class FieldWriter {
+ public:
+  explicit FieldWriter(std::vector<Field>* fields)
+      : fields_(fields), data_(fields->data()), size_(fields->size()) {}
+
+  // The next field, keyed `key`; its value is the caller's to write. `shaped`: its key is the
+  // shape's (KeyIndex::MatchShape took it), and may overwrite the field held at its position.
+  [[gnu::always_inline]] Field* Next(std::string_view key, bool shaped) {
+    Field* field;
+    if (shaped && n_ < size_) [[likely]] {
+      field = data_ + n_;
+      field->key = key;
+    } else {
+      fields_->resize(n_);
+      field = &fields_->emplace_back(Field{key, {}});
+      data_ = fields_->data();
+      size_ = n_ + 1;
+    }
+    ++n_;
+    return field;
+  }
+  // The vector changed under the writer (KeyIndex::AddLast removed a repeat): its fields so far.
+  void Sync() {
+    data_ = fields_->data();
+    n_ = size_ = fields_->size();
+  }
+  // The record's fields end: the vector holds exactly them.
+  void End() {
+    if (size_ > n_) fields_->resize(n_);
+  }
+
+ private:
+  std::vector<Field>* const fields_;
+  Field* data_;
+  size_t size_;   // fields_->size()
+  size_t n_ = 0;  // the record's fields so far
+};
+
 // ---------------------------------------------------------------------------------------------
 // Line protocol.
 
@@ -1325,10 +1368,12 @@ class FastJsonLine {
   // '{') into *out; returns the byte past its '}'.
   template <bool kStringsOnly>
   const char* Object(const char* p, std::vector<Field>* out, KeyIndex* index) {
-    out->clear();
     KeyIndex::Cursor shape = index->Begin("\":");
     p = Blanks(p);
-    if (*p == '}') return p + 1;
+    if (*p == '}') {
+      out->clear();
+      return p + 1;
+    }
     if (*p != '"') return nullptr;
     p = Members<kStringsOnly>(p, out, index, &shape);
     index->Sync(shape);
@@ -1340,6 +1385,7 @@ class FastJsonLine {
   template <bool kStringsOnly>
   [[gnu::always_inline]] const char* Members(const char* p, std::vector<Field>* out,
                                              KeyIndex* index, KeyIndex::Cursor* shape) {
+    FieldWriter writer(out);
     for (;;) {  // at a key's opening quote
       std::string_view key;
       uint64_t hash = 0;
@@ -1353,15 +1399,21 @@ class FastJsonLine {
         if (*p != ':') return nullptr;
         ++p;
       }
-      Field& field = out->emplace_back(Field{key, {}});
-      if ((p = Scalar(Blanks(p), kStringsOnly, &field.value)) == nullptr) return nullptr;
-      if (shaped == 0) index->AddOffShape(shape, out, hash);
+      Field* const field = writer.Next(key, shaped != 0);
+      if ((p = Scalar(Blanks(p), kStringsOnly, &field->value)) == nullptr) return nullptr;
+      if (shaped == 0) {
+        index->AddOffShape(shape, out, hash);
+        writer.Sync();
+      }
       if (std::memcmp(p, ",\"", 2) == 0) {  // the compact separator: one 2-byte compare
         ++p;
         continue;
       }
       p = Blanks(p);
-      if (*p == '}') return p + 1;
+      if (*p == '}') {
+        writer.End();
+        return p + 1;
+      }
       if (*p != ',') return nullptr;
       p = Blanks(p + 1);
       if (*p != '"') return nullptr;
@@ -1446,6 +1498,7 @@ class FastLineProtocolLine {
   // value, or null.
   [[gnu::always_inline]] const char* Fields(const char* p, Record* record, KeyIndex* field_index,
                                             KeyIndex::Cursor* shape) const {
+    FieldWriter writer(&record->fields);
     for (;;) {
       const char* const key = p;
       const size_t shaped = KeyIndex::MatchShape(p, shape);
@@ -1455,13 +1508,16 @@ class FastLineProtocolLine {
         p = Name(p);
         if (p == key || *p != '=') return nullptr;
       }
-      Field& field = record->fields.emplace_back();
-      field.key = View(key, p);
-      if ((p = FieldValue(p + 1, &field.value)) == nullptr) return nullptr;
+      Field* const field = writer.Next(View(key, p), shaped != 0);
+      if ((p = FieldValue(p + 1, &field->value)) == nullptr) return nullptr;
       if (shaped == 0) {
-        field_index->AddOffShape(shape, &record->fields, HashKey(field.key, padded_end_));
+        field_index->AddOffShape(shape, &record->fields, HashKey(field->key, padded_end_));
+        writer.Sync();
       }
-      if (*p != ',') return p;
+      if (*p != ',') {
+        writer.End();
+        return p;
+      }
       ++p;
     }
   }
@@ -1590,7 +1646,7 @@ LineDecoder::LineDecoder(LineDecoder&&) noexcept = default;
 LineDecoder& LineDecoder::operator=(LineDecoder&&) noexcept = default;
 
 DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeError* error) {
-  record->Clear();
+  record->ClearAllButFields();  // the fast paths write over the last record's fields
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const char* const s = line.data();
   const size_t n = line.size();
@@ -1604,7 +1660,6 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
       ++state_->fast_json_lines;
       return DecodeStatus::kRecord;
     }
-    record->Clear();
   }
   const bool line_protocol = first < n && !json && s[first] != '#';
   if (line_protocol && g_fast_paths) {
@@ -1614,8 +1669,8 @@ DecodeStatus LineDecoder::Decode(std::string_view line, Record* record, DecodeEr
       ++state_->fast_line_protocol_lines;
       return DecodeStatus::kRecord;
     }
-    record->Clear();
   }
+  record->Clear();  // what a fast path left, and the last record's fields
   ByteScan scan;
   if (line_protocol) {
     if (state_->special.size() < n / 64 + 1) state_->special.resize(n / 64 + 1);
