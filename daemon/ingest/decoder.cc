@@ -1221,11 +1221,15 @@ class JsonHead {
   bool StartOf(const char* p, const char* end) const {
     if (size_ == 0 || static_cast<size_t>(end - p) <= size_) return false;
 #if defined(__SSE2__)
-    for (size_t i = 0; i < size_; i += 16) {
-      const unsigned want = size_ - i >= 16 ? 0xFFFF : (1u << (size_ - i)) - 1;
-      if ((EqualBytes16(p + i, bytes_ + i) & want) != want) return false;
+    if (size_ < 16) {
+      const unsigned want = (1u << size_) - 1;
+      return (EqualBytes16(p, bytes_) & want) == want;
     }
-    return true;
+    // 16 bytes at a time, the last 16 ending with the head's last byte (no mask to work out).
+    for (size_t i = 0; i + 16 < size_; i += 16) {
+      if (EqualBytes16(p + i, bytes_ + i) != 0xFFFF) return false;
+    }
+    return EqualBytes16(p + size_ - 16, bytes_ + size_ - 16) == 0xFFFF;
 #else
     return std::memcmp(p, bytes_, size_) == 0;
 #endif
