@@ -113,18 +113,7 @@ void FeatureBins::BuildTable() {
     const uint32_t lo = NumericBinSearch(std::bit_cast<double>(low));
     const uint32_t hi = NumericBinSearch(std::bit_cast<double>(high));
     if (lo == hi && hi < k) {
-      // DecimalBin's nearby double may lie outside the bucket of its value, by a few units in the
-      // last place and up to 10^-16 (the digits are cut there): it takes the bin of a bucket with
-      // no edge that close as it is. A bucket with one is marked as an edge's, which NumericBin
-      // resolves to the same bin (its values all lie below e_(lo+1)) and DecimalBin checks
-      // against the limits; in the last bin, which holds e_k itself, both search.
-      const double wide_low = std::bit_cast<double>(low) * (1 - 0x1p-48) - 4e-16;
-      const double wide_high = std::bit_cast<double>(high) * (1 + 0x1p-48) + 4e-16;
-      if (NumericBinSearch(wide_low) == lo && NumericBinSearch(wide_high) == lo) {
-        table_[i] = static_cast<uint8_t>(lo);
-      } else {
-        table_[i] = lo + 1 < k ? static_cast<uint8_t>(lo | kTableEdge) : kTableSearch;
-      }
+      table_[i] = static_cast<uint8_t>(lo);
     } else if (hi == lo + 1 && hi < k) {
       table_[i] = static_cast<uint8_t>(lo | kTableEdge);
     } else {

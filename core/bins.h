@@ -98,21 +98,19 @@ class FeatureBins {
   // them. A value `above` its digits has the same bin, unless its digits are the last below a
   // limit; that case (about one value in 10^16 near each edge) converts `text`. Numeric only.
   [[gnu::always_inline]] uint32_t DecimalBin(const Value& v) const {
-    // The usual case: the table's bucket of the nearby double digits x 1e-16 (within a few units
-    // in the last place of the value, and 10^-16). A bucket with no edge that close gives the bin
-    // as it is; in one with an edge, the limits say which side the value is on and confirm it.
-    // Otherwise (outside the table, or the limits disagree) they are searched.
+    // The usual case: the table's bin for the nearby double digits x 1e-16 (within a few units
+    // in the last place of the value), and the limits say whether the value is in it. If not (it
+    // was near an edge, or outside the table), they are searched.
     const uint64_t digits = v.digits;
     if (static_cast<int64_t>(digits) >= 0) [[likely]] {
       const double near = static_cast<double>(static_cast<int64_t>(digits)) * 1e-16;
       const uint64_t index = (std::bit_cast<uint64_t>(near) - table_base_) >> table_shift_;
       if (index < table_buckets_) {
         const unsigned entry = table_[index];
-        if (entry < kTableEdge) return entry;  // no edge near the bucket (BuildTable)
         if (entry < kTableSearch) {
           const uint64_t* const limits = decimal_limits_.data();
           unsigned b = entry & kTableBin;
-          b += unsigned{limits[b + 1] <= digits};
+          b += (entry >> 6) & unsigned{limits[b + 1] <= digits};
           const uint64_t above =  // 0 or 1 (kDecimalAbove follows kDecimal)
               static_cast<unsigned>(v.kind) - static_cast<unsigned>(Value::Kind::kDecimal);
           if (limits[b] <= digits && digits + above < limits[b + 1]) return b;
@@ -195,9 +193,7 @@ class FeatureBins {
   // below the edge and kTableEdge, and the value's compare with that one edge decides; one with
   // more edges, or past e_k, holds kTableSearch, and the edges are searched, as for a value outside
   // the table. Built from NumericBinSearch itself, for features of at most 64 interior bins with a
-  // positive edge below e_k. A bucket of one bin with an edge just outside it (closer than a
-  // decimal's nearby double can stray, see DecimalBin) is marked kTableEdge too, with that bin
-  // (kTableSearch in the last bin).
+  // positive edge below e_k.
   static constexpr unsigned kTableBin = 0x3F, kTableEdge = 0x40, kTableSearch = 0x80;
   std::vector<uint8_t> table_;
   uint64_t table_base_ = 0;     // the representation of the first bucket's first value
