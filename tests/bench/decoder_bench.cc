@@ -1,15 +1,21 @@
 // Decoder benchmarks: ns per record for 10-feature NDJSON and 10-field line-protocol lines (the
 // ingest budget is 1.5 M records/s on one core including socket I/O, so decoding must stay well
-// under 300 ns). Lines cycle through 1024 variants with random values so that branch predictors
-// do not learn one line.
+// under 300 ns), and for the whole path of a read (BM_FeedNdjsonBenchmarkRecords). Lines cycle
+// through 1024 variants with random values so that branch predictors do not learn one line.
 #include <benchmark/benchmark.h>
+#include <prometheus/registry.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/monitor.h"
+#include "core/reference.h"
 #include "daemon/ingest/decoder.h"
+#include "daemon/ingest/line_processor.h"
 
 namespace driftd {
 namespace {
@@ -157,6 +163,68 @@ void BM_DecodeLineProtocol10NumericFields(benchmark::State& state) {
   SetFastPathsForTesting(true);
 }
 BENCHMARK(BM_DecodeLineProtocol10NumericFields)->ArgName("fast")->Arg(1)->Arg(0);
+
+// The whole path of a TCP read, for the records scripts/bench-daemon sends: LineProcessor::Feed
+// frames, decodes and counts the 1,024 lines (one read of about 250 KB) through an ingest thread's
+// Monitor shard, then Flush() ends the read. The reference has the lines' ten features, each of
+// 29 bins cut at quantiles of the distribution their values are drawn from. Items: records. In
+// process, so that two builds compare on the noisy machine without the socket and the sender.
+void BM_FeedNdjsonBenchmarkRecords(benchmark::State& state) {
+  const std::vector<std::string> lines = ReprLines(false);
+  std::string read;
+  for (const std::string& l : lines) read += l + '\n';
+  std::mt19937_64 rng(4);
+  std::lognormal_distribution<double> u(0, 1.5);  // as ReprLines draws its values
+  std::vector<double> draws(100000);
+  for (double& d : draws) d = u(rng);
+  std::sort(draws.begin(), draws.end());
+  std::string edges, counts;
+  for (size_t b = 0; b <= 29; ++b) {
+    if (b > 0) edges += ',';
+    edges += Fixed(draws[std::min(b * draws.size() / 29, draws.size() - 1)], 6);
+    if (b < 29) counts += b > 0 ? ",100" : "100";
+  }
+  std::string json = R"({"model": "ten", "version": "bench", "features": {)";
+  for (int f = 0; f < 10; ++f) {
+    if (f > 0) json += ',';
+    json += "\"f";
+    json += std::to_string(f);
+    json += R"(": {"type": "numeric", "edges": [)";
+    json += edges;
+    json += R"(], "counts": [)";
+    json += counts;
+    json += "]}";
+  }
+  json += "}}";
+  std::vector<std::string> errors;
+  std::optional<Reference> ref = ParseReference(json, "bench.json", &errors);
+  if (!ref) {
+    const std::string why = "reference: " + (errors.empty() ? std::string() : errors.front());
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  constexpr double kNow = 1'732'060'800;
+  MonitorOptions options;
+  options.windows = {{"1h", {3600, 60}}};
+  Monitor monitor(options, {std::move(*ref)}, kNow, {}, nullptr, 1);
+  prometheus::Registry registry;
+  IngestMetrics metrics(&registry);
+  LogRateLimiter limiter{0};
+  DecodeScratch scratch;
+  scratch.shard = 0;
+  LineProcessor processor(&monitor, &metrics.transport(Transport::kTcp), metrics.values(), &limiter,
+                          size_t{1} << 22, &scratch);
+  for (auto _ : state) {
+    processor.Feed(read, kNow);
+    processor.Flush();
+  }
+  if (processor.accepted() != state.iterations() * lines.size()) {
+    state.SkipWithError("not every record was counted");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * lines.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * read.size()));
+}
+BENCHMARK(BM_FeedNdjsonBenchmarkRecords);
 
 }  // namespace
 }  // namespace driftd
