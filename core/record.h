@@ -20,8 +20,9 @@ inline constexpr std::array<std::string_view, static_cast<size_t>(Format::kCount
 inline std::string_view FormatLabel(Format f) { return kFormatLabels[static_cast<size_t>(f)]; }
 
 struct Value {
-  // Only the members of its kind hold anything: number (kNumber, kBool), text (kString, kBool, a
-  // decimal) and digits (a decimal). A decoder may leave the others as an earlier value had them.
+  // number holds something for kNumber and kBool only, and digits for a decimal only: a decoder
+  // may leave them as an earlier value had them. text is always written: empty for a kind that
+  // has none, so that no view outlives the line it came from.
   //
   // kDecimal and kDecimalAbove are numbers too, left unconverted (core/decimal.h): a non-negative
   // number of at most 3 integer digits with a fraction, which is digits x 10^-16 (kDecimal) or

@@ -527,10 +527,10 @@ class KeyIndex {
 };
 
 // How the fast paths append a record's fields: over the last record's. A field at a position the
-// vector holds already is overwritten (its key, and the members of its value its kind uses; see
-// Value), not built anew, when its key is the shape's (which needs no look for a repeat); any
-// other key cuts the vector to the fields before it and is appended, as KeyIndex::AddLast wants
-// it. End() cuts what is left of a longer earlier record.
+// vector holds already is overwritten (its key, its value's kind and text, and the number or
+// digits its kind uses; see Value), not built anew, when its key is the shape's (which needs no
+// look for a repeat); any other key cuts the vector to the fields before it and is appended, as
+// KeyIndex::AddLast wants it. End() cuts what is left of a longer earlier record.
 class FieldWriter {
  public:
   explicit FieldWriter(std::vector<Field>* fields)
@@ -1163,7 +1163,10 @@ template <bool kNegative>
                               std::string_view(integer, static_cast<size_t>(p - integer)));
     return p;
   }
-  if (decimal != nullptr) decimal->kind = Value::Kind::kNumber;  // *value is its number
+  if (decimal != nullptr) {  // *value is its number, and it has no text
+    decimal->kind = Value::Kind::kNumber;
+    decimal->text = {};
+  }
   // The padded fraction's power is the usual one: spelled out, DecimalToDouble's range checks and
   // power arithmetic fold away.
   if (!(exponent == -16 ? DecimalToDouble(-16, mantissa, negative, value)
@@ -1184,7 +1187,7 @@ template <bool kNegative>
 // With `decimal`, a non-negative number whose digits end at a power of ten from -19 to -16 (a
 // sender's double with a fraction, of up to 3 integer digits) is left unconverted there instead,
 // as a Value::Decimal (*value untouched): the Monitor bins it from its digits. Any other number
-// goes into *value, and decimal's kind becomes kNumber.
+// goes into *value, and decimal becomes a kNumber with no text.
 [[gnu::always_inline]] inline const char* JsonNumber(const char* p, double* value,
                                                      Value* decimal = nullptr) {
   // A branch, not p += negative: the parse is a chain of loads, each at an address computed from
@@ -1362,7 +1365,7 @@ class FastJsonLine {
       return p + 5;
     }
     if (std::memcmp(p, "null", 4) == 0) {
-      value->kind = Value::Kind::kNull;
+      *value = Value{};  // kNull, with no text
       return p + 4;
     }
     return nullptr;
@@ -1546,6 +1549,7 @@ class FastLineProtocolLine {
       const char* const end = JsonNumber(begin, &value->number, value);
       if (end != nullptr && (*end == 'i' || *end == 'u')) [[unlikely]] {
         value->kind = Value::Kind::kNumber;  // "1e-16i" was read as a decimal; IntegerValue refuses
+        value->text = {};
         return IntegerValue(begin, end, *end, &value->number) ? end + 1 : nullptr;
       }
       return end;
