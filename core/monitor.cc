@@ -158,10 +158,7 @@ struct MonitoredModel {
   size_t longest_name = 0;  // bytes of the longest feature name
 
   std::mutex mu;
-  WindowSet window;  // guarded by mu
-  // The records counter's place in every slice: each window the model holds is laid out by
-  // Bins(reference).
-  size_t records_offset = window.offset(records_feature());
+  WindowSet window;               // guarded by mu
   std::vector<uint32_t> seen;     // guarded by mu: generation a feature was last counted in
   PositionCache by_position;      // guarded by mu: see Lookup()
   uint32_t generation = 0;        // guarded by mu
@@ -312,7 +309,7 @@ template <class Add>
   }
   const uint32_t gen = generation;
   auto add_feature = [&](uint32_t f, uint32_t bin) { add(f, m.window.offset(f), bin); };
-  add(m.records_feature(), m.records_offset, 0);
+  add_feature(m.records_feature(), 0);
   // The per-value loop keeps its counts and pointers in locals: a store to *outcome could
   // otherwise alias them and make every value reload them.
   uint32_t* const stamps = seen.data();
@@ -569,7 +566,7 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
     // A record counts each feature at most once, so no counter of the slice exceeds its records
     // counter: while that one is below the maximum, no increment can overflow, and none is
     // checked. At the maximum, each saturates on its own.
-    if (counts[m->records_offset] < SlidingWindow::kCounterMax) [[likely]] {
+    if (counts[m->window.offset(m->records_feature())] < SlidingWindow::kCounterMax) [[likely]] {
       auto add = [&](uint32_t, size_t offset, uint32_t bin) __attribute__((always_inline)) {
         ++counts[offset + bin];
       };
