@@ -574,12 +574,7 @@ ApplyOutcome Monitor::ApplySharded(const Record& record, double now, Batch* batc
                   add);
     } else {
       auto add = [&](uint32_t, size_t offset, uint32_t bin) {
-        SlidingWindow::Counter& c = counts[offset + bin];
-        if (c == SlidingWindow::kCounterMax) {
-          ++s->saturations;
-          return;
-        }
-        ++c;
+        if (!SlidingWindow::Increment(counts[offset + bin])) ++s->saturations;
       };
       CountRecord(*m, record, s->by_position, s->seen, s->generation, s->explicit_missing, &outcome,
                   add);

@@ -62,11 +62,16 @@ class SlidingWindow {
   // kCounterMax stays there and the add is counted in saturations() instead.
   void Add(uint32_t slot, uint32_t feature, uint32_t bin) {
     Counter& c = counts_[static_cast<size_t>(slot) * stride_ + offsets_[feature] + bin];
+    if (!Increment(c)) ++saturations_;
+  }
+  // Adds one to `c` unless it is at kCounterMax; false when it was (the add did not fit). Add(),
+  // and an ingest thread's own slice of counters (Monitor's shards).
+  static bool Increment(Counter& c) {
     if (c == kCounterMax) [[unlikely]] {
-      ++saturations_;
-      return;
+      return false;
     }
     ++c;
+    return true;
   }
 
   // Observations dropped because their counter was full (see Add()), since construction.
